@@ -1,0 +1,104 @@
+"""The ``cockpit`` command: one sub-command per job, each imported only when used.
+
+Imports stay lazy so that ``cockpit validate`` and ``cockpit verify`` start fast and never
+load Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from typing import cast
+
+from cockpit import __version__
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _handler(target: str) -> Handler:
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    return cast(Handler, getattr(module, attr))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser for every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="cockpit",
+        description="Run a production deploy or an incident rollback with a disciplined crew.",
+    )
+    parser.add_argument("--version", action="version", version=f"cockpit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check profiles; exit 0 when valid, 2 when not")
+    p.add_argument("profiles", nargs="+", metavar="PROFILE")
+    p.add_argument("--strict", action="store_true", help="also apply the safety lint rules")
+    p.set_defaults(target="cockpit.profile.commands:validate_command")
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the profile format")
+    p.set_defaults(target="cockpit.profile.commands:schema_command")
+
+    p = sub.add_parser("verify", help="verify a session journal's hash chain")
+    p.add_argument("journal", metavar="JOURNAL")
+    p.set_defaults(target="cockpit.journal.commands:verify_command")
+
+    p = sub.add_parser("check", help="run readiness checks and sample every metric once")
+    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(target="cockpit.probes.commands:check_command")
+
+    p = sub.add_parser("run", help="open the cockpit for a profile")
+    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("--sessions-dir", metavar="DIR", help="where session journals go")
+    p.set_defaults(target="cockpit.ui.launch:run_command")
+
+    p = sub.add_parser("demo", help="start the bundled demo service and run its deploy")
+    p.add_argument("--port", type=int, default=0, help="port of the demo service (0: any)")
+    p.add_argument("--sessions-dir", metavar="DIR", help="where session journals go")
+    p.set_defaults(target="cockpit.ui.launch:demo_command")
+
+    p = sub.add_parser("report", help="write DEPLOYMENT-REPORT.md from a journal")
+    p.add_argument("journal", metavar="JOURNAL")
+    p.add_argument("--out", metavar="DIR", help="evidence directory (default: beside it)")
+    p.set_defaults(target="cockpit.evidence.commands:report_command")
+
+    p = sub.add_parser("demo-service", help="(demo) run the demo HTTP service")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--state", required=True, metavar="DIR", help="demo state directory")
+    p.set_defaults(target="cockpit.demo.service:service_command")
+
+    p = sub.add_parser("demo-ctl", help="(demo) deploy, roll back or inspect the demo service")
+    p.add_argument("action", choices=["deploy", "rollback", "status", "smoke"])
+    p.add_argument("version", nargs="?", help="version to deploy (v1 or v2)")
+    p.add_argument("--state", required=True, metavar="DIR", help="demo state directory")
+    p.add_argument("--dry-run", action="store_true", help="check, change nothing")
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for readiness")
+    p.set_defaults(target="cockpit.demo.control:control_command")
+
+    p = sub.add_parser("demo-load", help="(demo) send steady traffic to the demo service")
+    p.add_argument("--url", required=True)
+    p.add_argument("--rate", type=float, default=40.0, help="requests per second")
+    p.add_argument("--duration", type=float, default=0.0, help="seconds; 0 runs until killed")
+    p.set_defaults(target="cockpit.demo.load:load_command")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``cockpit`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "target", None):
+        parser.print_help()
+        return 2
+    try:
+        return _handler(args.target)(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Human durations: "90s", "5m", "1h30m", "250ms"."""
+
+from __future__ import annotations
+
+import math
+import re
+
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class DurationError(ValueError):
+    """A duration string that cannot be read."""
+
+
+def parse_duration(text: str) -> float:
+    """Return the number of seconds in a duration such as ``"1h30m"`` or ``"90s"``.
+
+    Raises:
+        DurationError: if the text is empty, negative, or has unknown units.
+    """
+    raw = text.strip()
+    if not raw:
+        raise DurationError("empty duration; write e.g. '90s', '5m' or '1h30m'")
+    if raw.startswith("-"):
+        raise DurationError(f"negative duration {text!r}; durations are zero or more")
+    pos = 0
+    total = 0.0
+    for match in _PART.finditer(raw):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if pos != len(raw) or pos == 0:
+        raise DurationError(
+            f"cannot read duration {text!r}; write a number with a unit: ms, s, m or h "
+            "(e.g. '90s', '5m', '1h30m')"
+        )
+    if not math.isfinite(total):
+        raise DurationError(f"duration {text!r} is not finite")
+    return total
+
+
+def format_duration(seconds: float) -> str:
+    """Format seconds the way a profile writes them: ``"1h30m"``, ``"5m"``, ``"90s"``."""
+    if seconds < 1 and seconds > 0:
+        return f"{round(seconds * 1000)}ms"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours}h")
+    if minutes:
+        parts.append(f"{minutes}m")
+    if secs or not parts:
+        parts.append(f"{secs}s")
+    return "".join(parts)
+
+
+def format_clock(seconds: float) -> str:
+    """Format seconds as ``mm:ss`` (or ``h:mm:ss`` past an hour), never negative."""
+    whole = max(0, math.floor(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes:02d}:{secs:02d}"
