@@ -1,0 +1,226 @@
+"""Load a profile file and explain every way it can be wrong: file, line, key path and fix."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from cockpit.profile.models import Profile
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a profile, located as precisely as we can."""
+
+    path: str
+    line: int | None
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        place = f"{self.path}:{self.line}" if self.line else self.path
+        where = f" {self.where}:" if self.where else ""
+        return f"{place}:{where} {self.message}"
+
+
+class ProfileError(Exception):
+    """A profile that cannot be used; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(
+    r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
+)
+
+
+def _split_key(text: str) -> list[str]:
+    parts = re.findall(r"""[A-Za-z0-9_-]+|"[^"]*"|'[^']*'""", text)
+    return [p.strip("\"'") for p in parts]
+
+
+def key_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """Map key paths (with array indices) to the line that defines them.
+
+    A light scan, good enough to point at the line of a schema error: it follows table
+    headers, arrays of tables and dotted keys; values spanning lines are not entered.
+    """
+    lines: dict[tuple[str | int, ...], int] = {}
+    counters: dict[tuple[str | int, ...], int] = {}
+    table: tuple[str | int, ...] = ()
+    in_multiline: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if in_multiline:
+            if raw.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        header = _HEADER.match(raw)
+        if header and not _KEY.match(raw):
+            names = _split_key(header.group(2))
+            resolved: list[str | int] = []
+            for i, name in enumerate(names):
+                resolved.append(name)
+                prefix = tuple(resolved)
+                last = i == len(names) - 1
+                if last and header.group(1) == "[[":
+                    counters[prefix] = counters.get(prefix, -1) + 1
+                    resolved.append(counters[prefix])
+                elif prefix in counters:
+                    resolved.append(counters[prefix])
+            table = tuple(resolved)
+            lines.setdefault(table, number)
+            if header.group(1) == "[[":
+                lines.setdefault(table[:-1], number)
+            continue
+        key = _KEY.match(raw)
+        if key:
+            path = table + tuple(_split_key(key.group(1)))
+            lines.setdefault(path, number)
+            rest = raw[key.end() :]
+            for quote in ('"""', "'''"):
+                if rest.count(quote) == 1:
+                    in_multiline = quote
+    return lines
+
+
+def line_of(lines: dict[tuple[str | int, ...], int], loc: tuple[str | int, ...]) -> int | None:
+    """The line of the longest prefix of ``loc`` that the scan found."""
+    for end in range(len(loc), 0, -1):
+        found = lines.get(tuple(loc[:end]))
+        if found:
+            return found
+    return None
+
+
+def _format_loc(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    # pydantic adds the union tag to the location ("source", "http", "url"); drop it so the
+    # path matches the file, and drop function-validator names.
+    cleaned: list[str | int] = []
+    for i, part in enumerate(loc):
+        previous = loc[i - 1] if i else None
+        if previous == "source" and isinstance(part, str) and part in _SOURCE_KINDS:
+            continue
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        cleaned.append(part)
+    return tuple(cleaned)
+
+
+_SOURCE_KINDS = {
+    "system",
+    "http",
+    "prometheus",
+    "command",
+    "file_age",
+    "artifact",
+    "env_catalog",
+    "tcp",
+}
+
+_FIXES = {
+    "extra_forbidden": "unknown key; remove it or check its spelling (`cockpit schema` lists keys)",
+    "missing": "required key is missing; add it",
+    "union_tag_invalid": "unknown source kind",
+    "union_tag_not_found": "the source needs a kind",
+}
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    msg = str(error["msg"])
+    if kind in ("extra_forbidden", "missing"):
+        return _FIXES[kind]
+    if kind == "union_tag_invalid":
+        tags = error.get("ctx", {}).get("expected_tags", "")
+        return f"unknown source kind {error.get('input')!r}; use one of {tags}"
+    if kind == "union_tag_not_found":
+        return f"{_FIXES[kind]}: add kind = one of {', '.join(sorted(_SOURCE_KINDS))}"
+    if kind == "finite_number":
+        return "nan and inf are not allowed; give a finite number"
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return f"{msg} (got {error.get('input')!r})" if kind.endswith("_type") else msg
+
+
+def parse_profile(text: str, path: str = "<profile>") -> Profile:
+    """Validate TOML text as a profile.
+
+    Raises:
+        ProfileError: with one Problem per error, each with its line where it can be found.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        message = str(exc)
+        if line is None:
+            match = re.search(r"line (\d+)", message)
+            line = int(match.group(1)) if match else None
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+        raise ProfileError(
+            [Problem(path, line, "", f"TOML syntax error: {message}; fix the syntax there")]
+        ) from None
+    if not data:
+        raise ProfileError(
+            [Problem(path, None, "", "the profile is empty; start from profiles/demo.toml")]
+        )
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        lines = key_lines(text)
+        problems = []
+        for error in exc.errors():
+            loc = _clean_loc(tuple(error["loc"]))
+            problems.append(
+                Problem(path, line_of(lines, loc), _format_loc(loc), _message(dict(error)))
+            )
+        raise ProfileError(problems) from None
+
+
+def load_profile(path: Path | str) -> Profile:
+    """Read and validate a profile file.
+
+    Raises:
+        ProfileError: for a missing, unreadable, non-UTF-8, binary or invalid file.
+    """
+    p = Path(path)
+    name = str(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ProfileError([Problem(name, None, "", "no such file; check the path")]) from None
+    except IsADirectoryError:
+        raise ProfileError(
+            [Problem(name, None, "", "is a directory; give a .toml profile file")]
+        ) from None
+    except PermissionError:
+        raise ProfileError(
+            [Problem(name, None, "", "permission denied; check the file's mode")]
+        ) from None
+    except OSError as exc:
+        raise ProfileError([Problem(name, None, "", f"cannot read: {exc.strerror}")]) from None
+    if b"\x00" in raw:
+        raise ProfileError([Problem(name, None, "", "binary data, not a TOML profile")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ProfileError(
+            [Problem(name, line, "", f"not UTF-8 (byte {exc.start}); save the file as UTF-8")]
+        ) from None
+    return parse_profile(text, name)

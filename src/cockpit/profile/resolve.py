@@ -1,0 +1,72 @@
+"""Resolve ``${env:NAME}`` and ``${var:NAME}`` references at run time.
+
+Secret values (``${env:...}``) are collected so the runner and the journal can redact them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cockpit.profile.loader import Problem, ProfileError
+from cockpit.profile.models import REFERENCE, Profile
+
+
+@dataclass(frozen=True)
+class ResolvedProfile:
+    """A profile with every reference replaced, and the secret values it used."""
+
+    profile: Profile
+    secrets: tuple[str, ...]
+
+
+def _walk(
+    value: Any, environ: Mapping[str, str], where: str, secrets: set[str], missing: list[Problem]
+) -> Any:
+    if isinstance(value, str):
+
+        def substitute(match: Any) -> str:
+            kind, name, default = match.group(1), match.group(2), match.group(3)
+            found = environ.get(name)
+            if found is None:
+                if kind == "var" and default is not None:
+                    return str(default)
+                missing.append(
+                    Problem(
+                        "<environment>",
+                        None,
+                        where,
+                        f"environment variable {name} is not set; export it",
+                    )
+                )
+                return ""
+            if kind == "env" and found:
+                secrets.add(found)
+            return found
+
+        return REFERENCE.sub(substitute, value)
+    if isinstance(value, dict):
+        return {
+            k: _walk(v, environ, f"{where}.{k}" if where else str(k), secrets, missing)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_walk(v, environ, f"{where}[{i}]", secrets, missing) for i, v in enumerate(value)]
+    return value
+
+
+def resolve_profile(profile: Profile, environ: Mapping[str, str]) -> ResolvedProfile:
+    """Substitute references from ``environ``.
+
+    Raises:
+        ProfileError: naming every variable that is not set, and where it is used.
+    """
+    secrets: set[str] = set()
+    missing: list[Problem] = []
+    data = _walk(profile.model_dump(mode="json"), environ, "", secrets, missing)
+    if missing:
+        raise ProfileError(missing)
+    return ResolvedProfile(
+        Profile.model_validate(data), tuple(sorted(secrets, key=len, reverse=True))
+    )
