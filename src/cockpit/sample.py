@@ -1,0 +1,82 @@
+"""What a probe returns: one measurement, its verdict and why."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """The verdict of one sample. Only PASS is GREEN."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    INCONCLUSIVE = "INCONCLUSIVE"
+    ERROR = "ERROR"
+
+    @property
+    def symbol(self) -> str:
+        """A symbol readable without colour."""
+        return _SYMBOLS[self]
+
+
+_SYMBOLS = {
+    Status.PASS: "✔",
+    Status.FAIL: "✘",
+    Status.INCONCLUSIVE: "?",
+    Status.ERROR: "!",
+}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measurement of a check or a metric.
+
+    Attributes:
+        id: The check or metric id.
+        status: PASS only for a fresh, finite, successfully measured value inside its threshold.
+        value: The number measured, if any.
+        unit: Unit of the value.
+        measured_at: Wall time (epoch seconds) when the measurement completed.
+        detail: Why: the measured facts or the error, in one line, secrets redacted.
+    """
+
+    id: str
+    status: Status
+    value: float | None
+    unit: str
+    measured_at: float
+    detail: str
+
+    def __post_init__(self) -> None:
+        # A non-finite value can never be evidence of health: never let it PASS.
+        if self.value is not None and not math.isfinite(self.value):
+            object.__setattr__(self, "value", None)
+            if self.status is Status.PASS:
+                object.__setattr__(self, "status", Status.ERROR)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict for the journal."""
+        return {
+            "id": self.id,
+            "status": self.status.value,
+            "value": self.value,
+            "unit": self.unit,
+            "at": self.measured_at,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Sample:
+        """Rebuild a sample from its journal form."""
+        value = data.get("value")
+        return cls(
+            id=str(data["id"]),
+            status=Status(data["status"]),
+            value=None if value is None else float(value),
+            unit=str(data.get("unit", "")),
+            measured_at=float(data["at"]),
+            detail=str(data.get("detail", "")),
+        )
