@@ -528,8 +528,10 @@ class Rollback(_Model):
     """Extra environment; values may be ${env:NAME} secrets."""
     timeout: Duration = 300.0
     """Deadline for each command."""
-    trigger: Literal["automatic", "prompt"] = "automatic"
-    """automatic: roll back at the trigger time or on a FAILED stop point; prompt: ask."""
+    on_failed_stop_point: Literal["automatic", "prompt"] = "automatic"
+    """A FAILED stop point or health window: roll back at once, or advise and wait for R."""
+    on_trigger_time: Literal["automatic", "prompt"] = "automatic"
+    """Not GREEN by the contingency trigger time: roll back at once, or advise."""
     verify: RollbackVerify
     """How the rollback is verified."""
 

@@ -1,0 +1,22 @@
+"""The pure engine: intents in, events out, state as a fold of events. No I/O, no clock."""
+
+from __future__ import annotations
+
+from cockpit.engine.events import SYSTEM, Event
+from cockpit.engine.rules import Refusal, comparison, decide
+from cockpit.engine.state import Phase, State, StepStatus, apply, replay
+from cockpit.engine.verdict import Verdict
+
+__all__ = [
+    "SYSTEM",
+    "Event",
+    "Phase",
+    "Refusal",
+    "State",
+    "StepStatus",
+    "Verdict",
+    "apply",
+    "comparison",
+    "decide",
+    "replay",
+]

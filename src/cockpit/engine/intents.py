@@ -1,0 +1,162 @@
+"""Intents: what someone (a person, a probe, the runner, the clock) asks the engine to do.
+
+Every intent carries the wall time at which it was made; the engine never reads a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cockpit.journal.records import Actor
+from cockpit.sample import Sample
+
+
+@dataclass(frozen=True)
+class Intent:
+    """Base of all intents."""
+
+    actor: Actor
+    wall: float
+
+
+@dataclass(frozen=True)
+class StartSession(Intent):
+    """Open a session for a profile with a named crew."""
+
+    profile: dict[str, Any]
+    profile_sha256: str
+    profile_path: str
+    operator: str
+    monitor: str
+    approvers: tuple[str, ...] = ()
+    os_user: str = ""
+    host: str = ""
+
+
+@dataclass(frozen=True)
+class ConfirmReadback(Intent):
+    """The Monitor reads the rollback triggers back (closing the loop)."""
+
+
+@dataclass(frozen=True)
+class RecordCheck(Intent):
+    """A readiness check was measured."""
+
+    sample: Sample
+
+
+@dataclass(frozen=True)
+class ConfirmManualCheck(Intent):
+    """A person confirms a manual readiness check."""
+
+    check_id: str
+
+
+@dataclass(frozen=True)
+class Go(Intent):
+    """A role gives its GO."""
+
+
+@dataclass(frozen=True)
+class NoGo(Intent):
+    """A role calls NO-GO: the deploy holds."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class VerifyStep(Intent):
+    """The Monitor verifies the next step's command before it runs."""
+
+    step_id: str
+
+
+@dataclass(frozen=True)
+class ApproveStep(Intent):
+    """An approver records approval of a gated step."""
+
+    step_id: str
+
+
+@dataclass(frozen=True)
+class AcknowledgeIrreversible(Intent):
+    """The Operator acknowledges that the next step is a point of no return."""
+
+    step_id: str
+
+
+@dataclass(frozen=True)
+class RunStep(Intent):
+    """The Operator asks to run the next step."""
+
+    step_id: str
+
+
+@dataclass(frozen=True)
+class ProcessStarted(Intent):
+    """The runner started a step's or a rollback's process."""
+
+    purpose: str  # "step" or "rollback"
+    ref: str  # step id, or the rollback command's index
+    pid: int
+    pgid: int
+    output: str
+
+
+@dataclass(frozen=True)
+class ProcessExited(Intent):
+    """A step's or rollback's process ended."""
+
+    purpose: str
+    ref: str
+    exit_code: int | None
+    signal: int | None = None
+    timed_out: bool = False
+    duration: float = 0.0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordSample(Intent):
+    """A stop-point metric was sampled."""
+
+    sample: Sample
+
+
+@dataclass(frozen=True)
+class Tick(Intent):
+    """Time passed: timers (the 5-minute rule, the health window, verification) are due."""
+
+
+@dataclass(frozen=True)
+class Hold(Intent):
+    """Stop progression, with a reason. Holding is not rolling back."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Resume(Intent):
+    """Lift a hold."""
+
+
+@dataclass(frozen=True)
+class RollBackNow(Intent):
+    """ROLLING BACK NOW."""
+
+    reason: str = "rollback requested"
+
+
+@dataclass(frozen=True)
+class AcceptInconclusive(Intent):
+    """The Monitor accepts an INCONCLUSIVE stop point after looking at it."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Abort(Intent):
+    """Abandon the session before anything was deployed."""
+
+    reason: str

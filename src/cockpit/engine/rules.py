@@ -1,0 +1,625 @@
+"""The rules of the procedure: given the state and an intent, the events to record or a refusal.
+
+``decide`` is pure: it reads the state, never changes it, never reads a clock or does I/O.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from cockpit.durations import format_clock
+from cockpit.engine import intents as i
+from cockpit.engine.events import SYSTEM, Event
+from cockpit.engine.state import Phase, State, StepStatus
+from cockpit.engine.verdict import (
+    MetricWindow,
+    Verdict,
+    combine,
+    metric_verdict,
+    tolerance,
+    verification_sample,
+)
+from cockpit.profile.models import Profile
+from cockpit.sample import Status
+
+
+class Refusal(Exception):
+    """The engine will not do this; ``reason`` says why, in words for the screen."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_I = TypeVar("_I", bound=i.Intent)
+_RULES: dict[type[i.Intent], Callable[[State, Any], list[Event]]] = {}
+
+
+def _rule(
+    kind: type[_I],
+) -> Callable[[Callable[[State, _I], list[Event]]], Callable[[State, _I], list[Event]]]:
+    def register(fn: Callable[[State, _I], list[Event]]) -> Callable[[State, _I], list[Event]]:
+        _RULES[kind] = fn
+        return fn
+
+    return register
+
+
+def decide(state: State, intent: i.Intent) -> list[Event]:
+    """The events an intent produces in this state.
+
+    Raises:
+        Refusal: when the procedure does not allow it now, with the reason.
+    """
+    rule = _RULES.get(type(intent))
+    if rule is None:
+        raise Refusal(f"unknown intent {type(intent).__name__}")
+    if not isinstance(intent, i.StartSession) and state.profile is None:
+        raise Refusal("no session has been started")
+    return rule(state, intent)
+
+
+def _event(intent: i.Intent, kind: str, **body: Any) -> Event:
+    return Event(kind=kind, body=body, actor=intent.actor, wall=intent.wall)
+
+
+def _system(intent: i.Intent, kind: str, **body: Any) -> Event:
+    return Event(kind=kind, body=body, actor=SYSTEM, wall=intent.wall)
+
+
+def _profile(state: State) -> Profile:
+    assert state.profile is not None
+    return state.profile
+
+
+def _same(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def _require_role(state: State, intent: i.Intent, *roles: str) -> None:
+    actor = intent.actor
+    if actor.role not in roles:
+        wanted = " or ".join(r.capitalize() for r in roles)
+        raise Refusal(f"only the {wanted} can do this (you act as {actor.role})")
+    if _profile(state).roles.two_person_rule and actor.role in ("operator", "monitor"):
+        other = "monitor" if actor.role == "operator" else "operator"
+        if _same(actor.user, state.crew.get(other, "")):
+            raise Refusal(
+                f"two-person rule: {actor.user} is the {other.capitalize()} and cannot also "
+                f"act as {actor.role.capitalize()}"
+            )
+
+
+def _not_finished(state: State) -> None:
+    if state.phase.finished:
+        raise Refusal(f"the session has ended ({state.phase.value})")
+
+
+# ---------------------------------------------------------------- briefing and checklist
+
+
+@_rule(i.StartSession)
+def _start(state: State, intent: i.StartSession) -> list[Event]:
+    if state.phase is not Phase.NEW:
+        raise Refusal("the session has already started")
+    if not intent.operator.strip() or not intent.monitor.strip():
+        raise Refusal("name the Operator and the Monitor before starting")
+    two_person = bool(intent.profile.get("roles", {}).get("two_person_rule", True))
+    if two_person and _same(intent.operator, intent.monitor):
+        raise Refusal(
+            f"two-person rule: {intent.operator} cannot be both Operator and Monitor; "
+            "name a second person"
+        )
+    return [
+        _event(
+            intent,
+            "session.started",
+            profile=intent.profile,
+            profile_sha256=intent.profile_sha256,
+            profile_path=intent.profile_path,
+            operator=intent.operator,
+            monitor=intent.monitor,
+            approvers=list(intent.approvers),
+            os_user=intent.os_user,
+            host=intent.host,
+        )
+    ]
+
+
+@_rule(i.ConfirmReadback)
+def _readback(state: State, intent: i.ConfirmReadback) -> list[Event]:
+    _require_role(state, intent, "monitor")
+    if state.readback_by is not None:
+        raise Refusal(f"the triggers were already read back by {state.readback_by}")
+    if state.phase is not Phase.BRIEFING:
+        raise Refusal(f"the readback belongs to the briefing, not to {state.phase.value}")
+    triggers = list(_profile(state).briefing.contingency.triggers)
+    return [_event(intent, "readback.confirmed", triggers=triggers)]
+
+
+@_rule(i.RecordCheck)
+def _check(state: State, intent: i.RecordCheck) -> list[Event]:
+    if state.phase not in (Phase.BRIEFING, Phase.CHECKLIST):
+        raise Refusal("readiness checks are closed once execution has started")
+    if intent.sample.id not in state.checks:
+        raise Refusal(f"unknown check {intent.sample.id!r}")
+    return [_event(intent, "check.result", sample=intent.sample.to_json())]
+
+
+@_rule(i.ConfirmManualCheck)
+def _confirm(state: State, intent: i.ConfirmManualCheck) -> list[Event]:
+    if state.phase not in (Phase.BRIEFING, Phase.CHECKLIST):
+        raise Refusal("the checklist is closed once execution has started")
+    check = next((c for c in _profile(state).checks if c.id == intent.check_id), None)
+    if check is None:
+        raise Refusal(f"unknown check {intent.check_id!r}")
+    if check.manual is None:
+        raise Refusal(f"{check.title}: automated; it passes by measurement, not by confirmation")
+    _require_role(state, intent, check.manual.role)
+    if state.checks[check.id].confirmed_by is not None:
+        raise Refusal(f"{check.title}: already confirmed by {state.checks[check.id].confirmed_by}")
+    return [_event(intent, "check.confirmed", check=check.id, prompt=check.manual.prompt)]
+
+
+@_rule(i.Go)
+def _go(state: State, intent: i.Go) -> list[Event]:
+    profile = _profile(state)
+    if state.phase is Phase.BRIEFING:
+        raise Refusal("no GO before the Monitor reads back the rollback triggers")
+    if state.phase is not Phase.CHECKLIST:
+        raise Refusal(f"GO belongs to the checklist, not to {state.phase.value}")
+    _require_role(state, intent, "operator", "monitor")
+    if state.hold is not None:
+        raise Refusal(f"on HOLD ({state.hold.reason}); resume first")
+    if intent.actor.role in state.go:
+        raise Refusal(f"the {intent.actor.role.capitalize()} has already given GO")
+    not_green = state.checks_green()
+    if not_green:
+        titles = {c.id: c.title for c in profile.checks}
+        raise Refusal("NO-GO: not GREEN: " + "; ".join(titles[c] for c in not_green))
+    baseline: dict[str, float] = {}
+    for metric in profile.metrics:
+        last = state.metrics[metric.id].last
+        fresh = last is not None and intent.wall - last.measured_at <= metric.staleness
+        if fresh and last is not None and last.status is Status.PASS and last.value is not None:
+            baseline[metric.id] = last.value
+    missing = [m for m in profile.rollback.verify.metrics if m not in baseline]
+    if missing:
+        raise Refusal(
+            "no baseline yet for "
+            + ", ".join(missing)
+            + ": the metrics must be fresh and PASS at GO"
+        )
+    events = [_event(intent, "go", role=intent.actor.role)]
+    if {"operator", "monitor"} <= set(state.go) | {intent.actor.role}:
+        events.append(_system(intent, "execution.started", baseline=baseline))
+    return events
+
+
+@_rule(i.NoGo)
+def _nogo(state: State, intent: i.NoGo) -> list[Event]:
+    if state.phase not in (Phase.BRIEFING, Phase.CHECKLIST):
+        raise Refusal("NO-GO belongs to the GO call; during execution use HOLD or roll back")
+    if not intent.reason.strip():
+        raise Refusal("say why: a NO-GO needs a reason")
+    return [_event(intent, "nogo", reason=intent.reason.strip())]
+
+
+@_rule(i.Abort)
+def _abort(state: State, intent: i.Abort) -> list[Event]:
+    if state.t0 is not None:
+        raise Refusal("execution has started: roll back (R) or HOLD instead of aborting")
+    _not_finished(state)
+    return [_event(intent, "session.aborted", reason=intent.reason or "aborted before execution")]
+
+
+# ---------------------------------------------------------------- execution
+
+
+def _next_step_is(state: State, step_id: str) -> int:
+    upcoming = state.next_step()
+    if upcoming is None:
+        raise Refusal("every step has run")
+    index, step = upcoming
+    if step.id != step_id:
+        raise Refusal(f"the next step is {step.id!r}, not {step_id!r}")
+    return index
+
+
+def _executing(state: State, what: str) -> None:
+    _not_finished(state)
+    if state.phase is not Phase.EXECUTING:
+        raise Refusal(f"{what} is only possible during execution (now {state.phase.value})")
+
+
+@_rule(i.VerifyStep)
+def _verify(state: State, intent: i.VerifyStep) -> list[Event]:
+    _executing(state, "verifying a command")
+    _require_role(state, intent, "monitor")
+    index = _next_step_is(state, intent.step_id)
+    if state.steps[index].verified_by is not None:
+        raise Refusal(f"already verified by {state.steps[index].verified_by}")
+    _, step = _profile(state).steps()[index]
+    return [_event(intent, "step.verified", step=step.id, command=list(step.command))]
+
+
+@_rule(i.ApproveStep)
+def _approve(state: State, intent: i.ApproveStep) -> list[Event]:
+    _executing(state, "approving a step")
+    index = _next_step_is(state, intent.step_id)
+    _, step = _profile(state).steps()[index]
+    if step.approval is None:
+        raise Refusal(f"step {step.id!r} has no approval gate")
+    _require_role(state, intent, step.approval)
+    if step.approval == "approver":
+        if _profile(state).roles.two_person_rule and _same(
+            intent.actor.user, state.crew.get("operator", "")
+        ):
+            raise Refusal("two-person rule: the Operator cannot approve their own step")
+        if state.approvers and not any(_same(intent.actor.user, a) for a in state.approvers):
+            raise Refusal(f"{intent.actor.user} is not an approver ({', '.join(state.approvers)})")
+    if state.steps[index].approved_by is not None:
+        raise Refusal(f"already approved by {state.steps[index].approved_by}")
+    return [_event(intent, "step.approved", step=step.id)]
+
+
+@_rule(i.AcknowledgeIrreversible)
+def _ack(state: State, intent: i.AcknowledgeIrreversible) -> list[Event]:
+    _executing(state, "acknowledging a point of no return")
+    _require_role(state, intent, "operator")
+    index = _next_step_is(state, intent.step_id)
+    _, step = _profile(state).steps()[index]
+    if not step.irreversible:
+        raise Refusal(f"step {step.id!r} is not marked irreversible")
+    return [
+        _event(
+            intent,
+            "step.irreversible_acknowledged",
+            step=step.id,
+            policy=step.irreversible_policy or "",
+        )
+    ]
+
+
+@_rule(i.RunStep)
+def _run(state: State, intent: i.RunStep) -> list[Event]:
+    _executing(state, "running a step")
+    _require_role(state, intent, "operator")
+    if state.hold is not None:
+        raise Refusal(f"on HOLD ({state.hold.reason}); resume first")
+    running = state.running_step()
+    if running is not None:
+        raise Refusal(f"step {running.id!r} is still running")
+    index = _next_step_is(state, intent.step_id)
+    profile = _profile(state)
+    _, step = profile.steps()[index]
+    if state.steps[index].status is StepStatus.FAILED:
+        raise Refusal(f"step {step.id!r} failed; roll back (R)")
+    if index > 0 and not state.steps[index - 1].stop_point_passed:
+        previous = profile.steps()[index - 1][1]
+        raise Refusal(f"step {index} ({previous.id})'s stop point is not GREEN yet")
+    s = state.steps[index]
+    if profile.roles.two_person_rule and s.verified_by is None:
+        raise Refusal(f"the Monitor has not verified the command of step {index + 1} yet")
+    if step.approval is not None and s.approved_by is None:
+        raise Refusal(f"step {step.id!r} needs the {step.approval}'s approval first")
+    if step.irreversible and s.irreversible_ack_by is None:
+        raise Refusal(f"step {step.id!r} is a POINT OF NO RETURN: acknowledge it first")
+    return [_event(intent, "step.starting", step=step.id, index=index, command=list(step.command))]
+
+
+def _stop_point_passed(state: State, intent: i.Intent, step_id: str, how: str) -> list[Event]:
+    """Events when a step's stop point turns GREEN; after the last step, health begins."""
+    events = [_system(intent, "stop_point.passed", step=step_id, how=how)]
+    if step_id == _profile(state).steps()[-1][1].id:
+        events.append(_system(intent, "health.started", duration=_profile(state).health.duration))
+    return events
+
+
+def _start_rollback(state: State, intent: i.Intent, reason: str, automatic: bool) -> list[Event]:
+    commands = len(_profile(state).rollback.commands)
+    return [
+        Event(
+            kind="rollback.started",
+            body={"automatic": automatic, "reason": reason, "commands": commands},
+            actor=SYSTEM if automatic else intent.actor,
+            wall=intent.wall,
+        )
+    ]
+
+
+def _failure(state: State, intent: i.Intent, reason: str) -> list[Event]:
+    """A failed step, stop point or health window: roll back or advise, per the profile."""
+    if _profile(state).rollback.on_failed_stop_point == "automatic":
+        return _start_rollback(state, intent, reason, automatic=True)
+    if state.advisory is not None:
+        return []  # advised once; the banner stays until someone acts
+    return [_system(intent, "rollback.advised", reason=reason)]
+
+
+@_rule(i.ProcessStarted)
+def _started(state: State, intent: i.ProcessStarted) -> list[Event]:
+    if intent.purpose == "step":
+        if state.step_state(intent.ref).status is not StepStatus.STARTING:
+            raise Refusal(f"step {intent.ref!r} was not starting")
+    elif state.rollback is None:
+        raise Refusal("no rollback is in progress")
+    return [
+        _system(
+            intent,
+            "process.started",
+            purpose=intent.purpose,
+            ref=intent.ref,
+            pid=intent.pid,
+            pgid=intent.pgid,
+            output=intent.output,
+        )
+    ]
+
+
+def _why(intent: i.ProcessExited) -> str | None:
+    if intent.error:
+        return intent.error
+    if intent.timed_out:
+        return f"timed out after {intent.duration:.0f}s"
+    if intent.signal:
+        return f"killed by signal {intent.signal}"
+    if intent.exit_code != 0:
+        return f"exit status {intent.exit_code}"
+    return None
+
+
+@_rule(i.ProcessExited)
+def _exited(state: State, intent: i.ProcessExited) -> list[Event]:
+    why = _why(intent)
+    ok = why is None
+    if intent.purpose == "rollback":
+        rb = state.rollback
+        if rb is None:
+            raise Refusal("no rollback is in progress")
+        index = int(intent.ref)
+        events = [
+            _system(
+                intent,
+                "rollback.command_finished",
+                index=index,
+                ok=ok,
+                exit_code=intent.exit_code,
+                why=why,
+                duration=intent.duration,
+            )
+        ]
+        if not ok:
+            events.append(
+                _system(
+                    intent,
+                    "rollback.not_verified",
+                    differences=[f"rollback command {index + 1} failed: {why}"],
+                )
+            )
+        elif index == len(rb.commands) - 1:
+            events.append(_system(intent, "rollback.verifying"))
+        return events
+    step = state.step_state(intent.ref)
+    if step.status not in (StepStatus.STARTING, StepStatus.RUNNING):
+        raise Refusal(f"step {intent.ref!r} was not running")
+    events = [
+        _system(
+            intent,
+            "step.finished",
+            step=intent.ref,
+            ok=ok,
+            exit_code=intent.exit_code,
+            why=why,
+            duration=intent.duration,
+        )
+    ]
+    if state.rollback is not None:
+        return events
+    if not ok:
+        return events + _failure(state, intent, f"step {intent.ref} failed: {why}")
+    stop_point = next(st for _, st in _profile(state).steps() if st.id == intent.ref).stop_point
+    if not stop_point:
+        events += _stop_point_passed(state, intent, intent.ref, "no stop-point metrics")
+    return events
+
+
+# ---------------------------------------------------------------- samples and time
+
+
+@_rule(i.RecordSample)
+def _sample(state: State, intent: i.RecordSample) -> list[Event]:
+    sample = intent.sample
+    profile = _profile(state)
+    if sample.id not in state.metrics:
+        raise Refusal(f"unknown metric {sample.id!r}")
+    events = [_system(intent, "sample", **sample.to_json())]
+    metric = profile.metric(sample.id)
+    window = state.window
+    if window is not None and state.rollback is None and sample.id in window.counters:
+        counters = dict(window.counters)
+        if sample.measured_at >= window.started:
+            updated = copy.copy(counters[sample.id])
+            updated.add(sample, metric)
+            counters[sample.id] = updated
+        events += _judge_window(state, intent, counters)
+    rb = state.rollback
+    if rb is not None and rb.verify_started is not None and rb.verdict is None:
+        if sample.id in rb.counters and sample.measured_at >= rb.verify_started:
+            counters = dict(rb.counters)
+            updated = copy.copy(counters[sample.id])
+            updated.add(verification_sample(profile, state.baseline, sample), metric)
+            counters[sample.id] = updated
+            events += _judge_verification(state, intent, counters)
+    return events
+
+
+def _judge_window(state: State, intent: i.Intent, counters: dict[str, MetricWindow]) -> list[Event]:
+    window = state.window
+    assert window is not None
+    profile = _profile(state)
+    verdicts = {
+        m: metric_verdict(profile.metric(m), counters[m], intent.wall) for m in window.metrics
+    }
+    overall = Verdict.GREEN if window.accepted_by else combine([v for v, _ in verdicts.values()])
+    if overall is Verdict.FAILED:
+        failed = "; ".join(
+            f"{profile.metric(m).title} {why}"
+            for m, (v, why) in verdicts.items()
+            if v is Verdict.FAILED
+        )
+        where = "health window" if window.kind == "health" else f"stop point of {window.step_id}"
+        return _failure(state, intent, f"{where} FAILED: {failed}")
+    if window.kind == "stop_point":
+        if overall is not Verdict.GREEN or window.step_id is None:
+            return []
+        return _stop_point_passed(state, intent, window.step_id, "GREEN")
+    # Health window: track GREEN / not GREEN for the contingency countdown, once every
+    # metric has had enough samples to be judged (a fresh window starts PENDING).
+    if not all(counters[m].samples >= profile.metric(m).pass_count for m in window.metrics):
+        return []
+    if overall is Verdict.GREEN and window.not_green_since is not None:
+        return [_system(intent, "window.green")]
+    if overall is not Verdict.GREEN and window.not_green_since is None:
+        return [_system(intent, "window.not_green", verdict=overall.value)]
+    return []
+
+
+def comparison(state: State, counters: dict[str, MetricWindow]) -> dict[str, dict[str, Any]]:
+    """Per verified metric: baseline, now, tolerance and whether it is back."""
+    profile = _profile(state)
+    out: dict[str, dict[str, Any]] = {}
+    for metric_id in profile.rollback.verify.metrics:
+        base = state.baseline.get(metric_id)
+        window = counters.get(metric_id, MetricWindow())
+        now = window.last.value if window.last is not None else None
+        out[metric_id] = {
+            "baseline": base,
+            "now": now,
+            "tolerance": None
+            if base is None
+            else tolerance(profile.rollback.verify, metric_id, base),
+            "unit": profile.metric(metric_id).unit,
+            "back": window.consecutive_passes >= profile.metric(metric_id).pass_count,
+        }
+    return out
+
+
+def _judge_verification(
+    state: State, intent: i.Intent, counters: dict[str, MetricWindow]
+) -> list[Event]:
+    result = comparison(state, counters)
+    if all(entry["back"] for entry in result.values()):
+        return [_system(intent, "rollback.verified", comparison=result)]
+    return []
+
+
+def _differences(state: State) -> list[str]:
+    assert state.rollback is not None
+    out = []
+    for metric_id, entry in comparison(state, state.rollback.counters).items():
+        if entry["back"]:
+            continue
+        unit = f" {entry['unit']}" if entry["unit"] else ""
+        now = "no fresh sample" if entry["now"] is None else f"now {entry['now']:g}{unit}"
+        base = "?" if entry["baseline"] is None else f"{entry['baseline']:g}{unit}"
+        tol = "?" if entry["tolerance"] is None else f"{entry['tolerance']:g}"
+        out.append(f"{metric_id}: {now}, baseline {base} ± {tol}")
+    return out
+
+
+@_rule(i.Tick)
+def _tick(state: State, intent: i.Tick) -> list[Event]:
+    if state.phase.finished or state.profile is None:
+        return []
+    now = intent.wall
+    rb = state.rollback
+    if rb is not None:
+        within = state.profile.rollback.verify.within
+        if (
+            rb.verify_started is not None
+            and rb.verdict is None
+            and now >= rb.verify_started + within
+        ):
+            return [
+                _system(
+                    intent,
+                    "rollback.not_verified",
+                    differences=_differences(state),
+                    comparison=comparison(state, rb.counters),
+                )
+            ]
+        return []
+    deadline = state.trigger_deadline()
+    if deadline is not None and now >= deadline:
+        window = state.window
+        assert window is not None
+        verdicts = state.window_verdicts(now)
+        pending = "; ".join(
+            f"{m} {why}" for m, (v, why) in verdicts.items() if v is not Verdict.GREEN
+        )
+        t_plus = state.t_plus(now) or 0.0
+        reason = (
+            f"5-minute rule: not GREEN by T+{format_clock(t_plus)} "
+            f"({format_clock(state.profile.briefing.contingency.trigger_time)} after "
+            f"{'the step ended' if window.kind == 'stop_point' else 'the health window went RED'})"
+            + (f": {pending}" if pending else "")
+        )
+        if state.profile.rollback.on_trigger_time == "automatic":
+            return _start_rollback(state, intent, reason, automatic=True)
+        if state.advisory is None or not state.advisory.startswith("5-minute rule"):
+            return [_system(intent, "rollback.advised", reason=reason)]
+        return []
+    if state.phase is Phase.HEALTH and state.health_started is not None:
+        end = state.health_started + state.profile.health.duration
+        if now >= end and state.window_verdict(now) is Verdict.GREEN and state.hold is None:
+            return [_system(intent, "session.complete")]
+    return []
+
+
+# ---------------------------------------------------------------- hold and rollback
+
+
+@_rule(i.Hold)
+def _hold(state: State, intent: i.Hold) -> list[Event]:
+    _not_finished(state)
+    if state.hold is not None:
+        raise Refusal(f"already on HOLD ({state.hold.reason})")
+    if state.rollback is not None:
+        raise Refusal("a rollback is running; it is not held")
+    if not intent.reason.strip():
+        raise Refusal("say why: a HOLD needs a reason")
+    return [_event(intent, "hold", reason=intent.reason.strip())]
+
+
+@_rule(i.Resume)
+def _resume(state: State, intent: i.Resume) -> list[Event]:
+    if state.hold is None:
+        raise Refusal("not on HOLD")
+    return [_event(intent, "resume", held_for=intent.wall - state.hold.since)]
+
+
+@_rule(i.RollBackNow)
+def _rollback(state: State, intent: i.RollBackNow) -> list[Event]:
+    if state.rollback is not None:
+        raise Refusal("already rolling back")
+    _not_finished(state)
+    if not state.deployed_anything:
+        raise Refusal("nothing has been deployed yet: no step has started. HOLD or abort instead")
+    return _start_rollback(state, intent, intent.reason, automatic=False)
+
+
+@_rule(i.AcceptInconclusive)
+def _accept(state: State, intent: i.AcceptInconclusive) -> list[Event]:
+    _require_role(state, intent, "monitor")
+    if state.window is None or state.window_verdict(intent.wall) is not Verdict.INCONCLUSIVE:
+        raise Refusal("only an INCONCLUSIVE stop point can be accepted")
+    if not intent.reason.strip():
+        raise Refusal("say why the stop point is acceptable")
+    accepted = _event(intent, "stop_point.accepted", reason=intent.reason.strip())
+    if state.window.step_id is None:
+        return [accepted]
+    passed = _stop_point_passed(state, intent, state.window.step_id, "accepted by the Monitor")
+    return [accepted, *passed]

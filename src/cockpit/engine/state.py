@@ -1,0 +1,504 @@
+"""The session state: a pure fold of events. ``apply`` is the only code that changes it."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from cockpit.engine.events import Event
+from cockpit.engine.verdict import (
+    MetricWindow,
+    Verdict,
+    combine,
+    metric_verdict,
+    verification_sample,
+)
+from cockpit.profile.models import Profile, Step
+from cockpit.sample import Sample
+
+HISTORY = 120
+"""Samples kept per metric for the sparkline."""
+
+
+class Phase(StrEnum):
+    """Where the procedure is. HOLD is not a phase: it is a flag over one."""
+
+    NEW = "NEW"
+    BRIEFING = "BRIEFING"
+    CHECKLIST = "CHECKLIST"
+    EXECUTING = "EXECUTING"
+    HEALTH = "HEALTH WINDOW"
+    COMPLETE = "COMPLETE"
+    ROLLING_BACK = "ROLLING BACK"
+    VERIFYING = "VERIFYING ROLLBACK"
+    ROLLED_BACK = "ROLLED BACK — VERIFIED"
+    NOT_VERIFIED = "ROLLED BACK — NOT VERIFIED"
+    ABORTED = "ABORTED"
+
+    @property
+    def finished(self) -> bool:
+        """Whether the session has ended."""
+        return self in (Phase.COMPLETE, Phase.ROLLED_BACK, Phase.NOT_VERIFIED, Phase.ABORTED)
+
+
+class StepStatus(StrEnum):
+    """A step's progress."""
+
+    PENDING = "pending"
+    STARTING = "starting"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass
+class StepState:
+    """What happened to one step."""
+
+    id: str
+    status: StepStatus = StepStatus.PENDING
+    verified_by: str | None = None
+    approved_by: str | None = None
+    irreversible_ack_by: str | None = None
+    pid: int | None = None
+    pgid: int | None = None
+    output: str | None = None
+    started: float | None = None
+    finished: float | None = None
+    exit_code: int | None = None
+    why: str | None = None
+    stop_point_passed: bool = False
+
+
+@dataclass
+class CheckState:
+    """The last result of a readiness check."""
+
+    sample: Sample | None = None
+    confirmed_by: str | None = None
+
+
+@dataclass
+class MetricState:
+    """A metric's recent history, for the screen."""
+
+    history: deque[Sample] = field(default_factory=lambda: deque(maxlen=HISTORY))
+
+    @property
+    def last(self) -> Sample | None:
+        """The newest sample."""
+        return self.history[-1] if self.history else None
+
+
+@dataclass
+class Window:
+    """A stop point or the health window: metrics judged since ``started``."""
+
+    kind: str  # "stop_point" or "health"
+    step_id: str | None
+    metrics: list[str]
+    started: float
+    not_green_since: float | None
+    counters: dict[str, MetricWindow]
+    advised: str | None = None
+    accepted_by: str | None = None
+
+
+@dataclass
+class RollbackCommand:
+    """One rollback command's process."""
+
+    index: int
+    pid: int | None = None
+    pgid: int | None = None
+    output: str | None = None
+    exit_code: int | None = None
+    finished: bool = False
+    why: str | None = None
+
+
+@dataclass
+class RollbackState:
+    """The rollback: why, by whom, its processes and its verification."""
+
+    started: float
+    automatic: bool
+    reason: str
+    by: str
+    commands: list[RollbackCommand]
+    verify_started: float | None = None
+    counters: dict[str, MetricWindow] = field(default_factory=dict)
+    verdict: str | None = None
+    differences: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Hold:
+    """Why progression stopped, and who stopped it."""
+
+    reason: str
+    by: str
+    role: str
+    since: float
+
+
+@dataclass
+class State:
+    """Everything known about a session, derived only from its events."""
+
+    phase: Phase = Phase.NEW
+    profile: Profile | None = None
+    profile_path: str = ""
+    profile_sha256: str = ""
+    crew: dict[str, str] = field(default_factory=dict)
+    approvers: tuple[str, ...] = ()
+    started: float | None = None
+    readback_by: str | None = None
+    checks: dict[str, CheckState] = field(default_factory=dict)
+    go: dict[str, str] = field(default_factory=dict)
+    t0: float | None = None
+    baseline: dict[str, float] = field(default_factory=dict)
+    steps: list[StepState] = field(default_factory=list)
+    metrics: dict[str, MetricState] = field(default_factory=dict)
+    window: Window | None = None
+    health_started: float | None = None
+    hold: Hold | None = None
+    rollback: RollbackState | None = None
+    advisory: str | None = None
+    finished: float | None = None
+    aborted_reason: str | None = None
+    last_wall: float = 0.0
+    event_count: int = 0
+
+    # ------------------------------------------------------------ derived views
+
+    @property
+    def deployed_anything(self) -> bool:
+        """Whether any step's process was started (so there may be something to undo)."""
+        return any(s.status is not StepStatus.PENDING for s in self.steps)
+
+    def t_plus(self, wall: float) -> float | None:
+        """Seconds since T0, or None before execution."""
+        return None if self.t0 is None else wall - self.t0
+
+    def next_step(self) -> tuple[int, Step] | None:
+        """The first step that has not succeeded, with its index."""
+        if self.profile is None:
+            return None
+        for index, (_, step) in enumerate(self.profile.steps()):
+            if self.steps[index].status is not StepStatus.SUCCEEDED:
+                return index, step
+        return None
+
+    def step_state(self, step_id: str) -> StepState:
+        """The state of a step by id."""
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+    def running_step(self) -> StepState | None:
+        """The step whose process is starting or running, if any."""
+        for s in self.steps:
+            if s.status in (StepStatus.STARTING, StepStatus.RUNNING):
+                return s
+        return None
+
+    def window_verdicts(self, now: float) -> dict[str, tuple[Verdict, str]]:
+        """Each metric of the open window with its verdict and why."""
+        if self.profile is None or self.window is None:
+            return {}
+        out: dict[str, tuple[Verdict, str]] = {}
+        for metric_id in self.window.metrics:
+            metric = self.profile.metric(metric_id)
+            out[metric_id] = metric_verdict(metric, self.window.counters[metric_id], now)
+        return out
+
+    def window_verdict(self, now: float) -> Verdict | None:
+        """The verdict of the open stop point or health window."""
+        if self.window is None:
+            return None
+        if self.window.accepted_by is not None:
+            return Verdict.GREEN
+        return combine([v for v, _ in self.window_verdicts(now).values()])
+
+    def trigger_deadline(self) -> float | None:
+        """When the 5-minute rule fires, while a window is not GREEN."""
+        if self.profile is None or self.window is None or self.window.not_green_since is None:
+            return None
+        if self.rollback is not None or self.phase.finished:
+            return None
+        return self.window.not_green_since + self.profile.briefing.contingency.trigger_time
+
+    def checks_green(self) -> list[str]:
+        """Ids of readiness checks that are not GREEN (empty when all are)."""
+        assert self.profile is not None
+        missing = []
+        for check in self.profile.checks:
+            cs = self.checks[check.id]
+            if check.manual is not None:
+                if cs.confirmed_by is None:
+                    missing.append(check.id)
+            elif cs.sample is None or cs.sample.status.value != "PASS":
+                missing.append(check.id)
+        return missing
+
+
+# ---------------------------------------------------------------- the fold
+
+
+def _open_window(
+    state: State, kind: str, step_id: str | None, metrics: list[str], wall: float
+) -> None:
+    state.window = Window(
+        kind=kind,
+        step_id=step_id,
+        metrics=metrics,
+        started=wall,
+        not_green_since=wall,
+        counters={m: MetricWindow() for m in metrics},
+    )
+
+
+def apply(state: State, event: Event) -> State:
+    """Fold one event into the state (in place) and return it."""
+    handler = _HANDLERS.get(event.kind)
+    if handler is not None:
+        handler(state, event)
+    state.last_wall = max(state.last_wall, event.wall)
+    state.event_count += 1
+    return state
+
+
+def replay(events: list[Event]) -> State:
+    """The state after a sequence of events: what a restarted or attached cockpit sees."""
+    state = State()
+    for event in events:
+        apply(state, event)
+    return state
+
+
+def _session_started(state: State, e: Event) -> None:
+    b = e.body
+    profile = Profile.model_validate(b["profile"])
+    state.profile = profile
+    state.profile_path = str(b.get("profile_path", ""))
+    state.profile_sha256 = str(b.get("profile_sha256", ""))
+    state.crew = {"operator": str(b["operator"]), "monitor": str(b["monitor"])}
+    state.approvers = tuple(b.get("approvers") or profile.roles.approvers)
+    state.started = e.wall
+    state.phase = Phase.BRIEFING
+    state.checks = {c.id: CheckState() for c in profile.checks}
+    state.steps = [StepState(id=step.id) for _, step in profile.steps()]
+    state.metrics = {m.id: MetricState() for m in profile.metrics}
+
+
+def _readback(state: State, e: Event) -> None:
+    state.readback_by = e.actor.user
+    if state.phase is Phase.BRIEFING:
+        state.phase = Phase.CHECKLIST
+
+
+def _check_result(state: State, e: Event) -> None:
+    sample = Sample.from_json(dict(e.body["sample"]))
+    if sample.id in state.checks:
+        state.checks[sample.id].sample = sample
+
+
+def _check_confirmed(state: State, e: Event) -> None:
+    state.checks[str(e.body["check"])].confirmed_by = e.actor.user
+
+
+def _go(state: State, e: Event) -> None:
+    state.go[e.actor.role] = e.actor.user
+
+
+def _execution_started(state: State, e: Event) -> None:
+    state.t0 = e.wall
+    state.phase = Phase.EXECUTING
+    state.baseline = {k: float(v) for k, v in dict(e.body.get("baseline", {})).items()}
+
+
+def _hold(state: State, e: Event) -> None:
+    state.hold = Hold(str(e.body["reason"]), e.actor.user, e.actor.role, e.wall)
+    if e.kind == "nogo":
+        state.go.clear()
+
+
+def _resume(state: State, e: Event) -> None:
+    state.hold = None
+
+
+def _step_flag(attr: str) -> Any:
+    def handler(state: State, e: Event) -> None:
+        setattr(state.step_state(str(e.body["step"])), attr, e.actor.user)
+
+    return handler
+
+
+def _step_starting(state: State, e: Event) -> None:
+    s = state.step_state(str(e.body["step"]))
+    s.status = StepStatus.STARTING
+    s.started = e.wall
+    state.window = None
+    state.advisory = None
+
+
+def _process_started(state: State, e: Event) -> None:
+    b = e.body
+    if b["purpose"] == "step":
+        s = state.step_state(str(b["ref"]))
+        s.status = StepStatus.RUNNING
+        s.pid, s.pgid, s.output = int(b["pid"]), int(b["pgid"]), str(b["output"])
+    elif state.rollback is not None:
+        c = state.rollback.commands[int(b["ref"])]
+        c.pid, c.pgid, c.output = int(b["pid"]), int(b["pgid"]), str(b["output"])
+
+
+def _step_finished(state: State, e: Event) -> None:
+    b = e.body
+    s = state.step_state(str(b["step"]))
+    s.finished = e.wall
+    s.exit_code = b.get("exit_code")
+    s.why = b.get("why")
+    s.status = StepStatus.SUCCEEDED if b["ok"] else StepStatus.FAILED
+    if b["ok"] and state.profile is not None:
+        step = next(st for _, st in state.profile.steps() if st.id == s.id)
+        _open_window(state, "stop_point", s.id, list(step.stop_point), e.wall)
+
+
+def _window_passed(state: State, e: Event) -> None:
+    if state.window is not None and state.window.step_id is not None:
+        state.step_state(state.window.step_id).stop_point_passed = True
+    state.window = None
+    state.advisory = None
+
+
+def _health_started(state: State, e: Event) -> None:
+    assert state.profile is not None
+    state.phase = Phase.HEALTH
+    state.health_started = e.wall
+    _open_window(state, "health", None, state.profile.health_metrics(), e.wall)
+    assert state.window is not None
+    state.window.not_green_since = None  # the stop point has just passed: GREEN until judged
+
+
+def _advised(state: State, e: Event) -> None:
+    state.advisory = str(e.body["reason"])
+    if state.window is not None:
+        state.window.advised = state.advisory
+
+
+def _accepted(state: State, e: Event) -> None:
+    if state.window is not None:
+        state.window.accepted_by = e.actor.user
+
+
+def _complete(state: State, e: Event) -> None:
+    state.phase = Phase.COMPLETE
+    state.finished = e.wall
+    state.window = None
+
+
+def _aborted(state: State, e: Event) -> None:
+    state.phase = Phase.ABORTED
+    state.aborted_reason = str(e.body["reason"])
+    state.finished = e.wall
+
+
+def _rollback_started(state: State, e: Event) -> None:
+    b = e.body
+    state.phase = Phase.ROLLING_BACK
+    state.hold = None
+    state.window = None
+    state.advisory = None
+    state.rollback = RollbackState(
+        started=e.wall,
+        automatic=bool(b["automatic"]),
+        reason=str(b["reason"]),
+        by=e.actor.user,
+        commands=[RollbackCommand(index=i) for i in range(int(b["commands"]))],
+    )
+
+
+def _rollback_command_finished(state: State, e: Event) -> None:
+    assert state.rollback is not None
+    c = state.rollback.commands[int(e.body["index"])]
+    c.finished = True
+    c.exit_code = e.body.get("exit_code")
+    c.why = e.body.get("why")
+
+
+def _rollback_verifying(state: State, e: Event) -> None:
+    assert state.rollback is not None
+    assert state.profile is not None
+    state.phase = Phase.VERIFYING
+    state.rollback.verify_started = e.wall
+    state.rollback.counters = {m: MetricWindow() for m in state.profile.rollback.verify.metrics}
+
+
+def _rollback_verdict(state: State, e: Event) -> None:
+    assert state.rollback is not None
+    verified = e.kind == "rollback.verified"
+    state.phase = Phase.ROLLED_BACK if verified else Phase.NOT_VERIFIED
+    state.rollback.verdict = "VERIFIED" if verified else "NOT VERIFIED"
+    state.rollback.differences = [str(d) for d in e.body.get("differences", [])]
+    state.finished = e.wall
+
+
+def _sample(state: State, e: Event) -> None:
+    sample = Sample.from_json(dict(e.body))
+    ms = state.metrics.get(sample.id)
+    if ms is None or state.profile is None:
+        return
+    ms.history.append(sample)
+    metric = state.profile.metric(sample.id)
+    if state.window is not None and sample.id in state.window.counters:
+        # Samples measured before the window opened say nothing about it.
+        if sample.measured_at >= state.window.started:
+            state.window.counters[sample.id].add(sample, metric)
+    rb = state.rollback
+    if rb is not None and rb.verify_started is not None and sample.id in rb.counters:
+        if sample.measured_at >= rb.verify_started and rb.verdict is None:
+            judged = verification_sample(state.profile, state.baseline, sample)
+            rb.counters[sample.id].add(judged, metric)
+
+
+def _window_green(state: State, e: Event) -> None:
+    if state.window is not None:
+        state.window.not_green_since = None if e.kind == "window.green" else e.wall
+
+
+_HANDLERS = {
+    "session.started": _session_started,
+    "readback.confirmed": _readback,
+    "check.result": _check_result,
+    "check.confirmed": _check_confirmed,
+    "go": _go,
+    "execution.started": _execution_started,
+    "hold": _hold,
+    "nogo": _hold,
+    "resume": _resume,
+    "step.verified": _step_flag("verified_by"),
+    "step.approved": _step_flag("approved_by"),
+    "step.irreversible_acknowledged": _step_flag("irreversible_ack_by"),
+    "step.starting": _step_starting,
+    "process.started": _process_started,
+    "step.finished": _step_finished,
+    "stop_point.passed": _window_passed,
+    "health.started": _health_started,
+    "rollback.advised": _advised,
+    "stop_point.accepted": _accepted,
+    "window.green": _window_green,
+    "window.not_green": _window_green,
+    "session.complete": _complete,
+    "session.aborted": _aborted,
+    "rollback.started": _rollback_started,
+    "rollback.command_finished": _rollback_command_finished,
+    "rollback.verifying": _rollback_verifying,
+    "rollback.verified": _rollback_verdict,
+    "rollback.not_verified": _rollback_verdict,
+    "sample": _sample,
+}
