@@ -1,0 +1,135 @@
+"""HTTP probes: status, latency, a number at a JSON path, text in the body.
+
+Readiness and liveness are the same probe: which one is measured is a matter of the URL the
+profile names (``/readyz`` answers whether the service should take traffic, ``/healthz``
+whether the process is alive). Latency in milliseconds is the value unless ``json_path``
+names a number in the body.
+
+Verdicts: connection refused, a timeout or an answer that is not HTTP is ERROR (nothing was
+measured). A status outside ``expect_status`` or missing ``body_contains`` text is FAIL when
+the response itself is what is measured (no ``json_path``: e.g. readiness answering 503),
+and ERROR when ``json_path`` is given, because then the endpoint is only the carrier of the
+number and a broken carrier measures nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import httpx
+
+from cockpit.probes.base import MAX_BODY, ProbeContext, one_line
+from cockpit.profile.models import HttpSource
+from cockpit.sample import Sample
+
+
+class BodyTooLarge(Exception):
+    """The endpoint answered more than :data:`MAX_BODY` bytes."""
+
+
+async def fetch(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+) -> tuple[httpx.Response, bytes]:
+    """Send one request and read at most :data:`MAX_BODY` bytes of the body.
+
+    Raises:
+        httpx.HTTPError: the request failed.
+        BodyTooLarge: the body was larger than the limit.
+    """
+    async with client.stream(method, url, headers=headers, params=params) as response:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise BodyTooLarge(f"body larger than {MAX_BODY} bytes")
+            chunks.append(chunk)
+        return response, b"".join(chunks)
+
+
+def describe_http_error(exc: Exception) -> str:
+    """One line for a failed request: what went wrong, without a traceback."""
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect: {exc or 'connection failed'}"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__})"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
+        return f"not a valid HTTP answer: {exc}"
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return f"bad URL: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def number_at(doc: Any, path: str) -> float:
+    """The number at a dotted path (``window.p99_ms``; list items by index, ``items.0.x``).
+
+    Raises:
+        LookupError: with a message naming the part of the path that is missing or wrong.
+    """
+    node = doc
+    walked: list[str] = []
+    for part in path.split("."):
+        walked.append(part)
+        here = ".".join(walked)
+        if isinstance(node, dict):
+            if part not in node:
+                raise LookupError(f"no {here!r} in the JSON body")
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit():
+            if int(part) >= len(node):
+                raise LookupError(f"no {here!r} in the JSON body (list of {len(node)})")
+            node = node[int(part)]
+        else:
+            raise LookupError(f"{'.'.join(walked[:-1]) or 'the body'} is not an object")
+    # bool is an int in Python, but true/false is not a measurement.
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        raise LookupError(f"{path!r} is {json.dumps(node)[:40]}, not a number")
+    return float(node)
+
+
+async def probe_http(source: HttpSource, ctx: ProbeContext) -> Sample:
+    """Request ``source.url`` once and judge status, body and value."""
+    client = ctx.http.get(verify=source.verify_tls)
+    started = ctx.clock.monotonic()
+    try:
+        response, body = await fetch(
+            client, source.method, source.url, headers=dict(source.headers) or None
+        )
+    except BodyTooLarge as exc:
+        return ctx.error(str(exc))
+    except httpx.HTTPError as exc:
+        return ctx.error(describe_http_error(exc))
+    latency_ms = (ctx.clock.monotonic() - started) * 1000.0
+    code = response.status_code
+    carrier = source.json_path is not None
+    if code not in source.expect_status:
+        expected = ", ".join(str(s) for s in source.expect_status)
+        detail = f"HTTP {code} (expected {expected}): {one_line(_text(body), 80)}"
+        return ctx.error(detail) if carrier else ctx.fail(detail)
+    if source.body_contains is not None and source.body_contains not in _text(body):
+        detail = f"HTTP {code} but the body does not contain {source.body_contains!r}"
+        return ctx.error(detail) if carrier else ctx.fail(detail)
+    if source.json_path is None:
+        return ctx.judge(latency_ms, f"HTTP {code}")
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return ctx.error(f"HTTP {code} but the body is not JSON: {one_line(_text(body), 60)!r}")
+    try:
+        value = number_at(doc, source.json_path)
+    except LookupError as exc:
+        return ctx.error(str(exc))
+    if not math.isfinite(value):
+        return ctx.error(f"{source.json_path} is {value}, not a finite number")
+    return ctx.judge(value, f"HTTP {code} in {latency_ms:.0f} ms")
+
+
+def _text(body: bytes) -> str:
+    return body.decode("utf-8", errors="replace")

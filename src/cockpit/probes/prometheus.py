@@ -1,0 +1,141 @@
+"""Prometheus probes: one instant query through ``/api/v1/query`` that must reduce to one value.
+
+Fail-safe reading of the answer:
+
+* ``status: error`` -> ERROR with Prometheus's own error text;
+* ``warnings`` present -> INCONCLUSIVE (a partial answer is never evidence of health);
+* a scalar -> its value; a vector with one series -> its value; several series -> ERROR
+  (aggregate with ``sum()`` or ``max()``); an empty vector -> INCONCLUSIVE "no data";
+* a timestamp older than the metric's staleness -> INCONCLUSIVE "stale";
+* NaN or infinity -> ERROR.
+
+About staleness: the timestamp of an instant query's result is the *evaluation* time, not
+the time the underlying series was last scraped. The check therefore catches answers that
+are old when they arrive (a caching proxy, a lagging replica, a skewed clock). A scrape
+target that stopped is caught by Prometheus itself: its series get staleness markers and
+drop out of instant vectors, which reads here as "no data". A ``rate(x[30s])`` keeps a
+value for up to 30 s after the last scrape; profiles guard against that in PromQL (see
+``profiles/demo-prometheus.toml``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import httpx
+
+from cockpit.probes.base import ProbeContext, format_value, one_line
+from cockpit.probes.http import BodyTooLarge, describe_http_error, fetch
+from cockpit.profile.models import PrometheusSource
+from cockpit.sample import Sample
+
+
+class _BadAnswer(Exception):
+    """The answer does not have the shape of the Prometheus query API."""
+
+
+def _parse_value(pair: Any) -> tuple[float, float]:
+    """``[timestamp, "value"]`` -> (timestamp, value)."""
+    if not isinstance(pair, list) or len(pair) != 2:
+        raise _BadAnswer(f"value is {json.dumps(pair)[:40]}, not [timestamp, value]")
+    ts, text = pair
+    if isinstance(ts, bool) or not isinstance(ts, int | float) or not isinstance(text, str):
+        raise _BadAnswer(f"value is {json.dumps(pair)[:40]}, not [timestamp, value]")
+    try:
+        return float(ts), float(text)
+    except ValueError:
+        raise _BadAnswer(f"value {text!r} is not a number") from None
+
+
+def _labels(series: Any) -> str:
+    metric = series.get("metric") if isinstance(series, dict) else None
+    if not isinstance(metric, dict) or not metric:
+        return "{}"
+    return "{" + ",".join(f"{k}={v!r}" for k, v in sorted(metric.items())) + "}"
+
+
+async def probe_prometheus(source: PrometheusSource, ctx: ProbeContext) -> Sample:
+    """Run ``source.query`` as an instant query and judge the single value it returns."""
+    client = ctx.http.get(verify=True)
+    url = source.url.rstrip("/") + "/api/v1/query"
+    try:
+        response, body = await fetch(
+            client,
+            "GET",
+            url,
+            headers=dict(source.headers) or None,
+            params={"query": source.query},
+        )
+    except BodyTooLarge as exc:
+        return ctx.error(f"Prometheus: {exc}")
+    except httpx.HTTPError as exc:
+        return ctx.error(f"Prometheus at {source.url}: {describe_http_error(exc)}")
+    code = response.status_code
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        snippet = one_line(body.decode("utf-8", errors="replace"), 60)
+        return ctx.error(f"Prometheus answered HTTP {code} with non-JSON: {snippet!r}")
+    if not isinstance(doc, dict):
+        return ctx.error(f"Prometheus answered HTTP {code} with JSON that is not an object")
+    if doc.get("status") != "success":
+        kind = doc.get("errorType") or "error"
+        text = doc.get("error") or f"status {doc.get('status')!r}"
+        return ctx.error(f"Prometheus {kind} (HTTP {code}): {text}")
+    if code != 200:
+        return ctx.error(f"Prometheus answered HTTP {code}")
+    try:
+        timestamp, value, series = _single_value(doc.get("data"))
+    except _BadAnswer as exc:
+        return ctx.error(f"Prometheus: {exc}")
+    if series == 0:
+        return ctx.inconclusive("no data: the query returned an empty vector")
+    warnings = doc.get("warnings")
+    if warnings:
+        text = "; ".join(str(w) for w in warnings) if isinstance(warnings, list) else warnings
+        return ctx.inconclusive(f"Prometheus warned: {text}", value)
+    if not math.isfinite(value):
+        return ctx.error(f"the query returned {format_value(value)} (not a finite number)")
+    age = ctx.clock.wall() - timestamp
+    if ctx.staleness is not None and age > ctx.staleness:
+        return ctx.inconclusive(
+            f"stale: value {format_value(value)} is {age:.0f}s old (staleness {ctx.staleness:g}s)",
+            value,
+        )
+    return ctx.judge(value)
+
+
+def _single_value(data: Any) -> tuple[float, float, int]:
+    """(timestamp, value, number of series) of a query result; 0 series means no data.
+
+    Raises:
+        _BadAnswer: several series, a range vector, or a malformed answer.
+    """
+    if not isinstance(data, dict):
+        raise _BadAnswer("the answer has no data object")
+    kind = data.get("resultType")
+    result = data.get("result")
+    if kind == "scalar":
+        ts, value = _parse_value(result)
+        return ts, value, 1
+    if kind == "vector":
+        if not isinstance(result, list):
+            raise _BadAnswer("the vector result is not a list")
+        if not result:
+            return 0.0, math.nan, 0
+        if len(result) > 1:
+            shown = ", ".join(_labels(s) for s in result[:3])
+            raise _BadAnswer(
+                f"{len(result)} series ({shown}{', …' if len(result) > 3 else ''}); "
+                "aggregate with sum()/max()"
+            )
+        series = result[0]
+        if not isinstance(series, dict):
+            raise _BadAnswer("a series is not an object")
+        ts, value = _parse_value(series.get("value"))
+        return ts, value, 1
+    if kind == "matrix":
+        raise _BadAnswer("the query returned a range vector; write an instant query")
+    raise _BadAnswer(f"result type {kind!r}; write a query that returns a number")
