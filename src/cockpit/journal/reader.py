@@ -109,6 +109,19 @@ def read_bytes(path: Path, *, missing_ok: bool = False) -> bytes | None:
         os.close(fd)
 
 
+def _could_be_torn(line: bytes) -> bool:
+    """Whether a bad last line could be what a crash leaves: the start of one record.
+
+    One ``os.write`` per record means a crash leaves a prefix of a record line. Some
+    filesystems also show zeros where data had not reached the disk. A line that does not begin
+    like a record, or holds the start of a second one (a lost newline), was damaged otherwise.
+    """
+    start = line.rstrip(b"\0")
+    if _RECORD_START in start[1:]:
+        return False
+    return start.startswith(_RECORD_START) or _RECORD_START.startswith(start)
+
+
 def _looks_like_journal(lines: list[bytes], remainder: bytes) -> bool:
     for line in lines[1:100]:
         try:
@@ -118,7 +131,7 @@ def _looks_like_journal(lines: list[bytes], remainder: bytes) -> bool:
         return True
     first = lines[0] if lines else remainder
     return first.startswith(_RECORD_START) or (
-        0 < len(first) < len(_RECORD_START) and _RECORD_START.startswith(first)
+        len(lines) <= 1 and bool(first) and _could_be_torn(first)
     )
 
 
@@ -147,7 +160,7 @@ def scan_journal(
             record, payload = parse_line(line)
         except BadLine as exc:
             first_bad = expected
-            if index == len(lines) - 1 and not remainder:
+            if index == len(lines) - 1 and not remainder and _could_be_torn(line):
                 torn = True
                 reason = f"torn last line, a crash mid-write ({exc})"
             else:
@@ -177,8 +190,11 @@ def scan_journal(
     else:
         if remainder:
             first_bad = len(records) + 1
-            torn = True
-            reason = "torn last line, a crash mid-write (no newline at the end)"
+            torn = _could_be_torn(remainder)
+            if torn:
+                reason = "torn last line, a crash mid-write (no newline at the end)"
+            else:
+                reason = "last line has no newline and is not the start of a record"
 
     if not records and first_bad is not None and not _looks_like_journal(lines, remainder):
         raise JournalUnreadable(path, "not a cockpit journal (no line is a journal record)")

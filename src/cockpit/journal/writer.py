@@ -58,7 +58,10 @@ def _open_append(path: Path) -> tuple[int, bool]:
         return os.open(path, _APPEND_FLAGS | os.O_CREAT | os.O_EXCL, _FILE_MODE), True
     except FileExistsError:
         pass
-    if not stat.S_ISREG(os.stat(path).st_mode):  # O_WRONLY on a FIFO would block
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise JournalUnreadable(path, "is a directory, not a journal file")
+    if not stat.S_ISREG(mode):  # O_WRONLY on a FIFO would block
         raise JournalUnreadable(path, "is not a regular file")
     return os.open(path, _APPEND_FLAGS), False
 
