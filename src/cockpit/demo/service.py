@@ -36,6 +36,9 @@ from cockpit.demo import state
 WARMUP_S = 1.5
 """How long the service stays not-ready after it starts and after each version switch."""
 
+WARMUP_ENV = "COCKPIT_DEMO_WARMUP_S"
+"""Overrides ``WARMUP_S`` (seconds, 0–60); the tests shorten the warm-up with it."""
+
 POLL_INTERVAL_S = 0.2
 """How often the service re-reads ``current`` (the fallback when a SIGHUP is missed)."""
 
@@ -92,8 +95,11 @@ class DemoService:
     outcome and to record one.
     """
 
-    def __init__(self, state_dir: Path, version: str, *, now: float | None = None) -> None:
+    def __init__(
+        self, state_dir: Path, version: str, *, warmup: float = WARMUP_S, now: float | None = None
+    ) -> None:
         self.state_dir = state_dir
+        self.warmup = warmup
         self._lock = threading.Lock()
         self._rng = random.Random()
         started = time.monotonic() if now is None else now
@@ -118,7 +124,7 @@ class DemoService:
 
     def _advance(self, now: float) -> None:
         """Finish a warm-up whose time has come; caller holds the lock."""
-        if self._serving != self._target and now - self._switch_at >= WARMUP_S:
+        if self._serving != self._target and now - self._switch_at >= self.warmup:
             self._serving = self._target
             self._bags = self._new_bags(self._target)
             # Reset the window so /stats shows the new version promptly, not a 10 s blend.
@@ -139,7 +145,7 @@ class DemoService:
         """Readiness, the target version and the serving version."""
         with self._lock:
             self._advance(now)
-            ready = self._serving == self._target and now - self._switch_at >= WARMUP_S
+            ready = self._serving == self._target and now - self._switch_at >= self.warmup
             return ready, self._target, self._serving
 
     def plan_request(self, now: float) -> tuple[int, float]:
@@ -170,7 +176,7 @@ class DemoService:
         with self._lock:
             self._advance(now)
             self._prune(now)
-            ready = self._serving == self._target and now - self._switch_at >= WARMUP_S
+            ready = self._serving == self._target and now - self._switch_at >= self.warmup
             n = len(self._window)
             errors = sum(1 for _, failed, _ in self._window if failed)
             durations = sorted(d for _, _, d in self._window)
@@ -201,7 +207,7 @@ class DemoService:
         """The ``/metrics`` document in Prometheus text exposition format 0.0.4."""
         with self._lock:
             self._advance(now)
-            ready = self._serving == self._target and now - self._switch_at >= WARMUP_S
+            ready = self._serving == self._target and now - self._switch_at >= self.warmup
             counts = dict(self._counts)
             buckets = list(self._bucket_counts)
             total_sum = self._sum
@@ -318,6 +324,10 @@ def service_command(args: argparse.Namespace) -> int:
     if not 0 <= port <= 65535:
         print(f"demo-service: --port {port} is not a port (0..65535)", file=sys.stderr)
         return 2
+    warmup = _warmup_from_env()
+    if warmup is None:
+        print(f"demo-service: {WARMUP_ENV} must be a number of seconds in [0, 60]", file=sys.stderr)
+        return 2
     state_dir = Path(args.state)
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -334,16 +344,27 @@ def service_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        return _serve(state_dir, port)
+        return _serve(state_dir, port, warmup)
 
 
-def _serve(state_dir: Path, port: int) -> int:
+def _warmup_from_env() -> float | None:
+    text = os.environ.get(WARMUP_ENV)
+    if text is None:
+        return WARMUP_S
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if 0.0 <= value <= 60.0 else None
+
+
+def _serve(state_dir: Path, port: int, warmup: float) -> int:
     current_path = state_dir / state.CURRENT
     version = state.read_version(current_path)
     if version is None:
         version = state.DEFAULT_VERSION
         state.write_atomic(current_path, version + "\n")
-    service = DemoService(state_dir, version)
+    service = DemoService(state_dir, version, warmup=warmup)
     try:
         server = _Server(port, service)
     except OSError as exc:
@@ -388,7 +409,7 @@ def _serve(state_dir: Path, port: int) -> int:
                 continue
             bad_content = None
             if service.request_switch(text, time.monotonic()):
-                _log(f"switching to {text}: warming up for {WARMUP_S} s")
+                _log(f"switching to {text}: warming up for {warmup:g} s")
     finally:
         server.shutdown()
         server.server_close()

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from cockpit.demo import control, state
+from cockpit.demo.service import WARMUP_ENV
 
 STOP_GRACE_S = 5.0
 """How long a child gets to exit after SIGTERM before it is killed."""
@@ -57,11 +58,14 @@ class ServiceProcess:
     Args:
         state_dir: the demo state directory (created if missing).
         port: the port to bind on 127.0.0.1; 0 picks a free one.
+        warmup: seconds of warm-up after start and each switch; None keeps the default.
     """
 
-    def __init__(self, state_dir: Path, *, port: int = 0) -> None:
+    def __init__(self, state_dir: Path, *, port: int = 0, warmup: float | None = None) -> None:
         self.state_dir = Path(state_dir)
         self.port = port
+        self.warmup = warmup
+        self.stop_grace = STOP_GRACE_S
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.state_dir / "service.log"
 
@@ -84,6 +88,9 @@ class ServiceProcess:
         if self.proc is not None:
             raise RuntimeError("the demo service is already started")
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        if self.warmup is not None:
+            env[WARMUP_ENV] = repr(self.warmup)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 cockpit_argv(
@@ -93,6 +100,7 @@ class ServiceProcess:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
+                env=env,
             )
         try:
             self._wait_listening(timeout)
@@ -149,7 +157,7 @@ class ServiceProcess:
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after a grace period; idempotent."""
         if self.proc is not None:
-            terminate(self.proc)
+            terminate(self.proc, self.stop_grace)
             self.proc = None
 
 
@@ -165,12 +173,15 @@ class DemoStack:
         state_dir: the demo state directory (created if missing).
         port: the port to bind on 127.0.0.1; 0 picks a free one (see ``port`` after start).
         rate: load in requests per second; 0 starts no load generator.
+        warmup: the service's warm-up in seconds; None keeps its default (1.5 s).
     """
 
-    def __init__(self, state_dir: Path, *, port: int = 0, rate: float = 40.0) -> None:
+    def __init__(
+        self, state_dir: Path, *, port: int = 0, rate: float = 40.0, warmup: float | None = None
+    ) -> None:
         self.state_dir = Path(state_dir)
         self.rate = rate
-        self.service = ServiceProcess(self.state_dir, port=port)
+        self.service = ServiceProcess(self.state_dir, port=port, warmup=warmup)
         self.load: subprocess.Popen[bytes] | None = None
         self.load_log_path = self.state_dir / "load.log"
 
