@@ -1,0 +1,38 @@
+"""Process runner: deploy steps, rollbacks and command checks.
+
+Standard library only (no Textual, no pydantic). See ``process.py`` for
+steps and rollbacks (detached, supervised, surviving the cockpit),
+``command.py`` for short command checks, ``redact.py`` for secret redaction
+and ``tail.py`` for following output files.
+"""
+
+from __future__ import annotations
+
+from cockpit.runner.command import CommandResult, run_command
+from cockpit.runner.process import (
+    ProcessHandle,
+    ProcessResult,
+    ProcessSpec,
+    SpawnError,
+    reattach,
+    result_path_for,
+    start_process,
+)
+from cockpit.runner.redact import REDACTED, RedactingStream, Redactor
+from cockpit.runner.tail import OutputTail
+
+__all__ = [
+    "REDACTED",
+    "CommandResult",
+    "OutputTail",
+    "ProcessHandle",
+    "ProcessResult",
+    "ProcessSpec",
+    "RedactingStream",
+    "Redactor",
+    "SpawnError",
+    "reattach",
+    "result_path_for",
+    "run_command",
+    "start_process",
+]

@@ -1,0 +1,401 @@
+"""Detached supervisor for one step, with its job on stdin.
+
+Started as ``python -I -S -c "...; import supervise; supervise.main()"`` (see
+``process.py``); ``python -I -S supervise.py`` works too.
+
+It runs in its own session, so the cockpit dying (even by SIGKILL) does not
+touch it, and the command it supervises keeps a live reader on its output
+pipe: the command never dies of SIGPIPE. It
+
+1. reads the job (a ``marshal``-encoded dict; see ``process.py``) from stdin
+   until EOF, so secrets and the environment never appear in any argv;
+2. spawns the command with ``posix_spawn`` in a new session, stdin from
+   /dev/null, stdout and stderr on one pipe (their order is kept);
+3. reports ``started <pid> <pgid> <wall>`` (or ``error <message>``) on
+   stdout, then points stdout at /dev/null so a dead parent cannot hurt it;
+4. streams the output through the redactor into the output file;
+5. enforces the timeout and answers SIGTERM/SIGUSR1 from the cockpit with
+   SIGTERM to the group and every descendant, a grace period, then SIGKILL;
+6. writes the result JSON atomically (temporary file, fsync, rename).
+
+Startup is on the critical path of a rollback, so everything slow to import
+(``json``, ``re``, ``signal``'s enum, ``ctypes``) is imported after the
+command has been spawned; ``_signal`` is the C module behind ``signal`` and is
+already loaded when Python starts.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+import time
+
+# Not `from typing import ...`: importing typing costs ~10 ms of startup here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from cockpit.runner import proctree, redact
+
+_sig: Any = sys.modules.get("_signal") or __import__("_signal")
+
+CHUNK = 65536
+#: After the command exits, keep reading output that background processes
+#: still write for this long, then stop (a daemon may hold the pipe forever).
+LINGER = 1.0
+#: After the final SIGKILL, wait at most this long for the pipe to close.
+KILL_WAIT = 2.0
+_CANCEL_SIGNALS = (_sig.SIGTERM, _sig.SIGUSR1)
+#: Signals whose disposition must be back to default in the command
+#: (ignored ones survive exec; the rest are listed for a clean start).
+_DEFAULT_IN_CHILD = (
+    _sig.SIGHUP, _sig.SIGINT, _sig.SIGQUIT, _sig.SIGPIPE, _sig.SIGXFSZ, _sig.SIGTERM,
+    _sig.SIGUSR1, _sig.SIGUSR2, _sig.SIGCHLD, _sig.SIGALRM, _sig.SIGTSTP, _sig.SIGTTIN,
+    _sig.SIGTTOU,
+)  # fmt: skip
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _resolve(command: str, env: dict[str, str]) -> str:
+    """Find ``command`` on the command's own PATH (posix_spawnp would use ours)."""
+    if "/" in command:
+        return command
+    denied = None
+    for directory in env.get("PATH", os.defpath).split(os.pathsep):
+        path = os.path.join(directory or ".", command)
+        if os.path.isfile(path):
+            if os.access(path, os.X_OK):
+                return path
+            denied = path
+    if denied is not None:
+        raise PermissionError(13, "Permission denied", command)
+    raise FileNotFoundError(2, "command not found", command)
+
+
+def _spawn_error(exc: OSError, argv0: str, cwd: str | None) -> str:
+    if cwd is not None and getattr(exc, "filename", None) == cwd:
+        return f"cannot use working directory {cwd}: {exc.strerror}"
+    if isinstance(exc, FileNotFoundError):
+        return f"command not found: {argv0}"
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {argv0} is not executable"
+    return f"cannot start {argv0}: {exc.strerror or exc}"
+
+
+class Supervisor:
+    """One supervised run; see the module docstring."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        self.job = job
+        self.argv: list[str] = job["argv"]
+        self.env: dict[str, str] = job["env"]
+        self.cwd: str | None = job.get("cwd")
+        self.timeout: float | None = job.get("timeout")
+        self.grace: float = float(job.get("grace", 5.0))
+        self.output_path: str = job["output"]
+        self.result_path: str = job["result"]
+        self.cancel_path: str = job["cancel"]
+        self.tag: str = job["tag"]
+        self.pid = 0
+        self.status: int | None = None
+        self.started = 0.0
+        self.started_wall = 0.0
+        self.ended: float | None = None
+        self.timed_out = False
+        self.terminating = False
+        self.kill_at: float | None = None
+        self.killed_at: float | None = None
+        self.reason: str | None = None
+        self.write_error: str | None = None
+        self.output_fd = -1
+        self.written = 0
+        self.redactor: redact.Redactor | None = None  # set after the spawn: re is slow
+
+    # -- start --------------------------------------------------------------
+
+    def spawn(self) -> int:
+        """Spawn the command; return the read end of its output pipe."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC
+        self.output_fd = os.open(self.output_path, flags, 0o600)
+        if self.cwd is not None:
+            os.chdir(self.cwd)
+        path = _resolve(self.argv[0], self.env)
+        read_end, write_end = os.pipe()
+        try:
+            self.started_wall = time.time()
+            self.started = time.monotonic()
+            self.pid = os.posix_spawn(
+                path,
+                self.argv,
+                self.env,
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_DUP2, write_end, 1),
+                    (os.POSIX_SPAWN_DUP2, write_end, 2),
+                ],
+                setsid=True,
+                setsigdef=_DEFAULT_IN_CHILD,
+            )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
+        return read_end
+
+    # -- run ----------------------------------------------------------------
+
+    def run(self, read_end: int, wake: int) -> None:
+        """Stream output, enforce the deadline, answer cancel requests, reap."""
+        import select
+
+        assert self.redactor is not None
+        stream = self.redactor.stream()
+        poller = select.poll()
+        poller.register(read_end, select.POLLIN)
+        poller.register(wake, select.POLLIN)
+        pipe_open = True
+        deadline = self.started + self.timeout if self.timeout is not None else None
+        stop_at: float | None = None
+        while True:
+            waits = [t for t in (self.kill_at, stop_at) if t is not None]
+            if deadline is not None and self.status is None and not self.terminating:
+                waits.append(deadline)
+            now = time.monotonic()
+            wait_ms = max(0, int((min(waits) - now) * 1000) + 1) if waits else None
+            if self.kill_at is not None and self.status is not None:
+                # Poll the tree so we can finish as soon as it is gone.
+                wait_ms = 50 if wait_ms is None else min(wait_ms, 50)
+            for fd, _ in poller.poll(wait_ms):
+                if fd == read_end:
+                    data = os.read(read_end, CHUNK)
+                    if data:
+                        self.emit(stream.feed(data))
+                    else:
+                        poller.unregister(read_end)
+                        pipe_open = False
+                elif fd == wake:
+                    self.on_signals(os.read(wake, 64))
+            self.reap()
+            now = time.monotonic()
+            if (
+                deadline is not None
+                and self.status is None
+                and not self.terminating
+                and now >= deadline
+            ):
+                self.timed_out = True
+                self.begin_termination(self.grace, f"timed out after {self.timeout:g} s")
+            if self.kill_at is not None:
+                if now >= self.kill_at:
+                    self.kill_at = None
+                    self.reason = f"{self.reason}; killed after {self.grace:g} s grace"
+                    proctree.kill_tree(os.getpid(), self.pid, self.tag)
+                    self.reap()
+                elif self.status is not None and not proctree.tree(os.getpid(), self.pid, self.tag):
+                    self.kill_at = None  # the whole tree left during the grace period
+            if self.status is not None and self.kill_at is None:
+                if not pipe_open:
+                    break
+                if stop_at is None:
+                    stop_at = now + (KILL_WAIT if self.terminating else LINGER)
+                elif now >= stop_at:
+                    break
+        self.emit(stream.finish())
+        os.close(read_end)
+
+    def emit(self, text: str) -> None:
+        """Append redacted text to the output file; keep draining if the disk fails."""
+        if not text or self.write_error is not None:
+            return
+        data = text.encode("utf-8", "replace")
+        try:
+            _write_all(self.output_fd, data)
+            self.written += len(data)
+        except OSError as exc:
+            self.write_error = f"cannot write output file: {exc.strerror}"
+
+    def on_signals(self, received: bytes) -> None:
+        if any(sig in received for sig in _CANCEL_SIGNALS) and not self.terminating:
+            grace = self.grace
+            try:
+                with open(self.cancel_path, encoding="ascii") as f:
+                    grace = max(0.0, float(f.read().strip()))
+            except (OSError, ValueError):
+                pass
+            self.begin_termination(grace, "terminated on request")
+
+    def begin_termination(self, grace: float, reason: str) -> None:
+        self.terminating = True
+        self.grace = grace
+        self.reason = reason
+        self.kill_at = time.monotonic() + grace
+        proctree.kill_tree(os.getpid(), self.pid, self.tag, _sig.SIGTERM)
+        # A stopped process cannot act on SIGTERM until continued.
+        proctree.kill_tree(os.getpid(), self.pid, self.tag, _sig.SIGCONT)
+
+    def reap(self) -> None:
+        """Reap the command and any orphan we adopted as subreaper."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == self.pid:
+                self.status = status
+                self.ended = time.monotonic()
+
+    # -- finish -------------------------------------------------------------
+
+    def result(self) -> dict[str, Any]:
+        status = self.status
+        exit_code = signal = None
+        if status is not None:
+            if os.WIFEXITED(status):
+                exit_code = os.WEXITSTATUS(status)
+            elif os.WIFSIGNALED(status):
+                signal = os.WTERMSIG(status)
+        error = self.reason
+        if self.write_error is not None:
+            error = f"{error}; {self.write_error}" if error else self.write_error
+        if status is None and error is None:
+            error = "the command could not be waited for"
+        ended = self.ended if self.ended is not None else time.monotonic()
+        return {
+            "exit_code": exit_code,
+            "signal": signal,
+            "timed_out": self.timed_out,
+            "duration": round(ended - self.started, 6),
+            "error": _redact_now(self.job, error) if error else None,
+            "pid": self.pid,
+            "pgid": self.pid,
+            "started_wall": self.started_wall,
+            "finished_wall": time.time(),
+            "output_bytes": self.written,
+        }
+
+
+def write_result(path: str, result: dict[str, Any]) -> None:
+    """Write the result JSON atomically and durably."""
+    import json
+
+    tmp = f"{path}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        _write_all(fd, json.dumps(result, sort_keys=True).encode() + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    directory = os.open(os.path.dirname(path) or ".", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _report(line: str) -> None:
+    """Tell the cockpit, then detach stdout: a dead reader must not hurt us."""
+    try:  # noqa: SIM105 -- contextlib costs startup time
+        _write_all(1, line.encode("utf-8", "replace") + b"\n")
+    except OSError:  # EPIPE: the cockpit is gone; carry on
+        pass
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
+
+
+def _become_subreaper() -> None:
+    """Adopt orphaned descendants (PR_SET_CHILD_SUBREAPER = 36).
+
+    Then a descendant that called setsid and lost its parent is re-parented
+    to us, not to init, and /proc's parent links still find it. It is done
+    after the spawn to keep ctypes' import (~3 ms) off the critical path; the
+    environment tag (see proctree) covers orphans from that first moment.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _load_helpers() -> None:
+    """Import redact.py and proctree.py from this directory, off the critical path."""
+    global proctree, redact  # noqa: PLW0603 -- lazy module imports, bound once
+    if TYPE_CHECKING:
+        from cockpit.runner import proctree, redact
+    else:
+        import proctree
+        import redact
+
+
+def _redact_now(job: dict[str, Any], text: str) -> str:
+    return redact.Redactor(job.get("secrets", ())).redact(text)
+
+
+def main() -> int:
+    """Run one job read from stdin; always leave a result file behind."""
+    # Find redact.py and proctree.py next to this file, after the stdlib.
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+    _sig.signal(_sig.SIGHUP, _sig.SIG_IGN)
+    _sig.signal(_sig.SIGINT, _sig.SIG_IGN)
+    chunks = []
+    while chunk := os.read(0, CHUNK):
+        chunks.append(chunk)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    # marshal, not json: no import cost. The bytes come from the cockpit that
+    # started us, through a pipe only it holds, for this same interpreter.
+    job: dict[str, Any] = marshal.loads(b"".join(chunks))  # noqa: S302
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    _sig.set_wakeup_fd(wake_write)
+    for signum in (*_CANCEL_SIGNALS, _sig.SIGCHLD):
+        _sig.signal(signum, lambda signum, frame: None)
+
+    sup = Supervisor(job)
+    try:
+        read_end = sup.spawn()
+    except OSError as exc:
+        _load_helpers()
+        message = _redact_now(job, _spawn_error(exc, job["argv"][0], job.get("cwd")))
+        if sup.output_fd >= 0:
+            _write_all(sup.output_fd, f"cockpit: {message}\n".encode())
+        write_result(job["result"], {"exit_code": None, "signal": None, "timed_out": False,
+                                     "duration": 0.0, "error": message, "pid": 0, "pgid": 0,
+                                     "started_wall": time.time(), "finished_wall": time.time(),
+                                     "output_bytes": 0})  # fmt: skip
+        _report(f"error {message}")
+        return 1
+    _report(f"started {sup.pid} {sup.pid} {sup.started_wall!r}")
+    _load_helpers()
+    try:
+        sup.redactor = redact.Redactor(job.get("secrets", ()))
+        _become_subreaper()
+        sup.run(read_end, wake_read)
+    except BaseException as exc:  # never leave a command unsupervised
+        proctree.kill_tree(os.getpid(), sup.pid, sup.tag)
+        sup.reap()
+        sup.reason = f"supervisor failed: {type(exc).__name__}: {exc}"
+    try:  # noqa: SIM105 -- contextlib costs startup time
+        os.fsync(sup.output_fd)
+    except OSError:
+        pass
+    os.close(sup.output_fd)
+    write_result(sup.result_path, sup.result())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Tailing a step's (already redacted) output file for the UI."""
+
+from __future__ import annotations
+
+import codecs
+import os
+from pathlib import Path
+
+
+class OutputTail:
+    """Returns the new complete lines of a growing file, a bounded amount per call.
+
+    A partial last line is kept until its newline arrives (or
+    :meth:`flush_partial` is called, e.g. when the step has ended). A line
+    longer than ``max_line`` characters is cut into pieces so memory stays
+    bounded. If the file shrinks (a step re-run truncated it), reading starts
+    again from the beginning. The file may not exist yet.
+    """
+
+    def __init__(self, path: Path, *, chunk: int = 65536, max_line: int = 1_000_000) -> None:
+        self.path = path
+        self.chunk = chunk
+        self.max_line = max_line
+        self.offset = 0
+        self._partial = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def read_lines(self) -> list[str]:
+        """New complete lines since the last call (at most ``chunk`` bytes read)."""
+        try:
+            with open(self.path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < self.offset:
+                    self.offset = 0
+                    self._partial = ""
+                    self._decoder.reset()
+                f.seek(self.offset)
+                data = f.read(self.chunk)
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        text = self._partial + self._decoder.decode(data)
+        lines = text.split("\n")
+        self._partial = lines.pop()
+        while len(self._partial) > self.max_line:
+            lines.append(self._partial[: self.max_line])
+            self._partial = self._partial[self.max_line :]
+        return [line.removesuffix("\r") for line in lines]
+
+    def flush_partial(self) -> list[str]:
+        """The held partial last line, if any, as a list (then forgotten)."""
+        text = self._partial + self._decoder.decode(b"", final=True)
+        self._partial = ""
+        return [text.removesuffix("\r")] if text else []

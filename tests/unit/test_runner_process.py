@@ -1,0 +1,296 @@
+"""Steps and rollbacks under the detached supervisor, with real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from cockpit.runner import (
+    REDACTED,
+    ProcessHandle,
+    ProcessSpec,
+    SpawnError,
+    reattach,
+    start_process,
+)
+from cockpit.runner.proctree import is_alive
+
+SUPPORT = Path(__file__).resolve().parents[1] / "support"
+PY = sys.executable
+SECRET = "s3cr3t-TOKEN-value-9f8e7d"
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll a real condition until it holds or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def cmdline(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+async def test_injection_strings_reach_the_child_literally(tmp_path: Path) -> None:
+    values = [
+        f";touch {tmp_path}/x",
+        f"$(touch {tmp_path}/y)",
+        f"`touch {tmp_path}/z`",
+        f"a\nb; touch {tmp_path}/w",
+        "'\"quoted\"'",
+        "$HOME ${PATH} *",
+    ]
+    out = tmp_path / "out.log"
+    handle = await start_process(
+        ProcessSpec((PY, str(SUPPORT / "runner_argv_echo.py"), *values), out)
+    )
+    result = await handle.wait()
+    assert result.ok, result
+    assert json.loads(out.read_text()) == values
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.log", "out.log.result.json"]
+
+
+async def test_shell_true_runs_through_sh(tmp_path: Path) -> None:
+    out = tmp_path / "out.log"
+    handle = await start_process(ProcessSpec(("echo one; echo two >&2; exit 4",), out, shell=True))
+    result = await handle.wait()
+    assert (result.exit_code, result.ok) == (4, False)
+    assert out.read_text() == "one\ntwo\n"
+    assert json.loads(handle.result_path.read_text())["exit_code"] == 4
+
+
+def assert_no_secret(handle: ProcessHandle, texts: list[str]) -> None:
+    for text in [handle.output_path.read_text(), handle.result_path.read_text(), *texts]:
+        assert SECRET not in text
+
+
+@pytest.mark.parametrize(("mode", "timeout"), [("ok", None), ("fail", None), ("hang", 0.5)])
+async def test_secret_is_redacted_everywhere(
+    tmp_path: Path, mode: str, timeout: float | None
+) -> None:
+    out = tmp_path / "out.log"
+    ready = tmp_path / "ready"
+    spec = ProcessSpec(
+        (PY, str(SUPPORT / "runner_secret_child.py"), mode, str(ready)),
+        out,
+        env={"RUNNER_TEST_SECRET": SECRET},
+        secrets=(SECRET,),
+        timeout=timeout,
+        grace=0.5,
+    )
+    handle = await start_process(spec)
+    await wait_for(ready.exists, 10, "the child to print the secret")
+    for pid in (handle.supervisor_pid, handle.pid):
+        if is_alive(pid):
+            assert SECRET.encode() not in cmdline(pid)
+    if is_alive(handle.supervisor_pid):
+        # The supervisor gets the environment on a pipe, not in its own environ.
+        assert SECRET.encode() not in Path(f"/proc/{handle.supervisor_pid}/environ").read_bytes()
+    result = await handle.wait()
+    assert result.ok == (mode == "ok")
+    assert result.timed_out == (mode == "hang")
+    text = out.read_text()
+    assert text.count(REDACTED) == 3, text
+    assert f"before {REDACTED} after\n" in text
+    assert_no_secret(handle, [repr(result)])
+
+
+async def test_spawn_failures_are_clear_errors(tmp_path: Path) -> None:
+    out = tmp_path / "out.log"
+    with pytest.raises(SpawnError, match="command not found: no-such-command-x"):
+        await start_process(ProcessSpec(("no-such-command-x",), out))
+    assert "command not found" in out.read_text()
+    assert json.loads((tmp_path / "out.log.result.json").read_text())["error"]
+
+    script = tmp_path / "not-executable.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    with pytest.raises(SpawnError, match="permission denied") as info:
+        await start_process(ProcessSpec((str(script),), out))
+    assert info.value.result.error is not None
+    assert not info.value.result.ok
+
+    with pytest.raises(SpawnError, match="working directory"):
+        await start_process(ProcessSpec(("true",), out, cwd=tmp_path / "missing"))
+
+
+async def test_spawn_error_message_is_redacted(tmp_path: Path) -> None:
+    out = tmp_path / "out.log"
+    missing = tmp_path / SECRET  # a secret can reach a message through any path
+    with pytest.raises(SpawnError, match="working directory") as info:
+        await start_process(ProcessSpec(("true",), out, cwd=missing, secrets=(SECRET,)))
+    assert SECRET not in info.value.message
+    assert SECRET not in out.read_text()
+    assert SECRET not in (tmp_path / "out.log.result.json").read_text()
+
+
+async def test_secret_in_argv_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SpawnError, match="environment"):
+        await start_process(ProcessSpec(("echo", SECRET), tmp_path / "o", secrets=(SECRET,)))
+
+
+async def test_timeout_sends_term_then_kill(tmp_path: Path) -> None:
+    out = tmp_path / "out.log"
+    child = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: print('got TERM', flush=True))\n"
+        "print('ready', flush=True)\n"
+        "while True: time.sleep(1)\n"
+    )
+    handle = await start_process(ProcessSpec((PY, "-c", child), out, timeout=0.5, grace=0.5))
+    result = await handle.wait()
+    assert result.timed_out
+    assert result.signal == signal.SIGKILL
+    assert result.error is not None
+    assert "killed after" in result.error
+    assert out.read_text() == "ready\ngot TERM\n"
+    assert 0.9 < result.duration < 5
+
+
+async def test_timeout_cleans_a_tree_that_escapes_with_setsid(tmp_path: Path) -> None:
+    out = tmp_path / "out.log"
+    pidfile = tmp_path / "pids"
+    handle = await start_process(
+        ProcessSpec(
+            (PY, str(SUPPORT / "runner_tree.py"), str(pidfile), "--ignore-term"),
+            out,
+            timeout=2.0,
+            grace=0.3,
+        )
+    )
+
+    def ready() -> bool:
+        return pidfile.exists() and pidfile.read_text().endswith("ready\n")
+
+    await wait_for(ready, 10, "the process tree")
+    pids = [int(line) for line in pidfile.read_text().split() if line.isdigit()]
+    assert len(pids) == 4
+    assert all(is_alive(pid) for pid in pids)
+    sessions = {os.getsid(pid) for pid in pids}
+    assert len(sessions) == 3  # two grandchildren left the step's session
+    result = await handle.wait()
+    assert result.timed_out
+    await wait_for(lambda: not any(is_alive(pid) for pid in pids), 5, "the tree to be gone")
+
+
+async def test_terminate_and_cancelled_wait_stop_the_step(tmp_path: Path) -> None:
+    handle = await start_process(ProcessSpec(("sleep", "30"), tmp_path / "a.log"))
+    result = await handle.terminate(grace=1.0)
+    assert result.signal == signal.SIGTERM
+    assert result.error == "terminated on request"
+    assert not is_alive(handle.pid)
+
+    handle = await start_process(ProcessSpec(("sleep", "30"), tmp_path / "b.log", grace=0.5))
+    waiter = asyncio.create_task(handle.wait())
+    await asyncio.sleep(0)  # let the waiter start awaiting
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await wait_for(lambda: not is_alive(handle.pid), 5, "the step to end")
+    await wait_for(lambda: handle.poll() is not None, 5, "the result")
+    assert handle.poll() == await handle.wait()
+
+
+async def test_wait_can_leave_the_step_running_on_cancel(tmp_path: Path) -> None:
+    handle = await start_process(
+        ProcessSpec((PY, "-c", "import time; time.sleep(0.5)"), tmp_path / "o")
+    )
+    waiter = asyncio.create_task(handle.wait(terminate_on_cancel=False))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert is_alive(handle.pid)
+    assert (await handle.wait()).ok
+
+
+async def test_step_survives_the_cockpit_being_killed(tmp_path: Path) -> None:
+    out = tmp_path / "out.log"
+    parent = subprocess.Popen(
+        [PY, str(SUPPORT / "runner_parent.py"), str(out), "12"], stdout=subprocess.PIPE
+    )
+    assert parent.stdout is not None
+    info = json.loads(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    assert is_alive(info["pid"]), "the step must still be running after the parent died"
+    result_path = tmp_path / "out.log.result.json"
+    await wait_for(result_path.exists, 15, "the step's result")
+    result = json.loads(result_path.read_text())
+    assert result["exit_code"] == 0
+    assert result["signal"] is None
+    assert out.read_text() == "".join(f"line {i}\n" for i in range(12)) + "done\n"
+    await wait_for(lambda: not is_alive(info["supervisor_pid"]), 5, "the supervisor to exit")
+
+
+async def test_reattach_after_restart(tmp_path: Path) -> None:
+    out = tmp_path / "out.log"
+    gate = tmp_path / "gate"
+    child = f"import os, time\nwhile not os.path.exists({str(gate)!r}): time.sleep(0.01)\n"
+    first = await start_process(ProcessSpec((PY, "-c", child), out))
+    again = reattach(
+        out,
+        supervisor_pid=first.supervisor_pid,
+        pid=first.pid,
+        pgid=first.pgid,
+        started_wall=first.started_wall,
+    )
+    assert again.poll() is None
+    gate.touch()
+    assert (await again.wait()).ok
+    stale = reattach(out, supervisor_pid=os.getpid(), pid=1, pgid=1, started_wall=0.0)
+    assert (await stale.wait()).ok  # finished: read from the result file
+    (tmp_path / "out.log.result.json").unlink()
+    gone = reattach(out, supervisor_pid=os.getpid(), pid=1, pgid=1, started_wall=0.0)
+    assert (await gone.wait()).error is not None  # not a supervisor: never trusted
+    await first.wait()
+
+
+def _vm_kib(pid: int, key: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+async def test_fifty_megabytes_of_output(tmp_path: Path) -> None:
+    out = tmp_path / "out.log"
+    megabytes = 50
+    handle = await start_process(
+        ProcessSpec(
+            (PY, str(SUPPORT / "runner_flood.py"), str(megabytes)),
+            out,
+            env={"RUNNER_TEST_SECRET": SECRET},
+            secrets=(SECRET,),
+        )
+    )
+    peak = 0
+    waiter = asyncio.create_task(handle.wait())
+    while not waiter.done():
+        hwm = _vm_kib(handle.supervisor_pid, "VmHWM")
+        if hwm is not None:
+            peak = max(peak, hwm)
+        await asyncio.sleep(0.05)
+    result = await waiter
+    assert result.ok, result
+    lines = megabytes * 1024 * 1024 // 100
+    secret_lines = (lines + 999) // 1000
+    expected = lines * 100 + secret_lines * (len(REDACTED) - len(SECRET))
+    assert out.stat().st_size == expected
+    with out.open("rb") as f:
+        assert SECRET.encode() not in f.read()
+    print(f"supervisor peak RSS while streaming 50 MB: {peak} KiB")
+    assert 0 < peak < 40 * 1024, f"supervisor memory grew to {peak} KiB"
