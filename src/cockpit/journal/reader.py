@@ -264,6 +264,9 @@ def read_journal(
 ) -> list[Record]:
     """Read and verify a journal; never changes a file.
 
+    A journal that another process is appending to may show its newest record half-written;
+    read such a live journal with ``allow_torn_tail=True``.
+
     Args:
         path: The journal file.
         allow_torn_tail: Return the whole records before a torn last line instead of raising
