@@ -112,6 +112,7 @@ def test_dry_runs_change_nothing(service: ServiceProcess) -> None:
     assert code == 0, err
     assert "would switch v1 -> v2" in out
     assert "nothing changed" in out
+    assert out.splitlines()[-1] == "v2"  # the artifact identity, read by the artifact check
 
     code, out, err = ctl(service.state_dir, "rollback", "--dry-run")
     assert code == 0, err

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -224,3 +226,16 @@ def test_port_in_use_exits_1(service: ServiceProcess, tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{service.port}" in result.stderr
+
+
+def test_demo_imports_only_the_standard_library() -> None:
+    code = (
+        "import sys\n"
+        "import cockpit.demo.service, cockpit.demo.control, cockpit.demo.load, cockpit.demo.stack\n"
+        "print(sorted(m for m in ('textual', 'pydantic', 'httpx', 'psutil', 'rich') "
+        "if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -2,6 +2,8 @@
 
 ``deploy VERSION`` records ``previous := current``, rewrites ``current`` atomically,
 signals the service (SIGHUP) and waits until ``/readyz`` reports that version ready.
+``deploy VERSION --dry-run`` prints the version alone as its last line: the artifact
+identity that the demo profile's artifact check compares with the approved tag.
 ``rollback`` switches to ``previous`` the same way and leaves ``previous`` alone, so a
 second rollback never lands on the bad release. ``--dry-run`` checks everything and
 changes nothing. Exit status: 0 done, 1 failed (service down, not ready in time, smoke
@@ -153,6 +155,9 @@ def _switch(
             file=out,
             flush=True,
         )
+        if not rollback:
+            # The artifact check of the demo profile reads the last line as the identity.
+            print(target, file=out, flush=True)
         return
     with state.locked(state_dir / state.CTL_LOCK, timeout=timeout) as acquired:
         if not acquired:
