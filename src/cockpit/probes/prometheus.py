@@ -51,9 +51,10 @@ def _parse_value(pair: Any) -> tuple[float, float]:
 
 def _labels(series: Any) -> str:
     metric = series.get("metric") if isinstance(series, dict) else None
-    if not isinstance(metric, dict) or not metric:
+    if not isinstance(metric, dict):
         return "{}"
-    return "{" + ",".join(f"{k}={v!r}" for k, v in sorted(metric.items())) + "}"
+    labels = ",".join(f"{k}={v!r}" for k, v in sorted(metric.items()) if k != "__name__")
+    return "{" + labels + "}"
 
 
 async def probe_prometheus(source: PrometheusSource, ctx: ProbeContext) -> Sample:
@@ -126,10 +127,11 @@ def _single_value(data: Any) -> tuple[float, float, int]:
         if not result:
             return 0.0, math.nan, 0
         if len(result) > 1:
-            shown = ", ".join(_labels(s) for s in result[:3])
+            # The advice first: the labels may be long and the detail is cut to one line.
+            shown = ", ".join(_labels(s) for s in result[:2])
             raise _BadAnswer(
-                f"{len(result)} series ({shown}{', …' if len(result) > 3 else ''}); "
-                "aggregate with sum()/max()"
+                f"{len(result)} series; aggregate with sum()/max() "
+                f"({shown}{', …' if len(result) > 2 else ''})"
             )
         series = result[0]
         if not isinstance(series, dict):
