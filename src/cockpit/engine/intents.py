@@ -160,3 +160,11 @@ class Abort(Intent):
     """Abandon the session before anything was deployed."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class RecordSnapshot(Intent):
+    """What the system looked like when the rollback began (taken after it started)."""
+
+    metrics: dict[str, Any]
+    output_tail: list[str]

@@ -623,3 +623,10 @@ def _accept(state: State, intent: i.AcceptInconclusive) -> list[Event]:
         return [accepted]
     passed = _stop_point_passed(state, intent, state.window.step_id, "accepted by the Monitor")
     return [accepted, *passed]
+
+
+@_rule(i.RecordSnapshot)
+def _snapshot(state: State, intent: i.RecordSnapshot) -> list[Event]:
+    if state.rollback is None:
+        raise Refusal("a snapshot belongs to a rollback")
+    return [_system(intent, "rollback.snapshot", metrics=intent.metrics, output=intent.output_tail)]

@@ -132,6 +132,7 @@ class RollbackState:
     counters: dict[str, MetricWindow] = field(default_factory=dict)
     verdict: str | None = None
     differences: list[str] = field(default_factory=list)
+    snapshot: dict[str, Any] | None = None
 
 
 @dataclass
@@ -169,7 +170,6 @@ class State:
     advisory: str | None = None
     finished: float | None = None
     aborted_reason: str | None = None
-    last_wall: float = 0.0
     event_count: int = 0
 
     # ------------------------------------------------------------ derived views
@@ -267,7 +267,6 @@ def apply(state: State, event: Event) -> State:
     handler = _HANDLERS.get(event.kind)
     if handler is not None:
         handler(state, event)
-    state.last_wall = max(state.last_wall, event.wall)
     state.event_count += 1
     return state
 
@@ -466,6 +465,11 @@ def _sample(state: State, e: Event) -> None:
             rb.counters[sample.id].add(judged, metric)
 
 
+def _snapshot(state: State, e: Event) -> None:
+    if state.rollback is not None:
+        state.rollback.snapshot = dict(e.body)
+
+
 def _window_green(state: State, e: Event) -> None:
     if state.window is not None:
         state.window.not_green_since = None if e.kind == "window.green" else e.wall
@@ -501,4 +505,5 @@ _HANDLERS = {
     "rollback.verified": _rollback_verdict,
     "rollback.not_verified": _rollback_verdict,
     "sample": _sample,
+    "rollback.snapshot": _snapshot,
 }

@@ -1,0 +1,487 @@
+"""A live session: the engine's decisions made durable and carried out.
+
+Every intent goes through :meth:`Session.submit`: the engine decides, each event is written to
+the journal (fsync) *before* anything acts on it, the state folds it in, and only then do the
+effects start (a step's process, a rollback). The screen is one listener among others.
+
+Rollback is the one path that is never delayed: its intent is recorded with one fsync, then
+the process starts at once; the snapshot of metrics and output is taken afterwards, in
+parallel. If the journal has failed, a rollback still runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import hashlib
+import logging
+import os
+import socket
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cockpit.clock import Clock, SystemClock
+from cockpit.engine import Event, Phase, Refusal, State, apply, decide
+from cockpit.engine import intents as i
+from cockpit.engine.events import HIGH_RATE_KINDS, SAMPLE, SYSTEM
+from cockpit.journal import Actor, Batcher, Journal, JournalFailed, Record, new_session_path
+from cockpit.journal import default_sessions_dir as _default_sessions_dir
+from cockpit.profile import Profile, ProfileError, ResolvedProfile, load_profile, resolve_profile
+from cockpit.sample import Sample
+
+log = logging.getLogger(__name__)
+
+CHECK_INTERVAL = 5.0
+"""Seconds between re-runs of the readiness checks while the checklist is open."""
+TICK_INTERVAL = 0.5
+"""Seconds between timer ticks (the 5-minute rule, the health window, verification)."""
+FLUSH_INTERVAL = 1.0
+"""Seconds between flushes of batched samples to the journal."""
+
+Listener = Callable[[list[Event]], None]
+
+
+def default_sessions_dir() -> Path:
+    """Where session journals go unless told otherwise."""
+    return _default_sessions_dir()
+
+
+def events_from_records(records: list[Record]) -> list[Event]:
+    """The engine events a journal holds, with batched samples expanded in order."""
+    events: list[Event] = []
+    for record in records:
+        if record.kind == "samples":
+            for items in record.body.values():
+                for item in items:
+                    body = dict(item)
+                    wall = float(body.pop("wall", record.wall))
+                    events.append(Event(SAMPLE, body, record.actor, wall))
+        elif record.kind not in ("refused", "note"):
+            events.append(Event(record.kind, dict(record.body), record.actor, record.wall))
+    return events
+
+
+@dataclass
+class Crew:
+    """The people in the session's roles, and where they sit."""
+
+    operator: str
+    monitor: str
+    tty: str | None = None
+    approvers: tuple[str, ...] = ()
+
+    def actor(self, role: str, name: str | None = None) -> Actor:
+        """The actor for an action taken through a role's keys."""
+        who = name or {"operator": self.operator, "monitor": self.monitor}.get(role, role)
+        return Actor(role=role, user=who, tty=self.tty)
+
+
+@dataclass
+class RunningProcess:
+    """What the screen needs to follow a process: its output file."""
+
+    purpose: str
+    ref: str
+    output: Path
+
+
+@dataclass
+class Session:
+    """One deploy or rollback session, live."""
+
+    resolved: ResolvedProfile
+    journal: Journal
+    session_dir: Path
+    crew: Crew
+    clock: Clock
+    state: State = field(default_factory=State)
+    listeners: list[Listener] = field(default_factory=list)
+    journal_failed: str | None = None
+    processes: dict[tuple[str, str], RunningProcess] = field(default_factory=dict)
+    _batcher: Batcher | None = None
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    _kept: set[asyncio.Task[Any]] = field(default_factory=set)
+    _handles: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ creation
+
+    @classmethod
+    def create(
+        cls,
+        profile_path: Path | str,
+        *,
+        operator: str | None = None,
+        monitor: str | None = None,
+        sessions_dir: Path | None = None,
+        environ: dict[str, str] | None = None,
+        clock: Clock | None = None,
+    ) -> Session:
+        """Load the profile, open a new journal and record the session's start.
+
+        Raises:
+            ProfileError: the profile is invalid or a referenced variable is not set.
+            Refusal: the crew breaks the two-person rule.
+            OSError: the sessions directory cannot be created.
+        """
+        clock = clock or SystemClock()
+        path = Path(profile_path)
+        profile = load_profile(path)
+        resolved = resolve_profile(profile, os.environ if environ is None else environ)
+        crew = Crew(
+            operator=(operator or profile.roles.operator or "operator").strip(),
+            monitor=(monitor or profile.roles.monitor or "monitor").strip(),
+            tty=_tty(),
+            approvers=tuple(profile.roles.approvers),
+        )
+        intent = i.StartSession(
+            crew.actor("operator"),
+            clock.wall(),
+            profile=profile.model_dump(mode="json"),
+            profile_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+            profile_path=str(path.resolve()),
+            operator=crew.operator,
+            monitor=crew.monitor,
+            approvers=crew.approvers,
+            os_user=_os_user(),
+            host=socket.gethostname(),
+        )
+        events = decide(State(), intent)  # refuses a bad crew before any file exists
+        directory = sessions_dir or default_sessions_dir()
+        journal_path = new_session_path(directory, profile.deployment.service, clock.wall())
+        session_dir = journal_path.with_suffix("")
+        session_dir.mkdir(mode=0o700, exist_ok=True)
+        journal = Journal.open(journal_path)
+        session = cls(
+            resolved=resolved, journal=journal, session_dir=session_dir, crew=crew, clock=clock
+        )
+        session._batcher = Batcher(journal, "samples", actor=SYSTEM)
+        session._commit(intent, events)
+        return session
+
+    @property
+    def profile(self) -> Profile:
+        """The resolved profile (references substituted)."""
+        return self.resolved.profile
+
+    @property
+    def journal_path(self) -> Path:
+        """The journal file."""
+        return self.journal.path
+
+    # ------------------------------------------------------------ intents
+
+    def submit(self, intent: i.Intent) -> list[Event]:
+        """Decide, record, apply, then start the effects as tasks.
+
+        Raises:
+            Refusal: the engine refused, or the journal cannot record an action.
+        """
+        events, effects = self._submit(intent)
+        for effect in effects:
+            self._spawn(effect)
+        return events
+
+    async def act(self, intent: i.Intent) -> list[Event]:
+        """Like :meth:`submit`, but run the effects' first part now (used for keys).
+
+        ROLLING BACK NOW goes through here: when this returns, the rollback process exists.
+        """
+        events, effects = self._submit(intent)
+        for effect in effects:
+            await effect
+        return events
+
+    def _submit(self, intent: i.Intent) -> tuple[list[Event], list[Coroutine[Any, Any, None]]]:
+        if self.journal_failed is not None and _is_action(intent):
+            self._refused(intent, "journal failed")
+            raise Refusal(
+                f"the journal failed ({self.journal_failed}): no new actions can be recorded; "
+                "R still rolls back"
+            )
+        try:
+            events = decide(self.state, intent)
+        except Refusal as refusal:
+            self._refused(intent, refusal.reason)
+            raise
+        self._commit(intent, events)
+        return events, self._effects(events)
+
+    def _commit(self, intent: i.Intent, events: list[Event]) -> None:
+        try:
+            self._record(events)
+        except JournalFailed as exc:
+            self.journal_failed = str(exc)
+            log.error("journal failed: %s", exc)
+            if _is_action(intent) and not any(e.kind == "rollback.started" for e in events):
+                # Intent before execution: what is not recorded must not happen.
+                raise Refusal(f"the journal failed: {exc}; nothing was done") from None
+        for event in events:
+            apply(self.state, event)
+        for listener in list(self.listeners):
+            listener(events)
+
+    def _record(self, events: list[Event]) -> None:
+        if self.journal_failed is not None:
+            raise JournalFailed(self.journal_failed)
+        for event in events:
+            if event.kind in HIGH_RATE_KINDS and self._batcher is not None:
+                self._batcher.add(
+                    str(event.body.get("id", event.kind)), {"wall": event.wall, **event.body}
+                )
+                continue
+            self.flush()
+            # execution.started is T0 itself; the state learns T0 only when it is applied.
+            t_plus = 0.0 if event.kind == "execution.started" else self.state.t_plus(event.wall)
+            self.journal.append(
+                event.kind, event.body, actor=event.actor, wall=event.wall, t_plus=t_plus
+            )
+
+    def flush(self) -> None:
+        """Write batched samples now (before any decision, so the journal keeps the order)."""
+        if self._batcher is not None and len(self._batcher):
+            wall = self.clock.wall()
+            self._batcher.flush(wall=wall, t_plus=self.state.t_plus(wall))
+
+    def _refused(self, intent: i.Intent, reason: str) -> None:
+        if not _is_action(intent) or self.journal_failed is not None:
+            return
+        with contextlib.suppress(JournalFailed, ValueError, TypeError):
+            self.flush()
+            self.journal.append(
+                "refused",
+                {"intent": type(intent).__name__, "reason": reason},
+                actor=intent.actor,
+                wall=intent.wall,
+                t_plus=self.state.t_plus(intent.wall),
+            )
+
+    # ------------------------------------------------------------ effects
+
+    def _effects(self, events: list[Event]) -> list[Coroutine[Any, Any, None]]:
+        effects: list[Coroutine[Any, Any, None]] = []
+        for event in events:
+            if event.kind == "step.starting":
+                effects.append(self._start_step(str(event.body["step"]), int(event.body["index"])))
+            elif event.kind == "rollback.started":
+                effects.append(self._start_rollback_command(0))
+        return effects
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], *, keep: bool = False) -> None:
+        """Run an effect as a task; ``keep`` ones (process waits) outlive :meth:`close`."""
+        task = asyncio.get_running_loop().create_task(coro)
+        (self._kept if keep else self._tasks).add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self._kept.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("session task failed", exc_info=task.exception())
+
+    async def _start_step(self, step_id: str, index: int) -> None:
+        from cockpit.runner import ProcessSpec
+
+        step = self.profile.steps()[index][1]
+        spec = ProcessSpec(
+            argv=tuple(step.command),
+            output_path=self.session_dir / f"step-{index + 1}-{step.id}.out",
+            shell=step.shell,
+            env=dict(step.env),
+            timeout=step.timeout,
+            secrets=self.resolved.secrets,
+        )
+        await self._start_process("step", step_id, spec)
+
+    async def _start_rollback_command(self, index: int) -> None:
+        from cockpit.runner import ProcessSpec
+
+        rollback = self.profile.rollback
+        spec = ProcessSpec(
+            argv=tuple(rollback.commands[index]),
+            output_path=self.session_dir / f"rollback-{index + 1}.out",
+            shell=rollback.shell,
+            env=dict(rollback.env),
+            timeout=rollback.timeout,
+            secrets=self.resolved.secrets,
+        )
+        await self._start_process("rollback", str(index), spec)
+        if index == 0:
+            self._spawn(self._snapshot())
+
+    async def _start_process(self, purpose: str, ref: str, spec: Any) -> None:
+        from cockpit.runner import SpawnError, start_process
+
+        key = (purpose, ref)
+        self.processes[key] = RunningProcess(purpose, ref, spec.output_path)
+        try:
+            handle = await start_process(spec)
+        except SpawnError as exc:
+            result = exc.result
+            self._safe_submit(
+                i.ProcessExited(
+                    SYSTEM,
+                    self.clock.wall(),
+                    purpose,
+                    ref,
+                    exit_code=None if result is None else result.exit_code,
+                    error=str(exc),
+                )
+            )
+            return
+        self._handles[key] = handle
+        self._safe_submit(
+            i.ProcessStarted(
+                SYSTEM,
+                self.clock.wall(),
+                purpose,
+                ref,
+                handle.pid,
+                handle.pgid,
+                str(spec.output_path),
+            )
+        )
+        self._spawn(self._wait(purpose, ref, handle), keep=True)
+
+    async def _wait(self, purpose: str, ref: str, handle: Any) -> None:
+        result = await handle.wait(terminate_on_cancel=False)
+        self._safe_submit(
+            i.ProcessExited(
+                SYSTEM,
+                self.clock.wall(),
+                purpose,
+                ref,
+                exit_code=result.exit_code,
+                signal=result.signal,
+                timed_out=result.timed_out,
+                duration=result.duration,
+                error=result.error,
+            )
+        )
+        rollback = self.state.rollback
+        if purpose == "rollback" and result.ok and rollback is not None:
+            following = int(ref) + 1
+            if following < len(rollback.commands) and rollback.verdict is None:
+                await self._start_rollback_command(following)
+
+    async def _snapshot(self) -> None:
+        metrics = {
+            metric_id: m.last.to_json() for metric_id, m in self.state.metrics.items() if m.last
+        }
+        tail: list[str] = []
+        step_outputs = [p for p in self.processes.values() if p.purpose == "step"]
+        if step_outputs:
+            tail = await asyncio.to_thread(_last_lines, step_outputs[-1].output, 20)
+        self._safe_submit(i.RecordSnapshot(SYSTEM, self.clock.wall(), metrics, tail))
+
+    def _safe_submit(self, intent: i.Intent) -> None:
+        with contextlib.suppress(Refusal):
+            self.submit(intent)
+
+    # ------------------------------------------------------------ loops (run as workers)
+
+    def on_sample(self, sample: Sample) -> None:
+        """Feed a metric sample from the probe scheduler."""
+        self._safe_submit(i.RecordSample(SYSTEM, self.clock.wall(), sample))
+
+    async def run_probes(self) -> None:
+        """Sample every metric at its interval until cancelled."""
+        from cockpit.probes import ProbeScheduler
+
+        scheduler = ProbeScheduler(
+            self.profile.metrics, self.on_sample, clock=self.clock, secrets=self.resolved.secrets
+        )
+        await scheduler.run()
+
+    async def run_checks(self) -> None:
+        """Run every automated readiness check once, concurrently."""
+        from cockpit.probes import run_check
+
+        async def one(check: Any) -> None:
+            sample = await run_check(
+                check, self.profile, clock=self.clock, secrets=self.resolved.secrets
+            )
+            if self.state.phase in (Phase.BRIEFING, Phase.CHECKLIST):
+                self._safe_submit(i.RecordCheck(SYSTEM, self.clock.wall(), sample))
+
+        automated = [c for c in self.profile.checks if c.manual is None]
+        await asyncio.gather(*(one(c) for c in automated))
+
+    async def run_checklist(self) -> None:
+        """Re-run the readiness checks while the checklist is open."""
+        while self.state.phase in (Phase.NEW, Phase.BRIEFING, Phase.CHECKLIST):
+            await self.run_checks()
+            await asyncio.sleep(CHECK_INTERVAL)
+
+    async def run_clock(self) -> None:
+        """Tick the engine's timers and flush batched samples until cancelled."""
+        last_flush = self.clock.monotonic()
+        while True:
+            await asyncio.sleep(TICK_INTERVAL)
+            self.tick()
+            if self.clock.monotonic() - last_flush >= FLUSH_INTERVAL:
+                last_flush = self.clock.monotonic()
+                with contextlib.suppress(JournalFailed):
+                    self.flush()
+
+    def tick(self) -> None:
+        """Let the engine look at the time (the 5-minute rule, health, verification)."""
+        self._safe_submit(i.Tick(SYSTEM, self.clock.wall()))
+
+    async def start(self) -> None:
+        """Start probes, checks and the clock as background tasks (headless use)."""
+        for loop in (self.run_probes(), self.run_checklist(), self.run_clock()):
+            self._spawn(loop)
+
+    async def close(self) -> None:
+        """Stop the loops and close the journal. Started processes keep running by design."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(JournalFailed):
+            self.flush()
+        self.journal.close()
+
+
+def _is_action(intent: i.Intent) -> bool:
+    """Whether an intent is a person's action (as opposed to a measurement or the clock)."""
+    return not isinstance(
+        intent,
+        i.RecordSample
+        | i.RecordCheck
+        | i.Tick
+        | i.ProcessStarted
+        | i.ProcessExited
+        | i.RecordSnapshot,
+    )
+
+
+def _last_lines(path: Path, count: int) -> list[str]:
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 16384))
+            data = f.read()
+    except OSError:
+        return []
+    return data.decode("utf-8", "replace").splitlines()[-count:]
+
+
+def _tty() -> str | None:
+    with contextlib.suppress(OSError):
+        return os.ttyname(sys.stdin.fileno())
+    return None
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+__all__ = ["Crew", "ProfileError", "Session", "events_from_records"]
