@@ -102,6 +102,7 @@ class ProcessStarted(Intent):
     pid: int
     pgid: int
     output: str
+    argv: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -355,6 +355,7 @@ def _started(state: State, intent: i.ProcessStarted) -> list[Event]:
             pid=intent.pid,
             pgid=intent.pgid,
             output=intent.output,
+            argv=list(intent.argv),
         )
     ]
 

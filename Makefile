@@ -1,0 +1,42 @@
+# cockpit: developer commands. `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help setup demo test check format screenshots bench clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## create .venv and install cockpit with its test tools
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup ## run the bundled demo: deploy a bad release, watch it go RED, roll it back
+	$(BIN)/cockpit demo
+
+test: setup ## run the whole test suite (installs tmux and prometheus when root and missing)
+	$(BIN)/python -m pytest
+
+check: setup ## ruff format check, ruff lint, strict mypy
+	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/mypy
+
+format: setup ## format the code
+	$(BIN)/ruff format src tests scripts benchmarks
+	$(BIN)/ruff check --fix src tests scripts benchmarks
+
+screenshots: setup ## render every phase of the real app into screenshots/
+	$(BIN)/python scripts/screenshots.py
+
+bench: setup ## print the performance figures (see benchmarks/)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,148 @@
+"""Whose turn it is and which key does what next: derived from the state, nothing else.
+
+On a shared screen the Operator and the Monitor each have their own keys; this module is
+the one place that says who should act now, so the screen, the help and the tests agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cockpit.durations import format_clock
+from cockpit.engine import Phase, State, StepStatus, Verdict
+
+KEYS: dict[str, tuple[str, str]] = {
+    # key: (role, what it does)
+    "R": ("anyone", "ROLL BACK NOW"),
+    "h": ("anyone", "hold (with a reason)"),
+    "u": ("anyone", "resume from hold"),
+    "n": ("anyone", "NO-GO (with a reason)"),
+    "e": ("anyone", "re-run the readiness checks"),
+    "A": ("anyone", "abort before execution"),
+    "q": ("anyone", "quit"),
+    "t": ("monitor", "read back the rollback triggers"),
+    "m": ("monitor", "Monitor GO"),
+    "v": ("monitor", "verify the next command"),
+    "k": ("monitor", "confirm a Monitor check"),
+    "y": ("monitor", "accept an INCONCLUSIVE stop point"),
+    "g": ("operator", "Operator GO"),
+    "c": ("operator", "confirm an Operator check"),
+    "x": ("operator", "run the next step"),
+    "i": ("operator", "acknowledge a point of no return"),
+    "p": ("approver", "approve a gated step"),
+}
+"""Every key of the cockpit, the role that presses it, and what it does."""
+
+
+@dataclass(frozen=True)
+class Next:
+    """The next thing that should happen."""
+
+    role: str  # "operator", "monitor", "approver", "anyone" or "cockpit" (waiting)
+    key: str | None
+    text: str
+
+
+def manual_pending(state: State, role: str) -> str | None:
+    """The first manual check for ``role`` that nobody confirmed yet."""
+    if state.profile is None:
+        return None
+    for check in state.profile.checks:
+        if check.manual is not None and check.manual.role == role:
+            if state.checks[check.id].confirmed_by is None:
+                return check.id
+    return None
+
+
+def next_action(state: State, now: float) -> Next:
+    """Whose turn it is, with the key to press, in words for the screen."""
+    profile = state.profile
+    if profile is None:
+        return Next("cockpit", None, "starting")
+    phase = state.phase
+    if phase.finished:
+        return Next("anyone", "q", f"session ended: {phase.value}. Press q to quit")
+    if state.rollback is not None:
+        if phase is Phase.VERIFYING:
+            return Next("cockpit", None, "verifying the rollback against the GO baseline")
+        return Next("cockpit", None, "rolling back: watch the output")
+    if state.hold is not None:
+        return Next("anyone", "u", f"on HOLD ({state.hold.reason}): press u to resume")
+    if state.advisory is not None:
+        return Next("anyone", "R", f"ROLLBACK ADVISED: {state.advisory}. Press R")
+    if phase is Phase.BRIEFING:
+        return Next("monitor", "t", "Monitor: read the rollback triggers back, then press t")
+    if phase is Phase.CHECKLIST:
+        return _checklist_next(state, now)
+    if phase is Phase.EXECUTING:
+        return _execution_next(state, now)
+    if phase is Phase.HEALTH and state.health_started is not None:
+        left = state.health_started + profile.health.duration - now
+        if left > 0:
+            return Next(
+                "monitor", None, f"health window: watch the metrics, {format_clock(left)} left"
+            )
+        return Next("cockpit", None, "health window over: waiting for every metric to be GREEN")
+    return Next("cockpit", None, phase.value)
+
+
+def _checklist_next(state: State, now: float) -> Next:
+    assert state.profile is not None
+    titles = {c.id: c.title for c in state.profile.checks}
+    for role, key in (("operator", "c"), ("monitor", "k")):
+        pending = manual_pending(state, role)
+        if pending is not None:
+            who = role.capitalize()
+            return Next(role, key, f"{who}: confirm '{titles[pending]}', then press {key}")
+    red = [
+        c for c in state.checks_green() if state.profile is not None and titles.get(c) is not None
+    ]
+    if red:
+        return Next("cockpit", "e", f"waiting for checks to be GREEN: {', '.join(red)} (e re-runs)")
+    if "operator" not in state.go:
+        return Next("operator", "g", "all checks GREEN: Operator, give your GO with g")
+    return Next("monitor", "m", "Monitor, give your GO with m (or n for NO-GO)")
+
+
+def _execution_next(state: State, now: float) -> Next:
+    assert state.profile is not None
+    running = state.running_step()
+    if running is not None:
+        return Next("monitor", None, f"step {running.id} running: Monitor watches the metrics")
+    window = state.window
+    if window is not None and window.kind == "stop_point":
+        verdict = state.window_verdict(now)
+        if verdict is Verdict.INCONCLUSIVE:
+            return Next("monitor", "y", "stop point INCONCLUSIVE: Monitor looks, y accepts or R")
+        return Next("cockpit", None, f"stop point after {window.step_id}: waiting for GREEN")
+    upcoming = state.next_step()
+    if upcoming is None:
+        return Next("cockpit", None, "all steps done")
+    index, step = upcoming
+    s = state.steps[index]
+    if s.status is StepStatus.FAILED:
+        return Next("anyone", "R", f"step {step.id} FAILED: press R to roll back")
+    if state.profile.roles.two_person_rule and s.verified_by is None:
+        return Next("monitor", "v", f"Monitor: verify the command of step {index + 1}, press v")
+    if step.approval is not None and s.approved_by is None:
+        return Next("approver", "p", f"step {index + 1} needs the {step.approval}'s approval: p")
+    if step.irreversible and s.irreversible_ack_by is None:
+        return Next("operator", "i", f"step {index + 1} is a POINT OF NO RETURN: i to acknowledge")
+    return Next("operator", "x", f"Operator: run step {index + 1} ({step.title}) with x")
+
+
+def keys_for(state: State) -> list[str]:
+    """The keys that make sense in this state, in the order the key bar shows them."""
+    phase = state.phase
+    keys: list[str] = []
+    if phase.finished:
+        return ["q"]
+    if phase is Phase.BRIEFING:
+        keys += ["t", "h", "n", "A"]
+    elif phase is Phase.CHECKLIST:
+        keys += ["c", "k", "g", "m", "n", "e", "h", "A"]
+    elif phase in (Phase.EXECUTING, Phase.HEALTH):
+        keys += ["v", "p", "i", "x", "y", "h"]
+    if state.hold is not None:
+        keys = [k for k in keys if k != "h"] + ["u"]
+    return ["R", *keys, "q"]

@@ -1,0 +1,98 @@
+"""``cockpit run`` and ``cockpit demo``: start a session and open the screen."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from cockpit.engine import Refusal
+from cockpit.journal import JournalError
+from cockpit.profile import ProfileError
+
+MIN_WIDTH, MIN_HEIGHT = 80, 24
+
+
+def _terminal_ok() -> bool:
+    if not sys.stdout.isatty():
+        print("error: cockpit needs a terminal (run it in a terminal or tmux)", file=sys.stderr)
+        return False
+    size = shutil.get_terminal_size((0, 0))
+    if size.columns and (size.columns < MIN_WIDTH or size.lines < MIN_HEIGHT):
+        print(
+            f"error: the terminal is {size.columns}x{size.lines}; the cockpit needs at least "
+            f"{MIN_WIDTH}x{MIN_HEIGHT}. Enlarge the window and run it again.",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+def _open(profile: Path, sessions_dir: str | None) -> int:
+    from cockpit.session import Session
+
+    try:
+        session = Session.create(profile, sessions_dir=Path(sessions_dir) if sessions_dir else None)
+    except ProfileError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except Refusal as refusal:
+        print(f"error: {refusal.reason}", file=sys.stderr)
+        return 2
+    except (JournalError, OSError) as exc:
+        print(f"error: cannot open the session journal: {exc}", file=sys.stderr)
+        return 2
+    from cockpit.ui.app import make_app
+
+    app = make_app(session)
+    try:
+        app.run()
+    finally:
+        import asyncio
+
+        asyncio.run(_close(session))
+        print(f"session journal: {session.journal_path}")
+        print(f"verify it with:  cockpit verify {session.journal_path}")
+    return 0
+
+
+async def _close(session: object) -> None:
+    from cockpit.session import Session
+
+    assert isinstance(session, Session)
+    session.journal.close()
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Open the cockpit for a profile."""
+    if not _terminal_ok():
+        return 2
+    return _open(Path(args.profile), args.sessions_dir)
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    """Start the demo service and its traffic, run the demo profile, stop them on exit."""
+    if not _terminal_ok():
+        return 2
+    from cockpit.demo.stack import DemoStack
+
+    profile = Path(__file__).resolve().parent.parent / "demo" / "demo.toml"
+    state_dir = Path(tempfile.mkdtemp(prefix="cockpit-demo-"))
+    stack = DemoStack(state_dir, port=args.port)
+    print("starting the demo service (v1) and its traffic…", flush=True)
+    try:
+        stack.start()
+    except Exception as exc:  # a demo that cannot start must say why, not print a traceback
+        print(f"error: the demo service did not start: {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
+    try:
+        os.environ.update(stack.env())
+        return _open(profile, args.sessions_dir)
+    finally:
+        stack.stop()
+        print("demo service stopped.")

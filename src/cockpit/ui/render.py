@@ -1,0 +1,389 @@
+"""Rich renderables of the session state. Text first: every state reads without colour."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from cockpit.durations import format_clock
+from cockpit.engine import Phase, State, StepStatus, Verdict, comparison
+from cockpit.guide import KEYS, Next, keys_for
+from cockpit.profile.models import Metric, Profile
+from cockpit.sample import Sample, Status
+
+STATUS_STYLE = {
+    Status.PASS: "bold green",
+    Status.FAIL: "bold red",
+    Status.INCONCLUSIVE: "bold yellow",
+    Status.ERROR: "bold magenta",
+}
+VERDICT_TEXT = {
+    Verdict.GREEN: ("✔ GREEN", "bold green"),
+    Verdict.FAILED: ("✘ RED", "bold red"),
+    Verdict.INCONCLUSIVE: ("? INCONCLUSIVE", "bold yellow"),
+    Verdict.PENDING: ("… PENDING", "bold yellow"),
+}
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def status_text(status: Status | None) -> Text:
+    """``✔ PASS`` and friends: symbol and word, so colour is only a bonus."""
+    if status is None:
+        return Text("· ----", style="dim")
+    return Text(f"{status.symbol} {status.value}", style=STATUS_STYLE[status])
+
+
+def value_text(value: float | None, unit: str) -> str:
+    """A number with its unit, short."""
+    if value is None:
+        return "—"
+    text = f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return f"{text} {unit}".strip()
+
+
+def age_text(sample: Sample | None, now: float, staleness: float | None = None) -> Text:
+    """How old a value is; a stale one says STALE."""
+    if sample is None:
+        return Text("")
+    age = max(0.0, now - sample.measured_at)
+    label = f"{age:.0f}s" if age < 100 else format_clock(age)
+    if staleness is not None and age > staleness:
+        return Text(f"STALE {label}", style="bold yellow reverse")
+    return Text(label, style="dim")
+
+
+def sparkline(values: list[float | None], width: int) -> str:
+    """A one-line sparkline of the newest ``width`` values (gaps for missing ones)."""
+    recent = values[-width:]
+    numbers = [v for v in recent if v is not None]
+    if not numbers:
+        return " " * len(recent)
+    low, high = min(numbers), max(numbers)
+    span = high - low
+    out = []
+    for v in recent:
+        if v is None:
+            out.append(" ")
+        elif span == 0:
+            out.append(BARS[0])
+        else:
+            out.append(BARS[min(len(BARS) - 1, int((v - low) / span * (len(BARS) - 1) + 0.5))])
+    return "".join(out)
+
+
+def clock_text(state: State, now: float) -> str:
+    """What the big timer shows: T+mm:ss from T0, or the wall clock before it."""
+    if state.t0 is None:
+        return dt.datetime.fromtimestamp(now).strftime("%H:%M:%S")
+    end = state.finished if state.finished is not None else now
+    return "+" + format_clock(end - state.t0)
+
+
+def countdown_text(state: State, now: float) -> Text:
+    """``AUTO-ROLLBACK IN 4:12`` while a stop point is not GREEN (or what it will advise)."""
+    deadline = state.trigger_deadline()
+    if deadline is None or state.profile is None:
+        return Text("")
+    left = max(0.0, deadline - now)
+    automatic = state.profile.rollback.on_trigger_time == "automatic"
+    word = "AUTO-ROLLBACK IN" if automatic else "ROLLBACK DUE IN"
+    return Text(
+        f" {word} {format_clock(left)} ", style="bold white on red" if left < 60 else "bold reverse"
+    )
+
+
+def environment_text(state: State) -> Text:
+    """The environment, unmistakable: PRODUCTION in red, staging in amber."""
+    if state.profile is None:
+        return Text("")
+    stage_env = _current_environment(state)
+    if stage_env.lower() in ("production", "prod"):
+        return Text(" ■ PRODUCTION ", style="bold white on red")
+    if stage_env.lower() in ("staging", "stage"):
+        return Text(f" ▲ {stage_env.upper()} ", style="bold black on yellow")
+    return Text(f" {stage_env.upper()} ", style="bold reverse")
+
+
+def _current_environment(state: State) -> str:
+    assert state.profile is not None
+    upcoming = state.next_step()
+    steps = state.profile.steps()
+    if upcoming is not None:
+        return steps[upcoming[0]][0].environment
+    return steps[-1][0].environment
+
+
+def phase_text(state: State) -> Text:
+    """The phase, with HOLD on top of it when held."""
+    text = Text(state.phase.value, style="bold")
+    if state.hold is not None:
+        text = Text("HOLD", style="bold black on yellow") + Text(f" ({state.phase.value})")
+    return text
+
+
+# ---------------------------------------------------------------- operator pane
+
+
+def briefing(state: State) -> RenderableType:
+    """AIM-C, with the readback status."""
+    assert state.profile is not None
+    b = state.profile.briefing
+    text = Text()
+    text.append("AIM  ", style="bold")
+    text.append(b.aim + "\n")
+    text.append("INTENT  ", style="bold")
+    text.append(b.intent + "\n")
+    text.append("MISHAPS\n", style="bold")
+    for m in b.mishaps:
+        text.append(f"  • {m}\n")
+    text.append("CONTINGENCY: roll back when\n", style="bold")
+    for t in b.contingency.triggers:
+        text.append(f"  ▸ {t}\n")
+    text.append(
+        f"  ▸ enforced: not GREEN {format_clock(b.contingency.trigger_time)} after a step "
+        "→ rollback\n"
+    )
+    text.append("ALTERNATE  ", style="bold")
+    text.append(b.contingency.alternate + "\n")
+    if state.readback_by:
+        text.append(
+            f"✔ triggers read back by the Monitor ({state.readback_by})", style="bold green"
+        )
+    else:
+        text.append("✘ the Monitor has not read the triggers back yet (t)", style="bold red")
+    return text
+
+
+def checklist(state: State, now: float) -> RenderableType:
+    """The readiness checks: symbol and word, title, then why (and how old) below."""
+    assert state.profile is not None
+    text = Text()
+    for check in state.profile.checks:
+        cs = state.checks[check.id]
+        if check.manual is not None:
+            role = check.manual.role
+            if cs.confirmed_by:
+                status = Text("✔ CONFIRMED", style="bold green")
+                why = Text(f"by {cs.confirmed_by} ({role})")
+            else:
+                key = "c" if role == "operator" else "k"
+                status = Text("? CONFIRM", style="bold yellow")
+                why = Text(f"{role.capitalize()} ({key}): {check.manual.prompt}")
+        else:
+            sample = cs.sample
+            status = status_text(sample.status if sample else None)
+            why = Text(sample.detail if sample else "measuring…")
+            if sample is not None:
+                why.append(" · ")
+                why.append_text(age_text(sample, now))
+        status.pad_right(max(0, 14 - len(status)))
+        text.append_text(status)
+        text.append(check.title + "\n", style="bold")
+        text.append(" " * 14)
+        why.stylize("dim")
+        text.append_text(why)
+        text.append("\n")
+    for role in ("operator", "monitor"):
+        person = state.crew.get(role, role)
+        if role in state.go:
+            text.append(f"✔ GO          {role.capitalize()} ({person})\n", style="bold green")
+        else:
+            text.append(f"· GO?         {role.capitalize()} ({person})\n", style="bold")
+    return text
+
+
+STEP_MARK = {
+    StepStatus.PENDING: "·",
+    StepStatus.STARTING: "▶",
+    StepStatus.RUNNING: "▶",
+    StepStatus.SUCCEEDED: "✔",
+    StepStatus.FAILED: "✘",
+}
+
+
+def steps(state: State, resolved: Profile) -> RenderableType:
+    """The procedure's steps with their status, gates and the command to verify.
+
+    Commands come from ``resolved``: the Monitor verifies what will really run.
+    """
+    text = Text()
+    upcoming = state.next_step()
+    for index, (stage, step) in enumerate(resolved.steps()):
+        s = state.steps[index]
+        mark = STEP_MARK[s.status]
+        style = {"✔": "green", "✘": "bold red", "▶": "bold"}.get(mark, "")
+        text.append(f"{mark} {index + 1}. [{stage.name}] {step.title}", style=style)
+        flags = []
+        if step.irreversible:
+            flags.append("⚠ POINT OF NO RETURN")
+        if step.approval:
+            flags.append(f"approval: {s.approved_by or step.approval + ' (p)'}")
+        if s.verified_by:
+            flags.append(f"verified by {s.verified_by}")
+        if s.stop_point_passed:
+            flags.append("stop point ✔ GREEN")
+        if s.why:
+            flags.append(s.why)
+        if flags:
+            text.append(
+                "  " + " · ".join(flags), style="bold yellow" if step.irreversible else "dim"
+            )
+        text.append("\n")
+        if upcoming is not None and upcoming[0] == index and s.status is StepStatus.PENDING:
+            shell = " (via /bin/sh -c)" if step.shell else ""
+            text.append(f"   $ {' '.join(step.command)}{shell}\n", style="bold")
+            if step.irreversible and step.irreversible_policy:
+                text.append(f"   if it fails: {step.irreversible_policy}\n", style="yellow")
+    return text
+
+
+# ---------------------------------------------------------------- monitor pane
+
+
+def metric_row(metric: Metric, state: State, now: float, width: int) -> Text:
+    """One metric on one line: state, title, sparkline, value, threshold, age.
+
+    The title and the sparkline share what is left of ``width`` after the fixed columns.
+    """
+    history = state.metrics[metric.id].history
+    last = history[-1] if history else None
+    row = status_text(last.status if last else None)
+    row.pad_right(max(0, 9 - len(row)))
+    value = f"{value_text(last.value if last else None, metric.unit):>11} "
+    threshold = f"{metric.threshold.describe(metric.unit):<10} "
+    age = age_text(last, now, metric.staleness)
+    room = width - len(row) - len(value) - len(threshold) - max(4, len(age))
+    title_width = max(8, min(24, room - 1))
+    spark_width = max(0, min(40, room - title_width - 1))
+    row.append(f"{metric.title[:title_width]:<{title_width}} ")
+    if spark_width >= 6:
+        row.append(sparkline([s.value for s in history], spark_width), style="cyan")
+        row.append(" ")
+    row.append(value, style="bold")
+    row.append(threshold, style="dim")
+    row.append_text(age)
+    return row
+
+
+def monitor_task(state: State, profile: Profile) -> Text:
+    """What the Monitor must verify next, in full (the resolved command)."""
+    if state.phase is Phase.BRIEFING:
+        text = Text("MONITOR, READ BACK the rollback triggers, then press t:\n", style="bold")
+        for trigger in profile.briefing.contingency.triggers:
+            text.append(f"  ▸ {trigger}\n")
+        return text
+    upcoming = state.next_step()
+    if state.phase is Phase.EXECUTING and upcoming is not None and state.window is None:
+        index, step = upcoming
+        s = state.steps[index]
+        if s.status is StepStatus.PENDING and s.verified_by is None:
+            text = Text(
+                f"MONITOR, VERIFY the command of step {index + 1}, then press v:\n", style="bold"
+            )
+            shell = "/bin/sh -c " if step.shell else ""
+            text.append(f"  $ {shell}{' '.join(step.command)}\n")
+            if step.stop_point:
+                text.append(f"  then GREEN before the next step: {', '.join(step.stop_point)}\n")
+            return text
+    if state.window is not None or state.running_step() is not None:
+        return Text("MONITOR: watch the metrics; R rolls back at once.", style="bold")
+    return Text("")
+
+
+def stop_point(state: State, now: float) -> Text:
+    """The verdict of the open stop point or health window, per metric and overall."""
+    window = state.window
+    if window is None or state.profile is None:
+        return Text("")
+    verdict = state.window_verdict(now)
+    assert verdict is not None
+    label, style = VERDICT_TEXT[verdict]
+    where = "HEALTH WINDOW" if window.kind == "health" else f"STOP POINT after {window.step_id}"
+    text = Text(f"{where}: ", style="bold")
+    text.append(label, style=style)
+    if window.accepted_by:
+        text.append(f" (accepted by {window.accepted_by})")
+    for metric_id, (v, why) in state.window_verdicts(now).items():
+        mlabel, mstyle = VERDICT_TEXT[v]
+        text.append(f"\n  {mlabel:<15}", style=mstyle)
+        text.append(f" {state.profile.metric(metric_id).title}: {why}")
+    return text
+
+
+def verification(state: State) -> RenderableType:
+    """Baseline, now and tolerance per metric while and after a rollback is verified."""
+    rb = state.rollback
+    if rb is None or state.profile is None:
+        return Text("")
+    table = Table(title="ROLLBACK VERIFICATION vs GO baseline", expand=True, box=None)
+    for name in ("", "metric", "baseline", "now", "tolerance"):
+        table.add_column(name, no_wrap=True)
+    for metric_id, entry in comparison(state, rb.counters).items():
+        unit = entry["unit"]
+        mark = (
+            Text("✔ BACK", style="bold green")
+            if entry["back"]
+            else Text("… NOT YET", style="bold yellow")
+        )
+        tol = entry["tolerance"]
+        table.add_row(
+            mark,
+            state.profile.metric(metric_id).title,
+            value_text(entry["baseline"], unit),
+            value_text(entry["now"], unit),
+            "—" if tol is None else f"± {tol:.3g}",
+        )
+    return table
+
+
+def banner(state: State) -> Text:
+    """The full-width rollback banner, or the final verdict."""
+    rb = state.rollback
+    if rb is None:
+        return Text("")
+    if state.phase is Phase.ROLLED_BACK:
+        return Text(" ✔ ROLLED BACK — VERIFIED ", style="bold black on green")
+    if state.phase is Phase.NOT_VERIFIED:
+        why = "; ".join(rb.differences) or "see the record"
+        return Text(f" ✘ ROLLED BACK — NOT VERIFIED: {why} ", style="bold white on red")
+    how = f"AUTOMATIC — {rb.reason}" if rb.automatic else f"by {rb.by}: {rb.reason}"
+    head = (
+        "ROLLING BACK NOW" if state.phase is Phase.ROLLING_BACK else "ROLLING BACK NOW — VERIFYING"
+    )
+    return Text(f" ⟲ {head} ({how}) ", style="bold white on red")
+
+
+def next_text(nxt: Next) -> Text:
+    """The 'whose turn' line."""
+    who = {"operator": "OPERATOR", "monitor": "MONITOR", "approver": "APPROVER"}.get(nxt.role, "")
+    text = Text("NEXT ▸ ", style="bold")
+    if who:
+        text.append(f"{who} ", style="bold reverse")
+        text.append(" ")
+    text.append(nxt.text)
+    return text
+
+
+def key_bar(state: State, crew: dict[str, str]) -> Text:
+    """The keys that work now, grouped by who presses them."""
+    text = Text()
+    for key in keys_for(state):
+        role, what = KEYS[key]
+        style = "bold white on red" if key == "R" else "bold reverse"
+        text.append(f" {key} ", style=style)
+        prefix = {"monitor": "Mon: ", "operator": "Op: ", "approver": "Appr: "}.get(role, "")
+        short = "ROLL BACK NOW" if key == "R" else what.split(" (")[0]
+        text.append(f" {prefix}{short}  ")
+    return text
+
+
+def text_key(renderable: RenderableType) -> object:
+    """A cheap identity of what a renderable shows, to skip redrawing unchanged widgets."""
+    if isinstance(renderable, Text):
+        return (renderable.plain, tuple((s.start, s.end, str(s.style)) for s in renderable.spans))
+    if isinstance(renderable, str):
+        return renderable
+    return object()  # tables and groups: always redraw (they change rarely)

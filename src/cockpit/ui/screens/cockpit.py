@@ -1,0 +1,286 @@
+"""The cockpit screen: renders the session and turns each key into an intent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.events import Resize
+from textual.screen import Screen
+
+from cockpit.clock import Clock
+from cockpit.engine import Event, Phase, Refusal
+from cockpit.engine import intents as i
+from cockpit.guide import manual_pending, next_action
+from cockpit.journal import Actor
+from cockpit.runner import OutputTail
+from cockpit.session import Session
+from cockpit.ui import render
+from cockpit.ui.screens.dialogs import ConfirmDialog, ReasonDialog
+from cockpit.ui.widgets.metrics import MonitorPane
+from cockpit.ui.widgets.procedure import OperatorPane
+from cockpit.ui.widgets.text import Label
+from cockpit.ui.widgets.topbar import TopBar
+
+NARROW = 110
+"""Below this width the panes stack."""
+OUTPUT_POLL = 0.1
+"""Seconds between reads of the running process's output file."""
+
+
+class CockpitScreen(Screen[None]):
+    """Everything on one screen; keys are the same in every phase."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("R", "rollback", "ROLL BACK NOW", priority=True),
+        Binding("h", "hold", "hold"),
+        Binding("u", "resume", "resume"),
+        Binding("n", "nogo", "NO-GO"),
+        Binding("e", "rerun_checks", "re-run checks"),
+        Binding("A", "abort", "abort"),
+        Binding("q", "quit", "quit"),
+        Binding("t", "readback", "Monitor: read back"),
+        Binding("m", "go('monitor')", "Monitor GO"),
+        Binding("v", "verify", "Monitor: verify"),
+        Binding("k", "confirm('monitor')", "Monitor: confirm check"),
+        Binding("y", "accept", "Monitor: accept inconclusive"),
+        Binding("g", "go('operator')", "Operator GO"),
+        Binding("c", "confirm('operator')", "Operator: confirm check"),
+        Binding("x", "run_step", "Operator: run step"),
+        Binding("i", "acknowledge", "Operator: acknowledge"),
+        Binding("p", "approve", "approve"),
+    ]
+
+    def __init__(self, session: Session, clock: Clock, *, run_loops: bool = True) -> None:
+        super().__init__()
+        self.session = session
+        self.clock = clock
+        self.run_loops = run_loops
+        self._tail: OutputTail | None = None
+        self._tail_path: Path | None = None
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        profile = self.session.profile
+        yield TopBar(id="topbar")
+        yield Label(id="banner")
+        with Horizontal(id="body"):
+            yield OperatorPane(id="operator")
+            yield MonitorPane([m.id for m in profile.metrics])
+        yield Label(id="next")
+        yield Label(id="notice")
+        yield Label(id="keys")
+
+    def on_mount(self) -> None:
+        self.session.listeners.append(self._on_events)
+        self.set_interval(1.0, self._tick)
+        self._output_timer = self.set_interval(OUTPUT_POLL, self._pump_output, pause=True)
+        if self.run_loops:
+            self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)
+            self.run_worker(self.session.run_checklist(), group="checks", exit_on_error=False)
+            self.run_worker(self.session.run_clock(), group="clock", exit_on_error=False)
+        self._show_all()
+
+    def on_unmount(self) -> None:
+        if self._on_events in self.session.listeners:
+            self.session.listeners.remove(self._on_events)
+
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width < NARROW, "-narrow")
+        self.set_class(event.size.height < 30, "-short")
+
+    # ------------------------------------------------------------ rendering
+
+    def _on_events(self, events: list[Event]) -> None:
+        if all(e.kind == "sample" for e in events):
+            return  # rows redraw on the clock tick; decisions arrive as their own events
+        for event in events:
+            if event.kind == "process.started":
+                self._follow(Path(str(event.body["output"])), event)
+        self._show_all()
+
+    def _show_all(self) -> None:
+        state, now = self.session.state, self.clock.wall()
+        self.query_one(TopBar).show(state, now)
+        self.query_one(OperatorPane).show(state, now, self.session.profile)
+        self.query_one(MonitorPane).show(state, now, self.session.profile)
+        banner = self.query_one("#banner", Label)
+        banner.display = state.rollback is not None
+        banner.show(render.banner(state))
+        self.query_one("#next", Label).show(render.next_text(next_action(state, now)))
+        self.query_one("#keys", Label).show(render.key_bar(state, state.crew))
+        failed = self.session.journal_failed
+        if failed:
+            self._notice(f"✘ JOURNAL FAILED: {failed}. No new steps; R still rolls back.")
+
+    def _tick(self) -> None:
+        state, now = self.session.state, self.clock.wall()
+        self.query_one(TopBar).tick(state, now)
+        self.query_one(MonitorPane).show(state, now, self.session.profile)
+        self.query_one("#next", Label).show(render.next_text(next_action(state, now)))
+        if state.phase in (Phase.BRIEFING, Phase.CHECKLIST):
+            self.query_one(OperatorPane).show(state, now, self.session.profile)  # check ages
+
+    def _notice(self, text: str, *, error: bool = True) -> None:
+        notice = self.query_one("#notice", Label)
+        notice.show(text)
+        notice.set_class(error, "-error")
+
+    # ------------------------------------------------------------ output
+
+    def _follow(self, path: Path, event: Event) -> None:
+        if path == self._tail_path:
+            return
+        self._pump_output()
+        pane = self.query_one(OperatorPane)
+        if self._tail is not None:
+            pane.write_output(self._tail.flush_partial())
+        what = "ROLLBACK" if event.body["purpose"] == "rollback" else "STEP"
+        pane.write_output(
+            [f"──── {what} {event.body['ref']} · pid {event.body['pid']} · {path.name} ────"]
+        )
+        self._tail, self._tail_path = OutputTail(path), path
+        self._output_timer.resume()
+
+    def _pump_output(self) -> None:
+        if self._tail is None:
+            return
+        lines = self._tail.read_lines()
+        if lines:
+            self.query_one(OperatorPane).write_output(lines)
+
+    # ------------------------------------------------------------ intents
+
+    def _actor(self, role: str) -> Actor:
+        return self.session.crew.actor(role)
+
+    def _crew(self) -> Actor:
+        crew = self.session.crew
+        return Actor(role="crew", user=f"{crew.operator}|{crew.monitor}", tty=crew.tty)
+
+    async def _do(self, make: Callable[[float], i.Intent]) -> bool:
+        try:
+            await self.session.act(make(self.clock.wall()))
+        except Refusal as refusal:
+            self._notice(f"✘ REFUSED: {refusal.reason}")
+            self.app.bell()
+            return False
+        self._notice("", error=False)
+        return True
+
+    async def action_rollback(self) -> None:
+        """R: ROLLING BACK NOW. One key, no dialog."""
+        crew = self._crew()
+        await self._do(lambda now: i.RollBackNow(crew, now, "R pressed: ROLLING BACK NOW"))
+
+    async def action_readback(self) -> None:
+        """t: the Monitor confirms the readback of the rollback triggers."""
+        await self._do(lambda now: i.ConfirmReadback(self._actor("monitor"), now))
+
+    async def action_go(self, role: str) -> None:
+        """g / m: a role's GO."""
+        await self._do(lambda now: i.Go(self._actor(role), now))
+
+    async def action_confirm(self, role: str) -> None:
+        """c / k: confirm the next manual check of that role."""
+        check = manual_pending(self.session.state, role)
+        if check is None:
+            self._notice(f"✘ no manual check is waiting for the {role.capitalize()}")
+            return
+        await self._do(lambda now: i.ConfirmManualCheck(self._actor(role), now, check))
+
+    def _next_step_id(self) -> str | None:
+        upcoming = self.session.state.next_step()
+        return None if upcoming is None else upcoming[1].id
+
+    async def action_verify(self) -> None:
+        """v: the Monitor verifies the next step's command."""
+        step = self._next_step_id()
+        if step is not None:
+            await self._do(lambda now: i.VerifyStep(self._actor("monitor"), now, step))
+
+    async def action_run_step(self) -> None:
+        """x: the Operator runs the next step."""
+        step = self._next_step_id()
+        if step is not None:
+            await self._do(lambda now: i.RunStep(self._actor("operator"), now, step))
+
+    async def action_acknowledge(self) -> None:
+        """i: the Operator acknowledges a point of no return."""
+        step = self._next_step_id()
+        if step is not None:
+            await self._do(
+                lambda now: i.AcknowledgeIrreversible(self._actor("operator"), now, step)
+            )
+
+    @work(exclusive=True, group="dialog")
+    async def action_approve(self) -> None:
+        """p: an approver records approval (asks for the approver's name)."""
+        step = self._next_step_id()
+        if step is None:
+            return
+        approvers = self.session.crew.approvers
+        hint = f" ({', '.join(approvers)})" if approvers else ""
+        name = await self.app.push_screen_wait(ReasonDialog(f"Approver's name{hint}:"))
+        if name:
+            actor = Actor(role="approver", user=name, tty=self.session.crew.tty)
+            await self._do(lambda now: i.ApproveStep(actor, now, step))
+
+    async def action_accept(self) -> None:
+        """y: the Monitor accepts an INCONCLUSIVE stop point."""
+        await self._do(
+            lambda now: i.AcceptInconclusive(
+                self._actor("monitor"), now, "accepted on screen by the Monitor"
+            )
+        )
+
+    @work(exclusive=True, group="dialog")
+    async def action_hold(self) -> None:
+        """h: HOLD, with a reason."""
+        reason = await self.app.push_screen_wait(ReasonDialog("HOLD: why are we stopping?"))
+        if reason:
+            await self._do(lambda now: i.Hold(self._crew(), now, reason))
+
+    async def action_resume(self) -> None:
+        """u: resume from HOLD."""
+        await self._do(lambda now: i.Resume(self._crew(), now))
+
+    @work(exclusive=True, group="dialog")
+    async def action_nogo(self) -> None:
+        """n: NO-GO, with a reason."""
+        reason = await self.app.push_screen_wait(ReasonDialog("NO-GO: what is not ready?"))
+        if reason:
+            await self._do(lambda now: i.NoGo(self._crew(), now, reason))
+
+    @work(exclusive=True, group="dialog")
+    async def action_abort(self) -> None:
+        """A: abort before execution."""
+        reason = await self.app.push_screen_wait(ReasonDialog("ABORT the session: why?"))
+        if reason:
+            await self._do(lambda now: i.Abort(self._crew(), now, reason))
+
+    def action_rerun_checks(self) -> None:
+        """e: run the readiness checks again now."""
+        self.run_worker(
+            self.session.run_checks(), group="checks-now", exclusive=True, exit_on_error=False
+        )
+        self._notice("re-running the readiness checks…", error=False)
+
+    @work(exclusive=True, group="dialog")
+    async def action_quit(self) -> None:
+        """q: quit; asks first while execution is under way."""
+        state = self.session.state
+        if state.t0 is not None and not state.phase.finished:
+            question = (
+                f"Quit during {state.phase.value}? Running processes keep running and the "
+                f"journal stays at {self.session.journal_path}. Quit?"
+            )
+            if not await self.app.push_screen_wait(ConfirmDialog(question)):
+                return
+        self.app.exit()

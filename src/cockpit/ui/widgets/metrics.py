@@ -1,0 +1,59 @@
+"""The Monitor pane: every metric with its sparkline, value, threshold, age and state."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from cockpit.engine import State
+from cockpit.profile import Profile
+from cockpit.ui import render
+from cockpit.ui.widgets.text import Label
+
+
+class MetricRow(Static):
+    """One metric on one line."""
+
+    def __init__(self, metric_id: str) -> None:
+        super().__init__(id=f"metric-{metric_id}", classes="metric-row")
+        self.metric_id = metric_id
+        self._shown: object = None
+
+    def show(self, state: State, now: float, width: int) -> None:
+        """Redraw only if what the row shows has changed."""
+        assert state.profile is not None
+        text = render.metric_row(state.profile.metric(self.metric_id), state, now, width)
+        key = text.plain
+        if key != self._shown:
+            self._shown = key
+            self.update(text)
+
+
+class MonitorPane(Vertical):
+    """What the Monitor watches and must verify next."""
+
+    def __init__(self, metric_ids: list[str]) -> None:
+        super().__init__(id="monitor")
+        self.metric_ids = metric_ids
+
+    def compose(self) -> ComposeResult:
+        yield Label("MONITOR", classes="pane-title", id="monitor-title")
+        for metric_id in self.metric_ids:
+            yield MetricRow(metric_id)
+        yield Label(id="monitor-task")
+        yield Label(id="verdict")
+        yield Label(id="verification")
+
+    def show(self, state: State, now: float, resolved: Profile) -> None:
+        """Redraw the rows and the verdict."""
+        width = self.content_region.width or 60
+        for row in self.query(MetricRow):
+            row.show(state, now, width)
+        self.query_one("#monitor-task", Label).show(render.monitor_task(state, resolved))
+        self.query_one("#verdict", Label).show(render.stop_point(state, now))
+        self.query_one("#verification", Label).show(render.verification(state))
+        crew = state.crew
+        self.query_one("#monitor-title", Label).show(
+            f"MONITOR · {crew.get('monitor', '')}   (keys: t m v k y)"
+        )

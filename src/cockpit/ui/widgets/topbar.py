@@ -1,0 +1,44 @@
+"""The top bar: environment, deployment, phase, the big timer and the contingency countdown."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Digits
+
+from cockpit.engine import State
+from cockpit.ui import render
+from cockpit.ui.widgets.text import Label
+
+
+class TopBar(Horizontal):
+    """What everyone in the room must see at a glance."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="identity"):
+            yield Label(id="environment")
+            yield Label(id="deployment")
+            yield Label(id="phase")
+        yield Label("T", id="t-label")
+        yield Digits("", id="timer")
+        yield Label(id="countdown")
+
+    def show(self, state: State, now: float) -> None:
+        """Update everything but the clock (phase changes, holds)."""
+        assert state.profile is not None
+        self.query_one("#environment", Label).show(render.environment_text(state))
+        d = state.profile.deployment
+        self.query_one("#deployment", Label).show(f"{d.name} · {d.service} · {d.owner}")
+        self.query_one("#phase", Label).show(render.phase_text(state))
+        self.set_class(state.profile.is_production(), "-production")
+        self.tick(state, now)
+
+    def tick(self, state: State, now: float) -> None:
+        """Update the clock and the countdown (once a second)."""
+        before_t0 = state.t0 is None
+        self.query_one("#t-label", Label).show("" if before_t0 else "T")
+        timer = self.query_one("#timer", Digits)
+        text = render.clock_text(state, now)
+        if timer.value != text:
+            timer.update(text)
+        self.query_one("#countdown", Label).show(render.countdown_text(state, now))
