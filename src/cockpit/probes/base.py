@@ -85,7 +85,10 @@ def new_http_client(*, verify: bool = True, pool_size: int = 16) -> httpx.AsyncC
         verify=verify,
         follow_redirects=False,
         mounts=no_proxy,
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=pool_size),
+        # As many connections as probes in flight, all kept alive: httpcore closes idle
+        # connections whenever the pool holds more than the keep-alive limit, and a
+        # reconnect per sample costs more CPU than the sample itself.
+        limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
         # Per phase; the probe's total deadline is an asyncio.timeout around the whole call.
         timeout=httpx.Timeout(30.0),
         headers={"User-Agent": "cockpit-probe"},
