@@ -61,7 +61,7 @@ def next_action(state: State, now: float) -> Next:
         return Next("cockpit", None, "starting")
     phase = state.phase
     if phase.finished:
-        return Next("anyone", "q", f"session ended: {phase.value}. Press q to quit")
+        return Next("anyone", "q", f"session ended: {phase.value}. The record is kept; q quits")
     if state.rollback is not None:
         if phase is Phase.VERIFYING:
             return Next("cockpit", None, "verifying the rollback against the GO baseline")
@@ -69,7 +69,7 @@ def next_action(state: State, now: float) -> Next:
     if state.hold is not None:
         return Next("anyone", "u", f"on HOLD ({state.hold.reason}): press u to resume")
     if state.advisory is not None:
-        return Next("anyone", "R", f"ROLLBACK ADVISED: {state.advisory}. Press R")
+        return Next("anyone", "R", "rollback advised (see the banner): press R to roll back now")
     if phase is Phase.BRIEFING:
         return Next("monitor", "t", "Monitor: read the rollback triggers back, then press t")
     if phase is Phase.CHECKLIST:
@@ -131,18 +131,26 @@ def _execution_next(state: State, now: float) -> Next:
     return Next("operator", "x", f"Operator: run step {index + 1} ({step.title}) with x")
 
 
-def keys_for(state: State) -> list[str]:
-    """The keys that make sense in this state, in the order the key bar shows them."""
+def keys_for(state: State, now: float) -> list[str]:
+    """The keys that make sense now, in the order the key bar shows them.
+
+    R is always first; then the key of the next action; then what anyone may press in this
+    phase. Keys that would only be refused are left out to keep the bar short.
+    """
     phase = state.phase
-    keys: list[str] = []
     if phase.finished:
         return ["q"]
-    if phase is Phase.BRIEFING:
-        keys += ["t", "h", "n", "A"]
-    elif phase is Phase.CHECKLIST:
-        keys += ["c", "k", "g", "m", "n", "e", "h", "A"]
-    elif phase in (Phase.EXECUTING, Phase.HEALTH):
-        keys += ["v", "p", "i", "x", "y", "h"]
-    if state.hold is not None:
-        keys = [k for k in keys if k != "h"] + ["u"]
-    return ["R", *keys, "q"]
+    keys = ["R"]
+    nxt = next_action(state, now)
+    if nxt.key is not None and nxt.key not in ("R", "q"):
+        keys.append(nxt.key)
+    if phase is Phase.CHECKLIST:
+        keys += ["g", "m", "e", "n"]
+    elif phase is Phase.BRIEFING:
+        keys += ["n"]
+    if state.rollback is None:
+        keys.append("u" if state.hold is not None else "h")
+    if state.t0 is None:
+        keys.append("A")
+    keys.append("q")
+    return list(dict.fromkeys(keys))

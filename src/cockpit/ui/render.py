@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from cockpit.durations import format_clock
 from cockpit.engine import Phase, State, StepStatus, Verdict, comparison
-from cockpit.guide import KEYS, Next, keys_for
+from cockpit.guide import KEYS, Next
 from cockpit.profile.models import Metric, Profile
 from cockpit.sample import Sample, Status
 
@@ -293,7 +292,7 @@ def monitor_task(state: State, profile: Profile) -> Text:
     return Text("")
 
 
-def stop_point(state: State, now: float) -> Text:
+def stop_point(state: State, now: float, *, detailed: bool = True) -> Text:
     """The verdict of the open stop point or health window, per metric and overall."""
     window = state.window
     if window is None or state.profile is None:
@@ -306,54 +305,60 @@ def stop_point(state: State, now: float) -> Text:
     text.append(label, style=style)
     if window.accepted_by:
         text.append(f" (accepted by {window.accepted_by})")
+    if not detailed:
+        return text
     for metric_id, (v, why) in state.window_verdicts(now).items():
         mlabel, mstyle = VERDICT_TEXT[v]
-        text.append(f"\n  {mlabel:<15}", style=mstyle)
+        text.append(f"\n  {mlabel:<14}", style=mstyle)
         text.append(f" {state.profile.metric(metric_id).title}: {why}")
     return text
 
 
-def verification(state: State) -> RenderableType:
+def verification(state: State, *, detailed: bool = True) -> RenderableType:
     """Baseline, now and tolerance per metric while and after a rollback is verified."""
     rb = state.rollback
     if rb is None or state.profile is None:
         return Text("")
-    table = Table(title="ROLLBACK VERIFICATION vs GO baseline", expand=True, box=None)
-    for name in ("", "metric", "baseline", "now", "tolerance"):
-        table.add_column(name, no_wrap=True)
+    text = Text("ROLLBACK VERIFICATION against the GO baseline\n", style="bold")
     for metric_id, entry in comparison(state, rb.counters).items():
         unit = entry["unit"]
-        mark = (
-            Text("✔ BACK", style="bold green")
-            if entry["back"]
-            else Text("… NOT YET", style="bold yellow")
-        )
+        if entry["back"]:
+            text.append("✔ BACK     ", style="bold green")
+        elif rb.verdict is not None:
+            text.append("✘ NOT BACK ", style="bold red")
+        else:
+            text.append("… WAITING  ", style="bold yellow")
+        text.append(f"{state.profile.metric(metric_id).title}")
         tol = entry["tolerance"]
-        table.add_row(
-            mark,
-            state.profile.metric(metric_id).title,
-            value_text(entry["baseline"], unit),
-            value_text(entry["now"], unit),
-            "—" if tol is None else f"± {tol:.3g}",
+        text.append(
+            ("\n           " if detailed else " · ")
+            + f"baseline {value_text(entry['baseline'], unit)} · "
+            f"now {value_text(entry['now'], unit)} · "
+            f"± {'—' if tol is None else f'{tol:.3g}'}\n",
+            style="dim",
         )
-    return table
+    return text
 
 
-def banner(state: State) -> Text:
-    """The full-width rollback banner, or the final verdict."""
+def banner(state: State) -> tuple[Text, str]:
+    """The full-width banner and its CSS class: rollback, verdict, or advice to roll back."""
     rb = state.rollback
     if rb is None:
-        return Text("")
+        if state.advisory is not None and not state.phase.finished:
+            return Text(f"⚠ ROLLBACK ADVISED — press R\n{state.advisory}"), "-advised"
+        return Text(""), ""
     if state.phase is Phase.ROLLED_BACK:
-        return Text(" ✔ ROLLED BACK — VERIFIED ", style="bold black on green")
+        return Text("✔ ROLLED BACK — VERIFIED"), "-verified"
     if state.phase is Phase.NOT_VERIFIED:
         why = "; ".join(rb.differences) or "see the record"
-        return Text(f" ✘ ROLLED BACK — NOT VERIFIED: {why} ", style="bold white on red")
-    how = f"AUTOMATIC — {rb.reason}" if rb.automatic else f"by {rb.by}: {rb.reason}"
+        return Text(f"✘ ROLLED BACK — NOT VERIFIED: {why}"), "-failed"
+    how = f"AUTOMATIC: {rb.reason}" if rb.automatic else f"{rb.reason} ({rb.by})"
     head = (
-        "ROLLING BACK NOW" if state.phase is Phase.ROLLING_BACK else "ROLLING BACK NOW — VERIFYING"
+        "⟲ ROLLING BACK NOW"
+        if state.phase is Phase.ROLLING_BACK
+        else "⟲ ROLLING BACK NOW — VERIFYING"
     )
-    return Text(f" ⟲ {head} ({how}) ", style="bold white on red")
+    return Text(f"{head}\n{how}"), "-rollback"
 
 
 def next_text(nxt: Next) -> Text:
@@ -367,10 +372,10 @@ def next_text(nxt: Next) -> Text:
     return text
 
 
-def key_bar(state: State, crew: dict[str, str]) -> Text:
-    """The keys that work now, grouped by who presses them."""
+def key_bar(keys: list[str]) -> Text:
+    """The keys that work now, each with who presses it."""
     text = Text()
-    for key in keys_for(state):
+    for key in keys:
         role, what = KEYS[key]
         style = "bold white on red" if key == "R" else "bold reverse"
         text.append(f" {key} ", style=style)

@@ -14,9 +14,9 @@ from textual.events import Resize
 from textual.screen import Screen
 
 from cockpit.clock import Clock
-from cockpit.engine import Event, Phase, Refusal
+from cockpit.engine import Event, Phase, Refusal, State
 from cockpit.engine import intents as i
-from cockpit.guide import manual_pending, next_action
+from cockpit.guide import Next, keys_for, manual_pending, next_action
 from cockpit.journal import Actor
 from cockpit.runner import OutputTail
 from cockpit.session import Session
@@ -93,7 +93,11 @@ class CockpitScreen(Screen[None]):
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW, "-narrow")
-        self.set_class(event.size.height < 30, "-short")
+        short = event.size.height < 30
+        self.set_class(short, "-short")
+        self.query_one(MonitorPane).detailed = not short
+        if self.is_mounted:
+            self._show_all()
 
     # ------------------------------------------------------------ rendering
 
@@ -105,16 +109,27 @@ class CockpitScreen(Screen[None]):
                 self._follow(Path(str(event.body["output"])), event)
         self._show_all()
 
+    def _show_panes(self, state: State, now: float, nxt: Next) -> None:
+        profile = self.session.profile
+        self.query_one(OperatorPane).show(state, now, profile, your_turn=nxt.role == "operator")
+        self.query_one(MonitorPane).show(state, now, profile, your_turn=nxt.role == "monitor")
+
     def _show_all(self) -> None:
         state, now = self.session.state, self.clock.wall()
+        nxt = next_action(state, now)
         self.query_one(TopBar).show(state, now)
-        self.query_one(OperatorPane).show(state, now, self.session.profile)
-        self.query_one(MonitorPane).show(state, now, self.session.profile)
+        self._show_panes(state, now, nxt)
         banner = self.query_one("#banner", Label)
-        banner.display = state.rollback is not None
-        banner.show(render.banner(state))
-        self.query_one("#next", Label).show(render.next_text(next_action(state, now)))
-        self.query_one("#keys", Label).show(render.key_bar(state, state.crew))
+        text, kind = render.banner(state)
+        banner.display = bool(kind)
+        for name in ("-advised", "-rollback", "-verified", "-failed"):
+            banner.set_class(name == kind, name)
+        banner.show(text)
+        nxt = next_action(state, now)
+        self.query_one("#next", Label).show(render.next_text(nxt))
+        self.query_one("#keys", Label).show(render.key_bar(keys_for(state, now)))
+        if state.phase.finished:
+            self._notice(f"record: {self.session.journal_path}", error=False)
         failed = self.session.journal_failed
         if failed:
             self._notice(f"✘ JOURNAL FAILED: {failed}. No new steps; R still rolls back.")
@@ -122,15 +137,19 @@ class CockpitScreen(Screen[None]):
     def _tick(self) -> None:
         state, now = self.session.state, self.clock.wall()
         self.query_one(TopBar).tick(state, now)
-        self.query_one(MonitorPane).show(state, now, self.session.profile)
-        self.query_one("#next", Label).show(render.next_text(next_action(state, now)))
+        nxt = next_action(state, now)
+        self.query_one("#next", Label).show(render.next_text(nxt))
+        self.query_one("#keys", Label).show(render.key_bar(keys_for(state, now)))
+        monitor_turn = nxt.role == "monitor"
+        self.query_one(MonitorPane).show(state, now, self.session.profile, your_turn=monitor_turn)
         if state.phase in (Phase.BRIEFING, Phase.CHECKLIST):
-            self.query_one(OperatorPane).show(state, now, self.session.profile)  # check ages
+            self._show_panes(state, now, nxt)  # check ages move
 
     def _notice(self, text: str, *, error: bool = True) -> None:
         notice = self.query_one("#notice", Label)
         notice.show(text)
         notice.set_class(error, "-error")
+        notice.set_class(not text, "-empty")
 
     # ------------------------------------------------------------ output
 
@@ -161,8 +180,9 @@ class CockpitScreen(Screen[None]):
         return self.session.crew.actor(role)
 
     def _crew(self) -> Actor:
+        """Keys anyone may press: on a shared screen we cannot tell who, so say so."""
         crew = self.session.crew
-        return Actor(role="crew", user=f"{crew.operator}|{crew.monitor}", tty=crew.tty)
+        return Actor(role="crew", user=f"{crew.operator} or {crew.monitor}", tty=crew.tty)
 
     async def _do(self, make: Callable[[float], i.Intent]) -> bool:
         try:

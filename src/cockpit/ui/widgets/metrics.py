@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -36,6 +37,8 @@ class MonitorPane(Vertical):
     def __init__(self, metric_ids: list[str]) -> None:
         super().__init__(id="monitor")
         self.metric_ids = metric_ids
+        self.detailed = True
+        """Whether there is room for per-metric verdict lines."""
 
     def compose(self) -> ComposeResult:
         yield Label("MONITOR", classes="pane-title", id="monitor-title")
@@ -45,15 +48,19 @@ class MonitorPane(Vertical):
         yield Label(id="verdict")
         yield Label(id="verification")
 
-    def show(self, state: State, now: float, resolved: Profile) -> None:
+    def show(self, state: State, now: float, resolved: Profile, *, your_turn: bool = False) -> None:
         """Redraw the rows and the verdict."""
         width = self.content_region.width or 60
         for row in self.query(MetricRow):
             row.show(state, now, width)
         self.query_one("#monitor-task", Label).show(render.monitor_task(state, resolved))
-        self.query_one("#verdict", Label).show(render.stop_point(state, now))
-        self.query_one("#verification", Label).show(render.verification(state))
-        crew = state.crew
-        self.query_one("#monitor-title", Label).show(
-            f"MONITOR · {crew.get('monitor', '')}   (keys: t m v k y)"
+        self.query_one("#verdict", Label).show(
+            render.stop_point(state, now, detailed=self.detailed)
         )
+        self.query_one("#verification", Label).show(
+            render.verification(state, detailed=self.detailed)
+        )
+        title = Text("MONITOR · " + state.crew.get("monitor", ""), style="bold")
+        if your_turn:
+            title.append("  ◀ YOUR TURN", style="bold reverse")
+        self.query_one("#monitor-title", Label).show(title)
