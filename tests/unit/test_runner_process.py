@@ -29,6 +29,14 @@ PY = sys.executable
 SECRET = "s3cr3t-TOKEN-value-9f8e7d"
 
 
+def kill_recorded(pidfile: Path) -> None:
+    """Whatever the outcome, leave no test process behind (they ignore SIGTERM)."""
+    if pidfile.exists():
+        for line in pidfile.read_text().split():
+            if line.isdigit() and is_alive(int(line)):
+                os.kill(int(line), signal.SIGKILL)
+
+
 async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     """Poll a real condition until it holds or the deadline passes."""
     deadline = time.monotonic() + timeout
@@ -172,15 +180,18 @@ async def test_timeout_cleans_a_tree_that_escapes_with_setsid(tmp_path: Path) ->
     def ready() -> bool:
         return pidfile.exists() and pidfile.read_text().endswith("ready\n")
 
-    await wait_for(ready, 10, "the process tree")
-    pids = [int(line) for line in pidfile.read_text().split() if line.isdigit()]
-    assert len(pids) == 4
-    assert all(is_alive(pid) for pid in pids)
-    sessions = {os.getsid(pid) for pid in pids}
-    assert len(sessions) == 3  # two grandchildren left the step's session
-    result = await handle.wait()
-    assert result.timed_out
-    await wait_for(lambda: not any(is_alive(pid) for pid in pids), 5, "the tree to be gone")
+    try:
+        await wait_for(ready, 10, "the process tree")
+        pids = [int(line) for line in pidfile.read_text().split() if line.isdigit()]
+        assert len(pids) == 4
+        assert all(is_alive(pid) for pid in pids)
+        sessions = {os.getsid(pid) for pid in pids}
+        assert len(sessions) == 3  # two grandchildren left the step's session
+        result = await handle.wait()
+        assert result.timed_out
+        await wait_for(lambda: not any(is_alive(pid) for pid in pids), 5, "the tree to be gone")
+    finally:
+        kill_recorded(pidfile)
 
 
 async def test_terminate_and_cancelled_wait_stop_the_step(tmp_path: Path) -> None:

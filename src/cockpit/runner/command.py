@@ -151,7 +151,7 @@ async def run_command(
         timed_out = False
         try:
             async with asyncio.timeout(timeout):
-                await proc.wait()
+                await _exited(proc)
         except TimeoutError:
             timed_out = True
         clean = False
@@ -164,7 +164,8 @@ async def run_command(
         else:
             proctree.kill_tree(proc.pid, proc.pid, tag)
         cleaned = True
-        await proc.wait()
+        async with asyncio.timeout(5.0):
+            await _exited(proc)
         # Every writer is dead, so the pipes reach EOF; bound the wait anyway.
         _, pending = await asyncio.wait(readers, timeout=1.0)
         for reader in pending:
@@ -190,7 +191,47 @@ async def run_command(
             # Reap it (asyncio's child watcher does the waitpid); a second
             # cancellation here only skips the wait: the kill has been sent.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(proc.wait()), 5.0)
+                async with asyncio.timeout(5.0):
+                    await _exited(proc)
+
+
+async def _exited(proc: asyncio.subprocess.Process) -> int:
+    """Wait until the child has exited and been reaped; return its status.
+
+    Not ``proc.wait()``: in Python 3.11 it returns only once every pipe is
+    closed, so a leftover grandchild holding stdout would make a finished
+    check look hung. A pidfd tells us when the child exits; asyncio's child
+    watcher then reaps it and sets ``returncode`` a moment later.
+    """
+    if proc.returncode is not None:
+        return proc.returncode
+    try:
+        pidfd: int | None = os.pidfd_open(proc.pid)
+    except OSError:  # already reaped (returncode is on its way) or no pidfd support
+        pidfd = None
+    if pidfd is not None:
+        loop = asyncio.get_running_loop()
+        exited: asyncio.Future[None] = loop.create_future()
+
+        def on_exit() -> None:
+            if not exited.done():
+                exited.set_result(None)
+
+        loop.add_reader(pidfd, on_exit)
+        try:
+            await exited
+        finally:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+    while (code := _returncode(proc)) is None:
+        await asyncio.sleep(0.002)
+    return code
+
+
+def _returncode(proc: asyncio.subprocess.Process) -> int | None:
+    # A call, not an attribute read, so the type checker does not assume
+    # that the value stays what it was before the await.
+    return proc.returncode
 
 
 def _kill_spawned(task: asyncio.Future[asyncio.subprocess.Process], tag: str) -> None:
