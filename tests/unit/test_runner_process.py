@@ -147,6 +147,18 @@ async def test_secret_in_argv_is_refused(tmp_path: Path) -> None:
         await start_process(ProcessSpec(("echo", SECRET), tmp_path / "o", secrets=(SECRET,)))
 
 
+async def test_background_process_left_by_a_step_keeps_its_output(tmp_path: Path) -> None:
+    out = tmp_path / "out.log"
+    marker = tmp_path / "survived"
+    command = f"echo started; (sleep 1.5; echo late; touch {marker}) & exit 0"
+    handle = await start_process(ProcessSpec((command,), out, shell=True))
+    result = await handle.wait()
+    assert result.ok
+    # It must not die of SIGPIPE once the result is written: its output still arrives.
+    await wait_for(marker.exists, 10, "the background process to finish")
+    await wait_for(lambda: out.read_text() == "started\nlate\n", 5, "its output")
+
+
 async def test_timeout_sends_term_then_kill(tmp_path: Path) -> None:
     out = tmp_path / "out.log"
     child = (

@@ -41,8 +41,10 @@ if TYPE_CHECKING:
 _sig: Any = sys.modules.get("_signal") or __import__("_signal")
 
 CHUNK = 65536
-#: After the command exits, keep reading output that background processes
-#: still write for this long, then stop (a daemon may hold the pipe forever).
+#: After the command exits, wait this long for output that background
+#: processes still write before writing the result. If the pipe is still
+#: open then, a forked drainer keeps copying it to the output file, so a
+#: process the step left running (a service it started) never dies of SIGPIPE.
 LINGER = 1.0
 #: After the final SIGKILL, wait at most this long for the pipe to close.
 KILL_WAIT = 2.0
@@ -116,6 +118,7 @@ class Supervisor:
         self.output_fd = -1
         self.written = 0
         self.redactor: redact.Redactor | None = None  # set after the spawn: re is slow
+        self.drain: tuple[int, redact.RedactingStream] | None = None
 
     # -- start --------------------------------------------------------------
 
@@ -207,7 +210,24 @@ class Supervisor:
                     stop_at = now + (KILL_WAIT if self.terminating else LINGER)
                 elif now >= stop_at:
                     break
+        if pipe_open and not self.terminating:
+            self.drain = (read_end, stream)
+            return
         self.emit(stream.finish())
+        os.close(read_end)
+
+    def drain_in_background(self) -> None:
+        """Fork a drainer for a pipe that leftover processes still hold open."""
+        if self.drain is None:
+            return
+        read_end, stream = self.drain
+        if os.fork() == 0:
+            try:
+                while data := os.read(read_end, CHUNK):
+                    self.emit(stream.feed(data))
+                self.emit(stream.finish())
+            finally:
+                os._exit(0)
         os.close(read_end)
 
     def emit(self, text: str) -> None:
@@ -392,6 +412,7 @@ def main() -> int:
         os.fsync(sup.output_fd)
     except OSError:
         pass
+    sup.drain_in_background()
     os.close(sup.output_fd)
     write_result(sup.result_path, sup.result())
     return 0
