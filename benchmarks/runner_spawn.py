@@ -30,6 +30,7 @@ async def _bench(runs: int, directory: Path) -> None:
     supervised: list[float] = []
     returned: list[float] = []
     bare: list[float] = []
+    interpreter: list[float] = []
     for i in range(runs):
         out = directory / f"step-{i}.log"
         t0 = time.time()
@@ -45,10 +46,20 @@ async def _bench(runs: int, directory: Path) -> None:
         )
         stdout, _ = await proc.communicate()
         bare.append(float(stdout) - t0)
+
+        # The floor under any Python supervisor: start an isolated interpreter.
+        t0 = time.time()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-I", "-S", "-c", "import time; print(time.time())",
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, _ = await proc.communicate()
+        interpreter.append(float(stdout) - t0)
     print(f"runs: {runs}")
     print(f"start_process() -> command exec'd : {_percentiles(supervised)}")
     print(f"start_process() returned          : {_percentiles(returned)}")
     print(f"bare asyncio spawn -> exec'd      : {_percentiles(bare)}")
+    print(f"python -I -S startup (the floor)  : {_percentiles(interpreter)}")
 
 
 def main() -> None:
