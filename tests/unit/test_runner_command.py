@@ -61,11 +61,19 @@ async def test_success_failure_and_literal_argv(tmp_path: Path) -> None:
     assert result.stdout == "3\n"
 
 
-async def test_errors_are_values() -> None:
+async def test_errors_are_values(tmp_path: Path) -> None:
     result = await run_command(["no-such-command-y"], timeout=5)
     assert result.error == "command not found: no-such-command-y"
     assert result.exit_code is None
     assert (await run_command([], timeout=5)).error == "empty command"
+    missing = tmp_path / SECRET
+    result = await run_command(["true"], cwd=missing, secrets=[SECRET], timeout=5)
+    assert result.error is not None
+    assert result.error.startswith("cannot use working directory")
+    assert SECRET not in result.error
+    script = tmp_path / "script.sh"
+    script.write_text("#!/bin/sh\n")
+    assert (await run_command([str(script)], timeout=5)).error == f"permission denied: {script}"
 
 
 async def test_secrets_redacted_on_every_path(tmp_path: Path) -> None:

@@ -136,11 +136,13 @@ async def run_command(
             with contextlib.suppress(Exception):
                 proc = await spawn
             raise
-        except FileNotFoundError:
-            return failed(f"command not found: {args[0]}")
-        except PermissionError:
-            return failed(f"permission denied: {args[0]}")
         except OSError as exc:
+            if cwd is not None and exc.filename is not None and str(exc.filename) == str(cwd):
+                return failed(f"cannot use working directory {cwd}: {exc.strerror}")
+            if isinstance(exc, FileNotFoundError):
+                return failed(f"command not found: {args[0]}")
+            if isinstance(exc, PermissionError):
+                return failed(f"permission denied: {args[0]}")
             return failed(f"cannot start {args[0]}: {exc.strerror or exc}")
         assert proc.stdout is not None
         assert proc.stderr is not None
