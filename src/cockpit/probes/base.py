@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from cockpit.clock import Clock
+from cockpit.probes.plainhttp import PlainHttpPool
 from cockpit.profile.models import Threshold
 from cockpit.runner.redact import Redactor
 from cockpit.sample import Sample, Status
@@ -49,6 +50,8 @@ class HttpClients:
         self._owns_verifying = shared is None
         self._insecure: httpx.AsyncClient | None = None
         self._pool_size = pool_size
+        self.plain = PlainHttpPool(max_body=MAX_BODY)
+        """The fast path for plain http:// without a proxy (see ``plainhttp``)."""
 
     def get(self, *, verify: bool) -> httpx.AsyncClient:
         """The client for a source with this ``verify_tls`` setting, created on first use."""
@@ -62,6 +65,7 @@ class HttpClients:
 
     async def aclose(self) -> None:
         """Close the clients this object created."""
+        await self.plain.aclose()
         if self._owns_verifying and self._verifying is not None:
             await self._verifying.aclose()
             self._verifying = None

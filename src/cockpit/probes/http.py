@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 
-from cockpit.probes.base import MAX_BODY, ProbeContext, one_line
+from cockpit.probes import plainhttp
+from cockpit.probes.base import MAX_BODY, HttpClients, ProbeContext, one_line
 from cockpit.profile.models import HttpSource
 from cockpit.sample import Sample
 
@@ -30,19 +31,30 @@ class BodyTooLarge(Exception):
 
 
 async def fetch(
-    client: httpx.AsyncClient,
+    clients: HttpClients,
     method: str,
     url: str,
     *,
+    verify: bool = True,
     headers: dict[str, str] | None = None,
     params: dict[str, str] | None = None,
-) -> tuple[httpx.Response, bytes]:
-    """Send one request and read at most :data:`MAX_BODY` bytes of the body.
+) -> tuple[int, bytes]:
+    """Send one request; the status code and at most :data:`MAX_BODY` bytes of the body.
+
+    Plain ``http://`` URLs that no proxy applies to take the light keep-alive client; the
+    rest go through httpx.
 
     Raises:
         httpx.HTTPError: the request failed.
         BodyTooLarge: the body was larger than the limit.
     """
+    if plainhttp.usable(url):
+        try:
+            answer = await clients.plain.request(method, url, headers=headers, params=params)
+        except ValueError as exc:
+            raise BodyTooLarge(str(exc)) from None
+        return answer.status_code, answer.body
+    client = clients.get(verify=verify)
     async with client.stream(method, url, headers=headers, params=params) as response:
         chunks: list[bytes] = []
         size = 0
@@ -51,7 +63,7 @@ async def fetch(
             if size > MAX_BODY:
                 raise BodyTooLarge(f"body larger than {MAX_BODY} bytes")
             chunks.append(chunk)
-        return response, b"".join(chunks)
+        return response.status_code, b"".join(chunks)
 
 
 def describe_http_error(exc: Exception) -> str:
@@ -96,18 +108,20 @@ def number_at(doc: Any, path: str) -> float:
 
 async def probe_http(source: HttpSource, ctx: ProbeContext) -> Sample:
     """Request ``source.url`` once and judge status, body and value."""
-    client = ctx.http.get(verify=source.verify_tls)
     started = ctx.clock.monotonic()
     try:
-        response, body = await fetch(
-            client, source.method, source.url, headers=dict(source.headers) or None
+        code, body = await fetch(
+            ctx.http,
+            source.method,
+            source.url,
+            verify=source.verify_tls,
+            headers=dict(source.headers) or None,
         )
     except BodyTooLarge as exc:
         return ctx.error(str(exc))
     except httpx.HTTPError as exc:
         return ctx.error(describe_http_error(exc))
     latency_ms = (ctx.clock.monotonic() - started) * 1000.0
-    code = response.status_code
     carrier = source.json_path is not None
     if code not in source.expect_status:
         expected = ", ".join(str(s) for s in source.expect_status)

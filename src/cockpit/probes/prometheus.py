@@ -59,11 +59,10 @@ def _labels(series: Any) -> str:
 
 async def probe_prometheus(source: PrometheusSource, ctx: ProbeContext) -> Sample:
     """Run ``source.query`` as an instant query and judge the single value it returns."""
-    client = ctx.http.get(verify=True)
     url = source.url.rstrip("/") + "/api/v1/query"
     try:
-        response, body = await fetch(
-            client,
+        code, body = await fetch(
+            ctx.http,
             "GET",
             url,
             headers=dict(source.headers) or None,
@@ -73,7 +72,6 @@ async def probe_prometheus(source: PrometheusSource, ctx: ProbeContext) -> Sampl
         return ctx.error(f"Prometheus: {exc}")
     except httpx.HTTPError as exc:
         return ctx.error(f"Prometheus at {source.url}: {describe_http_error(exc)}")
-    code = response.status_code
     try:
         doc = json.loads(body)
     except ValueError:
