@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -44,6 +45,21 @@ async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+def my_children() -> set[int]:
+    """Children of this process (zombies included) from /proc."""
+    me = str(os.getpid())
+    found = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stat = Path(f"/proc/{name}/stat").read_bytes()
+            except OSError:
+                continue
+            if stat[stat.rfind(b")") + 2 :].split()[1].decode() == me:
+                found.add(int(name))
+    return found
 
 
 def cmdline(pid: int) -> bytes:
@@ -222,6 +238,26 @@ async def test_terminate_and_cancelled_wait_stop_the_step(tmp_path: Path) -> Non
     await wait_for(lambda: not is_alive(handle.pid), 5, "the step to end")
     await wait_for(lambda: handle.poll() is not None, 5, "the result")
     assert handle.poll() == await handle.wait()
+
+
+async def test_cancelled_start_leaves_nothing_running(tmp_path: Path) -> None:
+    rng = random.Random(99)
+    pidfile = tmp_path / "pids"
+    command = f"echo $$ >> {pidfile}; exec sleep 30"
+    children_before = my_children()
+    for i in range(20):
+        task = asyncio.create_task(
+            start_process(ProcessSpec((command,), tmp_path / f"{i}.log", shell=True, grace=0.2))
+        )
+        await asyncio.sleep(rng.uniform(0, 0.02))
+        if task.cancel():
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        else:
+            await (await task).terminate(grace=0.2)
+    pids = [int(p) for p in pidfile.read_text().split()] if pidfile.exists() else []
+    await wait_for(lambda: not any(is_alive(pid) for pid in pids), 10, "every step gone")
+    await wait_for(lambda: my_children() <= children_before, 10, "supervisors reaped")
 
 
 async def test_wait_can_leave_the_step_running_on_cancel(tmp_path: Path) -> None:

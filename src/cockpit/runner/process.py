@@ -382,6 +382,23 @@ async def start_process(spec: ProcessSpec) -> ProcessHandle:
                 cancel.write_text(f"{spec.grace!r}\n", encoding="ascii")
             with contextlib.suppress(ProcessLookupError):
                 os.kill(popen.pid, signal.SIGTERM)
+            _reap_later(popen)
+
+
+def _reap_later(popen: subprocess.Popen[bytes]) -> None:
+    """Reap a supervisor we no longer wait for, when it exits, without blocking."""
+    try:
+        pidfd = os.pidfd_open(popen.pid)
+        loop = asyncio.get_running_loop()
+    except (OSError, RuntimeError):
+        return  # subprocess reaps abandoned Popen objects on its next start
+
+    def reap() -> None:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        popen.wait()
+
+    loop.add_reader(pidfd, reap)
 
 
 async def _read_status(fd: int) -> str:

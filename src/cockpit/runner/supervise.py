@@ -112,7 +112,6 @@ class Supervisor:
         self.timed_out = False
         self.terminating = False
         self.kill_at: float | None = None
-        self.killed_at: float | None = None
         self.reason: str | None = None
         self.write_error: str | None = None
         self.output_fd = -1
@@ -223,6 +222,9 @@ class Supervisor:
         read_end, stream = self.drain
         if os.fork() == 0:
             try:
+                _sig.set_wakeup_fd(-1)
+                for signum in (*_CANCEL_SIGNALS, _sig.SIGCHLD):
+                    _sig.signal(signum, _sig.SIG_DFL)
                 while data := os.read(read_end, CHUNK):
                     self.emit(stream.feed(data))
                 self.emit(stream.finish())
