@@ -1,0 +1,378 @@
+"""DEPLOYMENT-REPORT.md: the human summary of a session, from its journal alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cockpit.durations import format_clock, format_duration
+from cockpit.engine import Phase
+from cockpit.evidence import markdown as md
+from cockpit.evidence.model import SessionRecord, compact, iso, load_session, who
+from cockpit.journal import Record
+from cockpit.sample import Status
+
+# What a refused intent was, in words (the journal records the intent's class name).
+INTENT_WORDS = {
+    "StartSession": "start the session",
+    "ConfirmReadback": "read back the rollback triggers",
+    "ConfirmManualCheck": "confirm a readiness check",
+    "Go": "GO",
+    "NoGo": "NO-GO",
+    "VerifyStep": "verify a step's command",
+    "ApproveStep": "approve a step",
+    "AcknowledgeIrreversible": "acknowledge a point of no return",
+    "RunStep": "run a step",
+    "Hold": "HOLD",
+    "Resume": "resume",
+    "RollBackNow": "ROLL BACK NOW",
+    "AcceptInconclusive": "accept an INCONCLUSIVE stop point",
+    "Abort": "abort",
+}
+
+
+def outcome(session: SessionRecord) -> str:
+    """The one-line outcome: COMPLETE, ROLLED BACK — VERIFIED / NOT VERIFIED, ABORTED."""
+    state = session.state
+    if state.phase is Phase.NOT_VERIFIED:
+        differences = state.rollback.differences if state.rollback else []
+        return "ROLLED BACK — NOT VERIFIED" + (
+            f" (differences: {'; '.join(differences)})" if differences else ""
+        )
+    if state.phase is Phase.ABORTED:
+        return f"ABORTED ({state.aborted_reason})"
+    if state.phase.finished:
+        return state.phase.value
+    return f"NOT FINISHED — the journal ends in {state.phase.value}"
+
+
+def _step_ref(session: SessionRecord, step_id: str) -> str:
+    number = session.step_number(step_id)
+    return f"step {number} {md.code(step_id)}" if number else f"step {md.code(step_id)}"
+
+
+def _output_of(session: SessionRecord, body: dict[str, Any]) -> str:
+    try:
+        output = session.state.step_state(str(body["step"])).output
+    except KeyError:
+        return ""
+    return f", output {md.code(output)}" if output else ""
+
+
+def _exit(body: dict[str, Any]) -> str:
+    duration = body.get("duration")
+    took = f" in {duration:.1f} s" if isinstance(duration, int | float) and duration else ""
+    if body.get("ok"):
+        return f"OK (exit {body.get('exit_code')}){took}"
+    return f"FAILED: {body.get('why') or 'unknown'}{took}"
+
+
+def _baseline(session: SessionRecord, baseline: dict[str, Any]) -> str:
+    if not baseline:
+        return "no baseline"
+    return "baseline " + ", ".join(
+        f"{m} {md.value(float(v), session.metric_unit(m))}" for m, v in baseline.items()
+    )
+
+
+def describe(session: SessionRecord, record: Record) -> str | None:
+    """One record as a timeline line, or None for records the timeline leaves out."""
+    b = dict(record.body)
+    kind = record.kind
+    if kind in ("samples", "sample", "check.result", "output"):
+        return None  # in the health log and the readiness checklist
+    if kind == "session.started":
+        return (
+            f"Session started: {session.profile.deployment.name}; Operator {b.get('operator')},"
+            f" Monitor {b.get('monitor')}"
+        )
+    if kind == "readback.confirmed":
+        return f"Rollback triggers read back ({len(b.get('triggers', []))} triggers)"
+    if kind == "check.confirmed":
+        check = str(b.get("check"))
+        title = next((c.title for c in session.profile.checks if c.id == check), check)
+        return f"Readiness check confirmed: {title}"
+    if kind == "go":
+        return f"GO ({b.get('role')})"
+    if kind == "nogo":
+        return f"NO-GO: {b.get('reason')} (deploy on HOLD)"
+    if kind == "execution.started":
+        return f"**T0: execution started** ({_baseline(session, dict(b.get('baseline', {})))})"
+    if kind == "hold":
+        return f"HOLD: {b.get('reason')}"
+    if kind == "resume":
+        held = b.get("held_for")
+        return "Resumed" + (f" after {format_clock(float(held))}" if held is not None else "")
+    if kind == "step.verified":
+        return (
+            f"Command of {_step_ref(session, str(b.get('step')))} verified:"
+            f" {md.command(b.get('command', []))}"
+        )
+    if kind == "step.approved":
+        return f"{_step_ref(session, str(b.get('step'))).capitalize()} approved"
+    if kind == "step.irreversible_acknowledged":
+        policy = b.get("policy")
+        return f"POINT OF NO RETURN acknowledged: {_step_ref(session, str(b.get('step')))}" + (
+            f" ({policy})" if policy else ""
+        )
+    if kind == "step.starting":
+        step = str(b.get("step"))
+        return (
+            f"{_step_ref(session, step).capitalize()} started: {session.step_title(step)}:"
+            f" {md.command(b.get('command', []))}"
+        )
+    if kind == "process.started":
+        where = f"pid {b.get('pid')}, output {md.code(str(b.get('output')))}"
+        if b.get("purpose") == "rollback":
+            return f"Rollback command {int(b.get('ref', 0)) + 1} process started: {where}"
+        return f"Process of {_step_ref(session, str(b.get('ref')))} started: {where}"
+    if kind == "step.finished":
+        return (
+            f"{_step_ref(session, str(b.get('step'))).capitalize()} finished: {_exit(b)}"
+            + _output_of(session, b)
+        )
+    if kind == "stop_point.passed":
+        return f"Stop point after {_step_ref(session, str(b.get('step')))} passed ({b.get('how')})"
+    if kind == "stop_point.accepted":
+        return f"INCONCLUSIVE stop point accepted: {b.get('reason')}"
+    if kind == "health.started":
+        duration = b.get("duration")
+        span = f" ({format_duration(float(duration))})" if duration is not None else ""
+        return f"Health window started{span}"
+    if kind == "window.not_green":
+        return f"Health window not GREEN ({b.get('verdict')}): contingency countdown started"
+    if kind == "window.green":
+        return "Health window GREEN again"
+    if kind == "rollback.advised":
+        return f"**ROLLBACK ADVISED**: {b.get('reason')}"
+    if kind == "rollback.started":
+        how = "automatic" if b.get("automatic") else f"by {who(record.actor)}"
+        return f"**ROLLING BACK NOW** ({how}): {b.get('reason')}"
+    if kind == "rollback.command_finished":
+        return f"Rollback command {int(b.get('index', 0)) + 1} finished: {_exit(b)}"
+    if kind == "rollback.snapshot":
+        return f"Snapshot taken: {len(b.get('metrics', {}))} metrics, last output lines"
+    if kind == "rollback.verifying":
+        return "Rollback commands done: verifying against the GO baseline"
+    if kind == "rollback.verified":
+        return "**ROLLED BACK — VERIFIED**: every verified metric is back at its baseline"
+    if kind == "rollback.not_verified":
+        differences = "; ".join(str(d) for d in b.get("differences", []))
+        return "**ROLLED BACK — NOT VERIFIED**" + (f": {differences}" if differences else "")
+    if kind == "session.complete":
+        return "**COMPLETE**: health window GREEN to the end"
+    if kind == "session.aborted":
+        return f"**ABORTED**: {b.get('reason')}"
+    if kind == "refused":
+        return f"Refused: {_intent(b)}: {b.get('reason')}"
+    if kind == "note":
+        return f"Note: {b['text']}" if isinstance(b.get("text"), str) else f"Note: {compact(b)}"
+    return f"{kind}: {compact(b)}"
+
+
+def _intent(body: dict[str, Any]) -> str:
+    name = str(body.get("intent", "?"))
+    return INTENT_WORDS.get(name, name)
+
+
+def timeline(session: SessionRecord) -> str:
+    """Every decision record with its time, who and what, in journal order."""
+    rows = []
+    for record in session.records:
+        text = describe(session, record)
+        if text is not None:
+            rows.append((str(record.seq), session.at(record), who(record.actor), text))
+    return md.table(["#", "Time", "Who", "Event"], rows)
+
+
+def refusals(session: SessionRecord) -> str:
+    """Who tried what and why the cockpit refused it."""
+    rows = [
+        (session.at(r), who(r.actor), _intent(dict(r.body)), r.body.get("reason", ""))
+        for r in session.of_kind("refused")
+    ]
+    if not rows:
+        return "None: nothing was refused."
+    return md.table(["Time", "Who", "Tried", "Why it was refused"], rows)
+
+
+def verification_table(session: SessionRecord) -> str:
+    """Baseline, now and tolerance per verified metric, as the verdict recorded them."""
+    verdicts = session.of_kind("rollback.verified", "rollback.not_verified")
+    recorded = dict(verdicts[-1].body.get("comparison") or {}) if verdicts else {}
+    if not recorded:
+        # A rollback command failed before verification began: no comparison was recorded,
+        # so show what the replayed state knew.
+        from cockpit.engine import comparison
+
+        rb = session.state.rollback
+        recorded = comparison(session.state, rb.counters) if rb is not None else {}
+    rows = []
+    for metric_id, entry in recorded.items():
+        unit = str(entry.get("unit") or session.metric_unit(metric_id))
+        tol = entry.get("tolerance")
+        rows.append(
+            (
+                f"{session.metric_title(metric_id)} ({md.code(metric_id)})",
+                md.value(entry.get("baseline"), unit),
+                md.value(entry.get("now"), unit),
+                "—" if tol is None else f"± {md.value(float(tol), unit)}",
+                "✔ back" if entry.get("back") else "✘ not back",
+            )
+        )
+    if not rows:
+        return "No verification was recorded."
+    return md.table(["Metric", "Baseline (at GO)", "Now", "Tolerance", "Result"], rows)
+
+
+def snapshot(session: SessionRecord) -> str:
+    """The metrics and output the cockpit captured when the rollback began."""
+    records = session.of_kind("rollback.snapshot")
+    if not records:
+        return "No snapshot was recorded."
+    record = records[-1]
+    parts = [f"Taken at {session.at(record)}."]
+    rows = []
+    for metric_id, data in dict(record.body.get("metrics", {})).items():
+        status = Status(str(data.get("status", "ERROR")))
+        at = data.get("at")
+        rows.append(
+            (
+                md.code(metric_id),
+                f"{status.symbol} {status.value}",
+                md.value(data.get("value"), str(data.get("unit", ""))),
+                session.when(float(at)) if isinstance(at, int | float) else "—",
+                data.get("detail", ""),
+            )
+        )
+    if rows:
+        parts.append(md.table(["Metric", "Status", "Value", "Measured", "Detail"], rows))
+    output = [str(line) for line in record.body.get("output", [])]
+    if output:
+        parts.append("Last lines of the step's output:\n\n" + md.block(output))
+    return "\n\n".join(parts)
+
+
+def rollback_section(session: SessionRecord) -> str:
+    """Why and how the rollback ran, its commands, its verification and its snapshot."""
+    rb = session.state.rollback
+    if rb is None:
+        return "No rollback."
+    started = session.of_kind("rollback.started")[-1]
+    how = "automatically by the cockpit" if rb.automatic else f"by {who(started.actor)}"
+    lines = [
+        f"- **Started** at {session.at(started)} {how}.",
+        f"- **Reason**: {rb.reason}",
+        "- **Commands**:",
+    ]
+    finished = {
+        int(r.body.get("index", -1)): r for r in session.of_kind("rollback.command_finished")
+    }
+    for index, argv in enumerate(session.profile.rollback.commands):
+        done = finished.get(index)
+        command = rb.commands[index] if index < len(rb.commands) else None
+        result = "not run" if done is None else _exit(dict(done.body))
+        output = f", output {md.code(command.output)}" if command and command.output else ""
+        lines.append(f"  {index + 1}. {md.command(argv)}: {result}{output}")
+    verdicts = session.of_kind("rollback.verified", "rollback.not_verified")
+    verdict = f"**{rb.verdict}** at {session.at(verdicts[-1])}" if verdicts else "not reached"
+    within = format_duration(session.profile.rollback.verify.within)
+    lines.append(
+        f"- **Verification** against the baseline taken at GO (within {within}): {verdict}"
+    )
+    for difference in rb.differences:
+        lines.append(f"  - {difference}")
+    return "\n\n".join(
+        [
+            "\n".join(lines),
+            "### Verification\n\n" + verification_table(session),
+            "### Snapshot at rollback\n\n" + snapshot(session),
+        ]
+    )
+
+
+def summary(session: SessionRecord) -> str:
+    """Who, what, where and when, as a two-column table."""
+    d = session.profile.deployment
+    body = session.started_body
+    artifact = d.artifact.name + "".join(
+        f" {label} {md.code(v)}"
+        for label, v in (("tag", d.artifact.tag), ("digest", d.artifact.digest))
+        if v
+    )
+    state = session.state
+    ended = "—"
+    if state.finished is not None:
+        ended = iso(state.finished) + (
+            f" (T+{format_clock(state.finished - state.t0)})" if state.t0 is not None else ""
+        )
+    rows = [
+        ("Deployment", d.name),
+        ("Service", f"{d.service} (owner {d.owner})"),
+        ("Artifact", artifact),
+        ("Environments", ", ".join(d.environments)),
+        ("Operator", state.crew.get("operator", "")),
+        ("Monitor", state.crew.get("monitor", "")),
+        ("Approvers", ", ".join(state.approvers)),
+        ("Host / OS user", f"{body.get('host') or '?'} / {body.get('os_user') or '?'}"),
+        ("Profile", f"{md.code(state.profile_path)} sha256 {md.code(state.profile_sha256)}"),
+        ("Session started", iso(state.started) if state.started is not None else "—"),
+        ("T0", iso(state.t0) if state.t0 is not None else "never: nothing was executed"),
+        ("Ended", ended),
+    ]
+    return md.table(["", ""], rows)
+
+
+def journal_section(session: SessionRecord) -> str:
+    """The journal this report was derived from, so the two can be tied together."""
+    path = md.code(session.journal_path) if session.journal_path else "(not given)"
+    return "\n".join(
+        [
+            f"- Journal: {path}",
+            f"- Records: {len(session.records)} (hash chain verified when this report was made)",
+            f"- Last record hash: {md.code(session.last_hash)}",
+            "- Check it any time with `cockpit verify JOURNAL`.",
+        ]
+    )
+
+
+def render_report(session: SessionRecord, evidence_files: Sequence[str] = ()) -> str:
+    """The whole DEPLOYMENT-REPORT.md."""
+    parts = [
+        f"# Deployment report: {session.profile.deployment.name}",
+        f"**Outcome: {outcome(session)}**",
+        summary(session),
+        "## Briefing\n\n" + briefing(session),
+        "## Rollback\n\n" + rollback_section(session),
+        "## Timeline\n\n"
+        + "Times are T+mm:ss after T0, ISO-8601 UTC before it. Samples are in the health log.\n\n"
+        + timeline(session),
+        "## Refusals\n\n" + refusals(session),
+    ]
+    if evidence_files:
+        parts.append("## Evidence files\n\n" + "\n".join(f"- {md.code(f)}" for f in evidence_files))
+    parts.append("## Journal\n\n" + journal_section(session))
+    return "\n\n".join(parts) + "\n"
+
+
+def briefing(session: SessionRecord) -> str:
+    """AIM-C as it was recorded."""
+    b = session.profile.briefing
+    lines = [
+        f"- **Aim**: {b.aim}",
+        f"- **Intent**: {b.intent}",
+        "- **Mishaps**: " + "; ".join(b.mishaps),
+        f"- **Rollback triggers** (rule time {format_clock(b.contingency.trigger_time)}): "
+        + "; ".join(b.contingency.triggers),
+        f"- **Alternate plan**: {b.contingency.alternate}",
+    ]
+    return "\n".join(lines)
+
+
+def report_markdown(records: Sequence[Record], *, journal_path: str | None = None) -> str:
+    """DEPLOYMENT-REPORT.md for verified records (pure: no I/O, no clock).
+
+    Raises:
+        NotASession: the records are empty, not a session, or do not replay.
+    """
+    return render_report(load_session(records, journal_path))

@@ -1,0 +1,105 @@
+"""Write the evidence files beside a journal, each one atomically (temporary file + rename)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from cockpit.evidence.documents import (
+    approval_record,
+    health_log_csv,
+    post_deployment_validation,
+    readiness_checklist,
+    release_manifest_json,
+)
+from cockpit.evidence.model import NotASession, SessionRecord, load_session
+from cockpit.evidence.report import render_report
+from cockpit.journal import JournalUnreadable, read_journal
+
+REPORT = "DEPLOYMENT-REPORT.md"
+_DOCUMENTS: tuple[tuple[str, Callable[[SessionRecord], str]], ...] = (
+    ("readiness-checklist.md", readiness_checklist),
+    ("release-manifest.json", release_manifest_json),
+    ("approval-record.md", approval_record),
+    ("post-deployment-validation.md", post_deployment_validation),
+    ("health-log.csv", health_log_csv),
+)
+EVIDENCE_FILES = (REPORT, *(name for name, _ in _DOCUMENTS))
+"""The names of the files :func:`write_evidence` writes, the report first."""
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a reader sees the old file or the new, never half.
+
+    Raises:
+        OSError: the directory is not writable or the disk is full; ``path`` is unchanged.
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            data = memoryview(text.encode("utf-8"))
+            while data:
+                data = data[os.write(fd, data) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def render_evidence(session: SessionRecord) -> dict[str, str]:
+    """Every evidence file's name and text (pure)."""
+    files = {REPORT: render_report(session, EVIDENCE_FILES)}
+    for name, render in _DOCUMENTS:
+        files[name] = render(session)
+    return files
+
+
+def write_evidence(journal_path: Path, out_dir: Path | None = None) -> list[Path]:
+    """Verify a journal, replay it and write the evidence files; returns their paths.
+
+    Everything is rendered before the first file is written, so a journal that cannot be
+    reported on leaves the directory as it was.
+
+    Args:
+        journal_path: The session journal.
+        out_dir: Where to write (created if missing); default: the session directory,
+            ``journal_path.with_suffix("")``.
+
+    Raises:
+        JournalDamaged: the journal does not verify (``seq`` is the first bad record);
+            nothing is written.
+        JournalUnreadable: missing, not a regular file, not a journal, or not a session.
+        OSError: the evidence directory cannot be written.
+    """
+    journal_path = Path(journal_path)
+    records = read_journal(journal_path)
+    try:
+        session = load_session(records, str(journal_path))
+    except NotASession as exc:
+        raise JournalUnreadable(journal_path, str(exc)) from None
+    files = render_evidence(session)
+    directory = Path(out_dir) if out_dir is not None else journal_path.with_suffix("")
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    written = []
+    for name, text in files.items():
+        path = directory / name
+        write_atomic(path, text)
+        written.append(path)
+    _fsync_dir(directory)  # make the renames durable
+    return written
