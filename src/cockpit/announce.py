@@ -1,0 +1,276 @@
+"""Status announcements: one line per event that the crew (and a chat) should hear about.
+
+``announcement`` is pure: given an event and the state before and after it, the line to show,
+or None. ``Webhook`` posts lines to a chat webhook; it never raises and never blocks anything,
+because an announcement must never delay a deploy or a rollback.
+
+What is announced: phase start and completion, automation results (every readiness check
+GREEN, a check turning RED), approval requests (a gated step is next), rollback decisions
+(advised, started automatically or by whom and why, verified or not), holds and resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from cockpit.durations import format_clock, format_duration
+from cockpit.engine import Event, Phase, State
+from cockpit.runner.redact import Redactor
+from cockpit.sample import Status
+
+ANNOUNCED_KINDS = frozenset(
+    {
+        "session.started",
+        "readback.confirmed",
+        "check.result",
+        "check.confirmed",
+        "go",
+        "nogo",
+        "execution.started",
+        "hold",
+        "resume",
+        "step.approved",
+        "step.irreversible_acknowledged",
+        "step.starting",
+        "step.finished",
+        "stop_point.passed",
+        "stop_point.accepted",
+        "health.started",
+        "window.not_green",
+        "window.green",
+        "rollback.advised",
+        "rollback.started",
+        "rollback.command_finished",
+        "rollback.verifying",
+        "rollback.verified",
+        "rollback.not_verified",
+        "session.complete",
+        "session.aborted",
+    }
+)
+"""Kinds that may be announced; for any other kind ``announcement`` returns None, so a caller
+can skip copying the state before such events (samples arrive many times a second)."""
+
+
+def _who(event: Event) -> str:
+    return f"{event.actor.user} ({event.actor.role.capitalize()})"
+
+
+def _step_label(state: State, step_id: str) -> str:
+    if state.profile is not None:
+        for index, (_, step) in enumerate(state.profile.steps()):
+            if step.id == step_id:
+                return f"step {index + 1}/{len(state.steps)} {step_id} ({step.title})"
+    return f"step {step_id}"
+
+
+def _approval_request(state: State) -> str:
+    """' — APPROVAL NEEDED ...' when the next step is gated and not yet approved."""
+    if state.phase is not Phase.EXECUTING:
+        return ""
+    upcoming = state.next_step()
+    if upcoming is None:
+        return ""
+    index, step = upcoming
+    if step.approval is None or state.steps[index].approved_by is not None:
+        return ""
+    return f" — APPROVAL NEEDED: {_step_label(state, step.id)} waits for the {step.approval}"
+
+
+def _check_result(event: Event, before: State, after: State) -> str | None:
+    sample_id = str(dict(event.body["sample"])["id"])
+    check_before = before.checks.get(sample_id)
+    check_after = after.checks.get(sample_id)
+    if check_after is None or check_after.sample is None or after.profile is None:
+        return None
+    sample = check_after.sample
+    old = check_before.sample.status if check_before and check_before.sample else None
+    title = next((c.title for c in after.profile.checks if c.id == sample_id), sample_id)
+    if before.checks_green() and not after.checks_green():
+        return "Readiness: every check GREEN — ready for the GO call"
+    # Announce a change only: the checklist re-runs every few seconds.
+    if sample.status is not Status.PASS and sample.status is not old:
+        return f"Readiness check RED: {title}: {sample.status.value}: {sample.detail}"
+    if sample.status is Status.PASS and old is not None and old is not Status.PASS:
+        return f"Readiness check GREEN again: {title}"
+    return None
+
+
+def announcement(event: Event, state_before: State, state_after: State) -> str | None:
+    """The one-line announcement of an event, or None for events that are not announced."""
+    if event.kind not in ANNOUNCED_KINDS:
+        return None
+    b = event.body
+    after = state_after
+    kind = event.kind
+    if kind == "session.started":
+        assert after.profile is not None
+        d = after.profile.deployment
+        return (
+            f"BRIEFING: {d.name} ({d.service} to {', '.join(d.environments)}) — Operator "
+            f"{after.crew.get('operator')}, Monitor {after.crew.get('monitor')}"
+        )
+    if kind == "readback.confirmed":
+        return f"Rollback triggers read back by {_who(event)} — CHECKLIST"
+    if kind == "check.result":
+        return _check_result(event, state_before, after)
+    if kind == "check.confirmed":
+        if state_before.checks_green() and not after.checks_green():
+            return "Readiness: every check GREEN — ready for the GO call"
+        return None
+    if kind == "go":
+        return f"GO from {_who(event)}"
+    if kind == "nogo":
+        return f"NO-GO from {_who(event)}: {b.get('reason')} — deploy on HOLD"
+    if kind == "execution.started":
+        return "EXECUTION STARTED: T0, the clock runs" + _approval_request(after)
+    if kind == "hold":
+        return f"HOLD by {_who(event)}: {b.get('reason')}"
+    if kind == "resume":
+        held = b.get("held_for")
+        span = f" after {format_clock(float(held))} on hold" if held is not None else ""
+        reason = f" (held for: {state_before.hold.reason})" if state_before.hold else ""
+        return f"RESUMED by {_who(event)}{span}{reason}"
+    if kind == "step.approved":
+        return f"Approved: {_step_label(after, str(b.get('step')))} by {_who(event)}"
+    if kind == "step.irreversible_acknowledged":
+        return (
+            f"POINT OF NO RETURN acknowledged by {_who(event)}: "
+            f"{_step_label(after, str(b.get('step')))}"
+        )
+    if kind == "step.starting":
+        return f"STARTED {_step_label(after, str(b.get('step')))}"
+    if kind == "step.finished":
+        label = _step_label(after, str(b.get("step")))
+        if b.get("ok"):
+            return f"Finished {label}: OK; stop point being checked"
+        return f"FAILED {label}: {b.get('why')}"
+    if kind == "stop_point.passed":
+        label = _step_label(after, str(b.get("step")))
+        return f"Stop point GREEN after {label} ({b.get('how')})" + _approval_request(after)
+    if kind == "stop_point.accepted":
+        return f"INCONCLUSIVE stop point accepted by {_who(event)}: {b.get('reason')}"
+    if kind == "health.started":
+        duration = b.get("duration")
+        span = f" ({format_duration(float(duration))})" if duration is not None else ""
+        return f"All steps done — HEALTH WINDOW started{span}"
+    if kind == "window.not_green":
+        return f"Health window not GREEN ({b.get('verdict')}): contingency countdown running"
+    if kind == "window.green":
+        return "Health window GREEN again"
+    if kind == "rollback.advised":
+        return f"ROLLBACK ADVISED: {b.get('reason')}"
+    if kind == "rollback.started":
+        how = "automatic" if b.get("automatic") else f"by {_who(event)}"
+        return f"ROLLING BACK NOW ({how}): {b.get('reason')}"
+    if kind == "rollback.command_finished":
+        if b.get("ok"):
+            return None  # the verification line follows
+        return f"Rollback command {int(b.get('index', 0)) + 1} FAILED: {b.get('why')}"
+    if kind == "rollback.verifying":
+        return "Rollback commands done — verifying against the GO baseline"
+    if kind == "rollback.verified":
+        return "ROLLED BACK — VERIFIED: metrics back at the GO baseline"
+    if kind == "rollback.not_verified":
+        differences = "; ".join(str(d) for d in b.get("differences", []))
+        return "ROLLED BACK — NOT VERIFIED" + (f": {differences}" if differences else "")
+    if kind == "session.complete":
+        name = after.profile.deployment.name if after.profile else "deploy"
+        return f"COMPLETE: {name} — health window GREEN to the end"
+    if kind == "session.aborted":
+        return f"ABORTED by {_who(event)}: {b.get('reason')}"
+    return None
+
+
+class Webhook:
+    """Posts announcements as JSON to a chat webhook. The URL is a secret: never shown.
+
+    ``post`` never raises: it returns None on success or a one-line error, redacted. ``send``
+    fires a post as a task, in order after the previous one, so that a slow webhook delays
+    only later announcements, never the caller.
+    """
+
+    def __init__(self, url: str, *, secrets: Sequence[str], timeout: float = 5.0) -> None:
+        """A webhook at ``url``; every value in ``secrets`` (and the URL) is redacted."""
+        self._url = url
+        self.timeout = timeout
+        hidden = [*secrets, url]
+        with contextlib.suppress(Exception):
+            import httpx
+
+            parsed = httpx.URL(url)
+            hidden += [str(parsed), parsed.raw_path.decode("ascii", "replace")]
+        self._redactor = Redactor(hidden)
+        self._last: asyncio.Task[str | None] | None = None
+        self._tasks: set[asyncio.Task[str | None]] = set()
+
+    def __repr__(self) -> str:
+        return "Webhook(<redacted>)"
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret and the URL replaced."""
+        return self._redactor.redact(text)
+
+    async def post(
+        self, text: str, *, kind: str, deployment: str, t_plus: float | None
+    ) -> str | None:
+        """POST ``{"text", "kind", "deployment", "t_plus"}``; None on success, else why."""
+        payload: dict[str, Any] = {
+            "text": self.redact(text),
+            "kind": kind,
+            "deployment": self.redact(deployment),
+            "t_plus": t_plus,
+        }
+        try:
+            import httpx
+
+            # httpx's timeout is per phase; the deadline bounds the whole exchange.
+            async with asyncio.timeout(self.timeout):
+                async with httpx.AsyncClient(timeout=self.timeout) as client:
+                    response = await client.post(self._url, json=payload)
+        except TimeoutError:
+            return f"webhook: no answer within {self.timeout:g}s"
+        except Exception as exc:
+            detail = str(exc) or type(exc).__name__
+            return self.redact(f"webhook: {type(exc).__name__}: {detail}".splitlines()[0])
+        if response.status_code >= 300:
+            return f"webhook: answered HTTP {response.status_code}"
+        return None
+
+    def send(
+        self,
+        text: str,
+        *,
+        kind: str,
+        deployment: str,
+        t_plus: float | None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> asyncio.Task[str | None]:
+        """Post as a background task, after the previous one; ``on_error`` hears failures.
+
+        Must be called from a running event loop. Returns at once.
+        """
+        previous = self._last
+
+        async def run() -> str | None:
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])  # keep the chat in order; never raises
+            error = await self.post(text, kind=kind, deployment=deployment, t_plus=t_plus)
+            if error is not None and on_error is not None:
+                with contextlib.suppress(Exception):
+                    on_error(error)
+            return error
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self._last = task
+        return task
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait (at most ``timeout`` seconds) for posts in flight, e.g. before exiting."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
