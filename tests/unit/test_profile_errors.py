@@ -29,36 +29,11 @@ DEMO = ROOT / "profiles" / "demo.toml"
 _EXPECT = re.compile(r"^# expect: (?:line (\d+): )?(\S.*)$")
 _EXPECT_STRICT = re.compile(r"^# expect-strict: (\S.*)$")
 
-# Profile-level rules (unique ids, references between tables, stage environments) are checked
-# by Profile's model validator, whose errors carry no location, so the loader cannot find the
-# line. The line is obvious to a reader, so the case files say it; these marks come off when
-# the loader learns to locate them.
-_PROFILE_LEVEL = "loader: Profile-level validator errors have an empty loc, so no line"
-KNOWN_LINE_MISSES: dict[str, str] = {
-    "duplicate-check-id": _PROFILE_LEVEL,
-    "duplicate-metric-id": _PROFILE_LEVEL,
-    "duplicate-step-id": _PROFILE_LEVEL,
-    "stop-point-unknown-metric": _PROFILE_LEVEL,
-    "rollback-verify-unknown-metric": _PROFILE_LEVEL,
-    "tolerance-unknown-metric": _PROFILE_LEVEL,
-    "health-unknown-metric": _PROFILE_LEVEL,
-    "stage-environment-unknown": _PROFILE_LEVEL,
-    "multiline-commands-then-bad-timeout": (
-        "loader.key_lines reads the last row of a multi-line array of arrays "
-        '(`  ["a", "b"]` with no trailing comma) as a table header'
-    ),
-    "line-separator-in-string": (
-        "loader.key_lines counts lines with str.splitlines(), which also breaks at U+2028, "
-        "\\x85 and friends; TOML lines end at \\n only"
-    ),
-}
+# Cases whose line the loader cannot find yet (case name -> why); each becomes a strict
+# xfail, so the mark must come off the day the loader learns to find it.
+KNOWN_LINE_MISSES: dict[str, str] = {}
 
-KNOWN_LINT_GAPS: dict[str, str] = {
-    "secret-authorization-basic": (
-        "lint: an Authorization header is flagged only for 'Bearer <16+ chars>'; "
-        "the key name 'authorization' is not in _SECRET_KEY"
-    ),
-}
+KNOWN_LINT_GAPS: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -183,10 +158,6 @@ def test_unknown_source_kind_message_names_the_kind_in_use(
     assert "expected one of" in run.output or "use one of" in run.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader._message prints the whole source table as the 'kind'; use ctx['tag']",
-)
 def test_unknown_source_kind_message_does_not_dump_the_table() -> None:
     with pytest.raises(ProfileError) as caught:
         load_profile(DATA / "bad" / "unknown-source-kind.toml")

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 from cockpit.profile.models import Profile
 
-_SECRET_KEY = re.compile(r"(pass(word)?|secret|token|api[_-]?key|private[_-]?key|credential)", re.I)
+_SECRET_KEY = re.compile(
+    r"(pass(word)?|secret|token|api[_-]?key|private[_-]?key|credential|authorization|cookie)", re.I
+)
 _SECRET_VALUE = [
     re.compile(r"AKIA[0-9A-Z]{16}"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),

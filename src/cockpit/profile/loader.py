@@ -57,10 +57,15 @@ def key_lines(text: str) -> dict[tuple[str | int, ...], int]:
     counters: dict[tuple[str | int, ...], int] = {}
     table: tuple[str | int, ...] = ()
     in_multiline: str | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
+    depth = 0  # open brackets of a value that spans lines
+    # TOML lines end at \n only; str.splitlines() would also break at U+2028 inside strings.
+    for number, raw in enumerate(text.split("\n"), start=1):
         if in_multiline:
             if raw.count(in_multiline) % 2 == 1:
                 in_multiline = None
+            continue
+        if depth > 0:
+            depth += _bracket_balance(raw)
             continue
         header = _HEADER.match(raw)
         if header and not _KEY.match(raw):
@@ -88,7 +93,27 @@ def key_lines(text: str) -> dict[tuple[str | int, ...], int]:
             for quote in ('"""', "'''"):
                 if rest.count(quote) == 1:
                     in_multiline = quote
+            depth = max(0, _bracket_balance(rest))
     return lines
+
+
+def _bracket_balance(text: str) -> int:
+    """Open minus closed brackets outside strings and comments."""
+    balance = 0
+    quote: str | None = None
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            break
+        elif char == "[":
+            balance += 1
+        elif char == "]":
+            balance -= 1
+    return balance
 
 
 def line_of(lines: dict[tuple[str | int, ...], int], loc: tuple[str | int, ...]) -> int | None:
@@ -146,8 +171,9 @@ def _message(error: dict[str, Any]) -> str:
     if kind in ("extra_forbidden", "missing"):
         return _FIXES[kind]
     if kind == "union_tag_invalid":
-        tags = error.get("ctx", {}).get("expected_tags", "")
-        return f"unknown source kind {error.get('input')!r}; use one of {tags}"
+        ctx = error.get("ctx", {})
+        tags = ctx.get("expected_tags", "")
+        return f"unknown source kind {ctx.get('tag')!r}; use one of {tags}"
     if kind == "union_tag_not_found":
         return f"{_FIXES[kind]}: add kind = one of {', '.join(sorted(_SOURCE_KINDS))}"
     if kind == "finite_number":
@@ -155,6 +181,43 @@ def _message(error: dict[str, Any]) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     return f"{msg} (got {error.get('input')!r})" if kind.endswith("_type") else msg
+
+
+def _locate(message: str, text: str) -> int | None:
+    """The line a profile-wide rule points at (duplicate ids, unknown references).
+
+    Those rules look across tables, so pydantic gives them no location; the message names
+    the id, and the id is on one line of the file.
+    """
+    lines = text.split("\n")
+
+    def lines_matching(pattern: str) -> list[int]:
+        compiled = re.compile(pattern)
+        return [
+            n
+            for n, line in enumerate(lines, start=1)
+            if not line.lstrip().startswith("#") and compiled.search(line)
+        ]
+
+    duplicate = re.search(r"duplicate \w+ id '([^']+)'", message)
+    if duplicate:
+        found = lines_matching(rf"^\s*id\s*=\s*[\"']{re.escape(duplicate.group(1))}[\"']")
+        return found[1] if len(found) > 1 else None
+    unknown = re.search(r"unknown metric '([^']+)'", message)
+    if unknown:
+        name = re.escape(unknown.group(1))
+        found = [
+            n
+            for n in lines_matching(rf"[\"']{name}[\"']|(^|[{{,])\s*{name}\s*=")
+            if not re.match(r"^\s*id\s*=", lines[n - 1])
+        ]
+        return found[0] if found else None
+    environment = re.search(r"uses environment '([^']+)'", message)
+    if environment:
+        name = re.escape(environment.group(1))
+        found = lines_matching(rf"^\s*environment\s*=\s*[\"']{name}[\"']")
+        return found[0] if found else None
+    return None
 
 
 def parse_profile(text: str, path: str = "<profile>") -> Profile:
@@ -186,9 +249,11 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
         problems = []
         for error in exc.errors():
             loc = _clean_loc(tuple(error["loc"]))
-            problems.append(
-                Problem(path, line_of(lines, loc), _format_loc(loc), _message(dict(error)))
-            )
+            if error["type"] == "union_tag_invalid":
+                loc = (*loc, "kind")
+            message = _message(dict(error))
+            line = line_of(lines, loc) if loc else _locate(message, text)
+            problems.append(Problem(path, line, _format_loc(loc), message))
         raise ProfileError(problems) from None
 
 
