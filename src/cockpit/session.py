@@ -105,6 +105,7 @@ class Session:
     _batcher: Batcher | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _kept: set[asyncio.Task[Any]] = field(default_factory=set)
+    _standby: Any = None  # a StandbySupervisor kept warm for the rollback once executing
     _handles: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------ creation
@@ -264,6 +265,8 @@ class Session:
     def _effects(self, events: list[Event]) -> list[Coroutine[Any, Any, None]]:
         effects: list[Coroutine[Any, Any, None]] = []
         for event in events:
+            if event.kind == "execution.started" and self._standby is None:
+                self._standby = _new_standby()
             if event.kind == "step.starting":
                 effects.append(self._start_step(str(event.body["step"]), int(event.body["index"])))
             elif event.kind == "rollback.started":
@@ -308,17 +311,22 @@ class Session:
             timeout=rollback.timeout,
             secrets=self.resolved.secrets,
         )
-        await self._start_process("rollback", str(index), spec)
+        standby, self._standby = self._standby, None
+        await self._start_process("rollback", str(index), spec, standby=standby)
+        if standby is not None:
+            standby.close()  # a no-op if it was used; if it was dead, let it go
         if index == 0:
             self._spawn(self._snapshot())
 
-    async def _start_process(self, purpose: str, ref: str, spec: Any) -> None:
+    async def _start_process(
+        self, purpose: str, ref: str, spec: Any, *, standby: Any = None
+    ) -> None:
         from cockpit.runner import SpawnError, start_process
 
         key = (purpose, ref)
         self.processes[key] = RunningProcess(purpose, ref, spec.output_path)
         try:
-            handle = await start_process(spec)
+            handle = await start_process(spec, standby=standby)
         except SpawnError as exc:
             result = exc.result
             self._safe_submit(
@@ -441,9 +449,23 @@ class Session:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._standby is not None:
+            self._standby.close()
+            self._standby = None
         with contextlib.suppress(JournalFailed):
             self.flush()
         self.journal.close()
+
+
+def _new_standby() -> Any:
+    """A supervisor kept warm for the rollback, or None if one cannot be started now."""
+    from cockpit.runner import SpawnError, StandbySupervisor
+
+    try:
+        return StandbySupervisor()
+    except SpawnError as exc:
+        log.warning("no standby supervisor: %s", exc)
+        return None
 
 
 def _is_action(intent: i.Intent) -> bool:
