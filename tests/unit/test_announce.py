@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cockpit.announce import Webhook, announcement
+from cockpit.announce import ANNOUNCED_KINDS, Webhook, announcement, state_before
 from cockpit.engine import Event, State, apply, decide
 from cockpit.engine import intents as i
 from cockpit.engine.events import SYSTEM
@@ -27,13 +27,21 @@ from tests.unit.test_evidence import MONITOR, OPERATOR, complete_session, rolled
 
 
 def announced(events: list[Event]) -> list[tuple[str, str | None]]:
-    """Fold the events, announcing each against the state before and after it."""
+    """Fold the events, announcing each against the state before and after it.
+
+    Each line is computed twice, with a deep copy of the state before and with the cheap
+    ``state_before`` copy the session uses; they must agree.
+    """
     state = State()
     out = []
     for event in events:
-        before = copy.deepcopy(state)
+        deep = copy.deepcopy(state)
+        cheap = state_before(state)
         apply(state, event)
-        out.append((event.kind, announcement(event, before, state)))
+        text = announcement(event, deep, state)
+        assert announcement(event, cheap, state) == text, event.kind
+        assert text is None or event.kind in ANNOUNCED_KINDS
+        out.append((event.kind, text))
     return out
 
 
