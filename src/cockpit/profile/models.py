@@ -68,6 +68,9 @@ class _Model(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
+        # No coercion: "8080" is not a port and "no" is not false. Integers are accepted
+        # where a float is expected.
+        strict=True,
         allow_inf_nan=False,
         use_attribute_docstrings=True,
         str_strip_whitespace=False,
@@ -105,8 +108,8 @@ class Threshold(_Model):
     """PASS when the value is strictly below this."""
     above: float | None = None
     """PASS when the value is strictly above this."""
-    between: tuple[float, float] | None = None
-    """PASS when low <= value <= high."""
+    between: list[float] | None = Field(default=None, min_length=2, max_length=2)
+    """PASS when low <= value <= high, written [low, high]."""
 
     @model_validator(mode="after")
     def _one_bound(self) -> Threshold:
