@@ -19,16 +19,26 @@ import logging
 import os
 import socket
 import sys
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cockpit.announce import ANNOUNCED_KINDS, Webhook, announcement, state_before
 from cockpit.clock import Clock, SystemClock
 from cockpit.engine import Event, Phase, Refusal, State, apply, decide
 from cockpit.engine import intents as i
 from cockpit.engine.events import HIGH_RATE_KINDS, SAMPLE, SYSTEM
-from cockpit.journal import Actor, Batcher, Journal, JournalFailed, Record, new_session_path
+from cockpit.journal import (
+    Actor,
+    Batcher,
+    Journal,
+    JournalError,
+    JournalFailed,
+    Record,
+    new_session_path,
+)
 from cockpit.journal import default_sessions_dir as _default_sessions_dir
 from cockpit.profile import Profile, ProfileError, ResolvedProfile, load_profile, resolve_profile
 from cockpit.sample import Sample
@@ -106,6 +116,10 @@ class Session:
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _kept: set[asyncio.Task[Any]] = field(default_factory=set)
     _standby: Any = None  # a StandbySupervisor kept warm for the rollback once executing
+    announcements: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+    webhook: Webhook | None = None
+    evidence: list[Path] = field(default_factory=list)
+    evidence_error: str | None = None
     _handles: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------ creation
@@ -160,6 +174,8 @@ class Session:
             resolved=resolved, journal=journal, session_dir=session_dir, crew=crew, clock=clock
         )
         session._batcher = Batcher(journal, "samples", actor=SYSTEM)
+        if resolved.profile.announce.webhook:
+            session.webhook = Webhook(resolved.profile.announce.webhook, secrets=resolved.secrets)
         session._commit(intent, events)
         return session
 
@@ -221,9 +237,41 @@ class Session:
                 # Intent before execution: what is not recorded must not happen.
                 raise Refusal(f"the journal failed: {exc}; nothing was done") from None
         for event in events:
+            before = state_before(self.state) if event.kind in ANNOUNCED_KINDS else None
             apply(self.state, event)
+            if before is not None:
+                text = announcement(event, before, self.state)
+                if text:
+                    self._announce(text, event)
         for listener in list(self.listeners):
             listener(events)
+
+    def _announce(self, text: str, event: Event) -> None:
+        """Show an announcement, and post it to the webhook without waiting for it."""
+        self.announcements.append(text)
+        if self.webhook is None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop yet (the session's first event): nothing can be posted
+        self.webhook.send(
+            text,
+            kind=event.kind,
+            deployment=self.profile.deployment.name,
+            t_plus=self.state.t_plus(event.wall),
+            on_error=self._webhook_failed,
+        )
+
+    def _webhook_failed(self, error: str) -> None:
+        self.announcements.append(error)
+        if self.journal_failed is None:
+            with contextlib.suppress(JournalFailed, ValueError, TypeError):
+                self.flush()
+                wall = self.clock.wall()
+                self.journal.append(
+                    "note", {"text": error}, actor=SYSTEM, wall=wall, t_plus=self.state.t_plus(wall)
+                )
 
     def _record(self, events: list[Event]) -> None:
         if self.journal_failed is not None:
@@ -271,6 +319,8 @@ class Session:
                 effects.append(self._start_step(str(event.body["step"]), int(event.body["index"])))
             elif event.kind == "rollback.started":
                 effects.append(self._start_rollback_command(0))
+        if events and self.state.phase.finished and not self.evidence:
+            effects.append(self.write_evidence())
         return effects
 
     def _spawn(self, coro: Coroutine[Any, Any, None], *, keep: bool = False) -> None:
@@ -444,16 +494,40 @@ class Session:
         for loop in (self.run_probes(), self.run_checklist(), self.run_clock()):
             self._spawn(loop)
 
-    async def close(self) -> None:
-        """Stop the loops and close the journal. Started processes keep running by design."""
+    async def write_evidence(self) -> None:
+        """Write the evidence files and DEPLOYMENT-REPORT.md from the journal (off the loop)."""
+        from cockpit.evidence import write_evidence
+
+        with contextlib.suppress(JournalFailed):
+            self.flush()
+        out = Path(self.profile.evidence_dir) if self.profile.evidence_dir else None
+        try:
+            self.evidence = await asyncio.to_thread(write_evidence, self.journal_path, out)
+            self.evidence_error = None
+        except (JournalError, OSError, ValueError) as exc:
+            self.evidence_error = f"evidence not written: {exc}"
+        for listener in list(self.listeners):
+            listener([])
+
+    async def stop(self) -> None:
+        """Stop the loops and the standby, let announcements drain, flush the journal.
+
+        Started processes keep running by design: a rollback must survive the screen.
+        """
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._standby is not None:
             self._standby.close()
             self._standby = None
+        if self.webhook is not None:
+            await self.webhook.drain(timeout=2.0)
         with contextlib.suppress(JournalFailed):
             self.flush()
+
+    async def close(self) -> None:
+        """Stop everything (see :meth:`stop`) and close the journal."""
+        await self.stop()
         self.journal.close()
 
 

@@ -94,6 +94,10 @@ async def test_deploy_v2_goes_red_and_rollback_is_verified(
         assert phase_of(session) is Phase.ROLLED_BACK, session.state.rollback
         assert session.state.rollback is not None
         assert session.state.rollback.snapshot is not None
+        await until(lambda: bool(session.evidence), 30, "the evidence to be written")
+        report = next(p for p in session.evidence if p.name == "DEPLOYMENT-REPORT.md")
+        assert "ROLLED BACK — VERIFIED" in report.read_text()
+        assert any("ROLLING BACK" in a or "rollback" in a.lower() for a in session.announcements)
     finally:
         await session.close()
 

@@ -27,6 +27,10 @@ class CockpitApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(CockpitScreen(self.session, self.clock, run_loops=self.run_loops))
 
+    async def on_unmount(self) -> None:
+        # Still inside the app's event loop: stop the session's own tasks here.
+        await self.session.stop()
+
 
 def make_app(session: Session, *, clock: Clock | None = None, run_loops: bool = True) -> CockpitApp:
     """The app factory used by the CLI, the tests and the screenshot script."""

@@ -57,6 +57,11 @@ def _open(profile: Path, sessions_dir: str | None) -> int:
         asyncio.run(_close(session))
         print(f"session journal: {session.journal_path}")
         print(f"verify it with:  cockpit verify {session.journal_path}")
+        report = next((p for p in session.evidence if p.name == "DEPLOYMENT-REPORT.md"), None)
+        if report is not None:
+            print(f"report:          {report}")
+        elif session.evidence_error:
+            print(session.evidence_error, file=sys.stderr)
     return 0
 
 
@@ -64,6 +69,8 @@ async def _close(session: object) -> None:
     from cockpit.session import Session
 
     assert isinstance(session, Session)
+    if not session.evidence:
+        await session.write_evidence()  # also for a session quit before it ended
     session.journal.close()
 
 

@@ -102,7 +102,7 @@ class CockpitScreen(Screen[None]):
     # ------------------------------------------------------------ rendering
 
     def _on_events(self, events: list[Event]) -> None:
-        if all(e.kind == "sample" for e in events):
+        if events and all(e.kind == "sample" for e in events):
             return  # rows redraw on the clock tick; decisions arrive as their own events
         for event in events:
             if event.kind == "process.started":
@@ -129,7 +129,13 @@ class CockpitScreen(Screen[None]):
         self.query_one("#next", Label).show(render.next_text(nxt))
         self.query_one("#keys", Label).show(render.key_bar(keys_for(state, now)))
         if state.phase.finished:
-            self._notice(f"record: {self.session.journal_path}", error=False)
+            report = next(
+                (p for p in self.session.evidence if p.name == "DEPLOYMENT-REPORT.md"), None
+            )
+            where = f"   report: {report}" if report else ""
+            self._notice(f"record: {self.session.journal_path}{where}", error=False)
+            if self.session.evidence_error:
+                self._notice(f"✘ {self.session.evidence_error}")
         failed = self.session.journal_failed
         if failed:
             self._notice(f"✘ JOURNAL FAILED: {failed}. No new steps; R still rolls back.")
