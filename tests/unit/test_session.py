@@ -95,14 +95,14 @@ async def test_deploy_v2_goes_red_and_rollback_is_verified(
         assert session.state.rollback is not None
         assert session.state.rollback.snapshot is not None
         await until(lambda: bool(session.evidence), 30, "the evidence to be written")
-        report = next(p for p in session.evidence if p.name == "DEPLOYMENT-REPORT.md")
-        assert "ROLLED BACK — VERIFIED" in report.read_text()
+        summary = next(p for p in session.evidence if p.name == "DEPLOYMENT-REPORT.md")
+        assert "ROLLED BACK — VERIFIED" in summary.read_text()
         assert any("ROLLING BACK" in a or "rollback" in a.lower() for a in session.announcements)
     finally:
         await session.close()
 
-    report = verify_journal(session.journal_path)
-    assert report.ok, report
+    verified = verify_journal(session.journal_path)
+    assert verified.ok, verified
     records = read_journal(session.journal_path)
     kinds = [r.kind for r in records]
     assert kinds.index("rollback.started") < kinds.index(
