@@ -27,6 +27,8 @@ from cockpit.ui.widgets.procedure import OperatorPane
 from cockpit.ui.widgets.text import Label
 from cockpit.ui.widgets.topbar import TopBar
 
+MIN_WIDTH, MIN_HEIGHT = 80, 24
+"""Below this the panes cannot show what matters: the screen says so instead."""
 NARROW = 110
 """Below this width the panes stack."""
 OUTPUT_POLL = 0.1
@@ -73,6 +75,7 @@ class CockpitScreen(Screen[None]):
         with Horizontal(id="body"):
             yield OperatorPane(id="operator")
             yield MonitorPane([m.id for m in profile.metrics])
+        yield Label(id="too-small")
         yield Label(id="next")
         yield Label(id="notice")
         yield Label(id="keys")
@@ -92,6 +95,15 @@ class CockpitScreen(Screen[None]):
             self.session.listeners.remove(self._on_events)
 
     def on_resize(self, event: Resize) -> None:
+        width, height = event.size.width, event.size.height
+        tiny = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.set_class(tiny, "-tiny")
+        self.query_one("#too-small", Label).show(
+            f"The terminal is {width}x{height}; the cockpit needs at least "
+            f"{MIN_WIDTH}x{MIN_HEIGHT}. Enlarge it. R still rolls back."
+            if tiny
+            else ""
+        )
         self.set_class(event.size.width < NARROW, "-narrow")
         short = event.size.height < 30
         self.set_class(short, "-short")
