@@ -50,7 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(target="cockpit.probes.commands:check_command")
 
     p = sub.add_parser("run", help="open the cockpit for a profile")
-    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("profile", metavar="PROFILE", nargs="?")
+    p.add_argument(
+        "--resume",
+        metavar="JOURNAL",
+        help="reopen a session after a crash: replay its journal, follow running processes",
+    )
     p.add_argument("--sessions-dir", metavar="DIR", help="where session journals go")
     p.set_defaults(target="cockpit.ui.launch:run_command")
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from cockpit.announce import ANNOUNCED_KINDS, Webhook, announcement, state_before
 from cockpit.clock import Clock, SystemClock
-from cockpit.engine import Event, Phase, Refusal, State, apply, decide
+from cockpit.engine import Event, Phase, Refusal, State, StepStatus, apply, decide, replay
 from cockpit.engine import intents as i
 from cockpit.engine.events import HIGH_RATE_KINDS, SAMPLE, SYSTEM
 from cockpit.journal import (
@@ -36,6 +36,7 @@ from cockpit.journal import (
     Journal,
     JournalError,
     JournalFailed,
+    JournalUnreadable,
     Record,
     new_session_path,
 )
@@ -178,6 +179,105 @@ class Session:
             session.webhook = Webhook(resolved.profile.announce.webhook, secrets=resolved.secrets)
         session._commit(intent, events)
         return session
+
+    @classmethod
+    def resume(
+        cls,
+        journal_path: Path | str,
+        *,
+        environ: dict[str, str] | None = None,
+        clock: Clock | None = None,
+    ) -> Session:
+        """Reopen a session after the cockpit died: replay its journal and carry on.
+
+        A torn last record is repaired (the original kept as ``.broken``); any other damage
+        is refused. Processes still running are reattached by :meth:`reattach_processes`.
+
+        Raises:
+            JournalError: the journal is damaged, locked by a live cockpit, or unreadable.
+            ProfileError: a variable the profile needs is not set.
+        """
+        clock = clock or SystemClock()
+        path = Path(journal_path)
+        if not path.is_file():
+            # Journal.open would start a new, empty journal: never do that for a resume.
+            raise JournalUnreadable(path, "no such journal file; check the path")
+        journal = Journal.open(path)
+        state = replay(events_from_records(journal.records))
+        if state.profile is None:
+            journal.close()
+            raise JournalUnreadable(path, "not a session journal (no session.started record)")
+        resolved = resolve_profile(state.profile, os.environ if environ is None else environ)
+        crew = Crew(
+            operator=state.crew["operator"],
+            monitor=state.crew["monitor"],
+            tty=_tty(),
+            approvers=state.approvers,
+        )
+        session = cls(
+            resolved=resolved,
+            journal=journal,
+            session_dir=journal.path.with_suffix(""),
+            crew=crew,
+            clock=clock,
+            state=state,
+        )
+        session.session_dir.mkdir(mode=0o700, exist_ok=True)
+        session._batcher = Batcher(journal, "samples", actor=SYSTEM)
+        if resolved.profile.announce.webhook:
+            session.webhook = Webhook(resolved.profile.announce.webhook, secrets=resolved.secrets)
+        wall = clock.wall()
+        resumed = Event(
+            "session.resumed",
+            {"os_user": _os_user(), "host": socket.gethostname(), "tty": crew.tty},
+            crew.actor("operator"),
+            wall,
+        )
+        session.journal.append(
+            resumed.kind, resumed.body, actor=resumed.actor, wall=wall, t_plus=state.t_plus(wall)
+        )
+        apply(state, resumed)  # the fold ignores it, but it is an event like any other
+        if state.t0 is not None and not state.phase.finished and state.rollback is None:
+            session._standby = _new_standby()
+        return session
+
+    async def reattach_processes(self) -> int:
+        """Follow every step or rollback that was started and has not been seen to end.
+
+        Returns how many were reattached. One that ended while the cockpit was down is
+        recorded with the result its supervisor left; one that left none, as lost.
+        """
+        from cockpit.runner import reattach
+
+        count = 0
+        for record in self.journal.records:
+            if record.kind != "process.started":
+                continue
+            purpose, ref = str(record.body["purpose"]), str(record.body["ref"])
+            if not self._still_running(purpose, ref):
+                continue
+            output = Path(str(record.body["output"]))
+            self.processes[(purpose, ref)] = RunningProcess(purpose, ref, output)
+            handle = reattach(
+                output,
+                supervisor_pid=int(record.body.get("supervisor_pid") or 0),
+                pid=int(record.body["pid"]),
+                pgid=int(record.body["pgid"]),
+                started_wall=float(record.body.get("started_wall") or record.wall),
+                secrets=self.resolved.secrets,
+            )
+            self._spawn(self._wait(purpose, ref, handle), keep=True)
+            count += 1
+        return count
+
+    def _still_running(self, purpose: str, ref: str) -> bool:
+        if purpose == "step":
+            return self.state.step_state(ref).status is StepStatus.RUNNING
+        rollback = self.state.rollback
+        if rollback is None or rollback.verdict is not None:
+            return False
+        command = rollback.commands[int(ref)]
+        return command.pid is not None and not command.finished
 
     @property
     def profile(self) -> Profile:
@@ -400,6 +500,9 @@ class Session:
                 handle.pid,
                 handle.pgid,
                 str(spec.output_path),
+                argv=tuple(spec.argv),
+                supervisor_pid=handle.supervisor_pid,
+                started_wall=handle.started_wall,
             )
         )
         self._spawn(self._wait(purpose, ref, handle), keep=True)

@@ -103,6 +103,8 @@ class ProcessStarted(Intent):
     pgid: int
     output: str
     argv: tuple[str, ...] = ()
+    supervisor_pid: int = 0
+    started_wall: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -356,6 +356,8 @@ def _started(state: State, intent: i.ProcessStarted) -> list[Event]:
             pgid=intent.pgid,
             output=intent.output,
             argv=list(intent.argv),
+            supervisor_pid=intent.supervisor_pid,
+            started_wall=intent.started_wall,
         )
     ]
 

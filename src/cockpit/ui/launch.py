@@ -31,11 +31,17 @@ def _terminal_ok() -> bool:
     return True
 
 
-def _open(profile: Path, sessions_dir: str | None) -> int:
+def _open(profile: Path | None, sessions_dir: str | None, resume: str | None = None) -> int:
     from cockpit.session import Session
 
     try:
-        session = Session.create(profile, sessions_dir=Path(sessions_dir) if sessions_dir else None)
+        if resume is not None:
+            session = Session.resume(resume)
+        else:
+            assert profile is not None
+            session = Session.create(
+                profile, sessions_dir=Path(sessions_dir) if sessions_dir else None
+            )
     except ProfileError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -76,9 +82,13 @@ async def _close(session: object) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Open the cockpit for a profile."""
+    if (args.profile is None) == (args.resume is None):
+        print("error: give a PROFILE to start a session, or --resume JOURNAL", file=sys.stderr)
+        return 2
     if not _terminal_ok():
         return 2
-    return _open(Path(args.profile), args.sessions_dir)
+    profile = Path(args.profile) if args.profile else None
+    return _open(profile, args.sessions_dir, args.resume)
 
 
 def demo_command(args: argparse.Namespace) -> int:

@@ -88,7 +88,17 @@ class CockpitScreen(Screen[None]):
             self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)
             self.run_worker(self.session.run_checklist(), group="checks", exit_on_error=False)
             self.run_worker(self.session.run_clock(), group="clock", exit_on_error=False)
+        self._follow_latest()
+        self.run_worker(self.session.reattach_processes(), group="reattach", exit_on_error=False)
         self._show_all()
+
+    def _follow_latest(self) -> None:
+        """After a resume, show the output of the last process started (maybe still running)."""
+        for record in reversed(self.session.journal.records):
+            if record.kind == "process.started":
+                event = Event(record.kind, dict(record.body), record.actor, record.wall)
+                self._follow(Path(str(record.body["output"])), event)
+                return
 
     def on_unmount(self) -> None:
         if self._on_events in self.session.listeners:
@@ -178,10 +188,12 @@ class CockpitScreen(Screen[None]):
         pane = self.query_one(OperatorPane)
         if self._tail is not None:
             pane.write_output(self._tail.flush_partial())
-        what = "ROLLBACK" if event.body["purpose"] == "rollback" else "STEP"
-        pane.write_output(
-            [f"──── {what} {event.body['ref']} · pid {event.body['pid']} · {path.name} ────"]
-        )
+        if event.body["purpose"] == "rollback":
+            what = f"ROLLBACK COMMAND {int(event.body['ref']) + 1}"
+        else:
+            what = f"STEP {event.body['ref']}"
+        argv = " ".join(str(a) for a in event.body.get("argv", []))
+        pane.write_output([f"──── {what} · pid {event.body['pid']} · $ {argv}"])
         self._tail, self._tail_path = OutputTail(path), path
         self._output_timer.resume()
 
