@@ -29,7 +29,7 @@ async def system(
 
 @pytest.mark.parametrize("resource", ["cpu", "memory", "load"])
 async def test_real_readings_pass_a_wide_threshold(resource: str) -> None:
-    sample = await system(resource, Threshold(between=(0, 1000)), stable_within=1000)
+    sample = await system(resource, Threshold(between=[0, 1000]), stable_within=1000)
     assert sample.status is Status.PASS, sample
     assert sample.value is not None and 0 <= sample.value <= 1000
     assert "3 readings" in sample.detail
