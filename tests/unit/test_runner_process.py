@@ -9,8 +9,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,42 +22,11 @@ from cockpit.runner import (
     start_process,
 )
 from cockpit.runner.proctree import is_alive
+from tests.support.processes import kill_recorded, my_children, wait_for
 
 SUPPORT = Path(__file__).resolve().parents[1] / "support"
 PY = sys.executable
 SECRET = "s3cr3t-TOKEN-value-9f8e7d"
-
-
-def kill_recorded(pidfile: Path) -> None:
-    """Whatever the outcome, leave no test process behind (they ignore SIGTERM)."""
-    if pidfile.exists():
-        for line in pidfile.read_text().split():
-            if line.isdigit() and is_alive(int(line)):
-                os.kill(int(line), signal.SIGKILL)
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll a real condition until it holds or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-def my_children() -> set[int]:
-    """Children of this process (zombies included) from /proc."""
-    me = str(os.getpid())
-    found = set()
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                stat = Path(f"/proc/{name}/stat").read_bytes()
-            except OSError:
-                continue
-            if stat[stat.rfind(b")") + 2 :].split()[1].decode() == me:
-                found.add(int(name))
-    return found
 
 
 def cmdline(pid: int) -> bytes:

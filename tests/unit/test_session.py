@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from cockpit.engine import Phase, Refusal, replay
 from cockpit.engine import intents as i
 from cockpit.journal import read_journal, verify_journal
 from cockpit.session import Session, events_from_records
+from tests.support.processes import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "profiles" / "demo.toml"
@@ -36,16 +36,6 @@ def phase_of(session: Session) -> Phase:
     return session.state.phase
 
 
-async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Wait for a condition the session reaches by itself, with a deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def test_deploy_v2_goes_red_and_rollback_is_verified(
     stack: DemoStack, tmp_path: Path
 ) -> None:
@@ -59,7 +49,7 @@ async def test_deploy_v2_goes_red_and_rollback_is_verified(
             await session.act(i.Go(op, now()))
         await session.act(i.ConfirmReadback(mon, now()))
         await session.act(i.ConfirmManualCheck(op, now(), "runbook"))
-        await until(lambda: not session.state.checks_green(), 60, "every readiness check GREEN")
+        await wait_for(lambda: not session.state.checks_green(), 60, "every readiness check GREEN")
         with pytest.raises(Refusal, match="nothing has been deployed"):
             await session.act(i.RollBackNow(op, now()))
 
@@ -70,7 +60,7 @@ async def test_deploy_v2_goes_red_and_rollback_is_verified(
                 return False
             return True
 
-        await until(lambda: all(m.last for m in session.state.metrics.values()), 15, "samples")
+        await wait_for(lambda: all(m.last for m in session.state.metrics.values()), 15, "samples")
         # The baseline needs fresh PASS samples; the demo is healthy, so GO is accepted.
         assert await go(), session.state.checks_green()
         await session.act(i.Go(mon, now()))
@@ -80,9 +70,11 @@ async def test_deploy_v2_goes_red_and_rollback_is_verified(
         await session.act(i.RunStep(op, now(), "deploy-v2"))
         step = session.state.steps[0]
         assert step.pid is not None  # recorded before anyone waits on it
-        await until(lambda: session.state.steps[0].finished is not None, 30, "deploy step to end")
+        await wait_for(
+            lambda: session.state.steps[0].finished is not None, 30, "deploy step to end"
+        )
         assert session.state.steps[0].exit_code == 0
-        await until(lambda: session.state.advisory is not None, 40, "the error rate to go RED")
+        await wait_for(lambda: session.state.advisory is not None, 40, "the error rate to go RED")
         advisory = session.state.advisory or ""
         assert "HTTP 5xx rate" in advisory
 
@@ -90,11 +82,11 @@ async def test_deploy_v2_goes_red_and_rollback_is_verified(
         rollback = session.state.rollback
         assert rollback is not None
         assert rollback.commands[0].pid is not None  # the process exists when act() returns
-        await until(lambda: session.state.phase.finished, 90, "the rollback verdict")
+        await wait_for(lambda: session.state.phase.finished, 90, "the rollback verdict")
         assert phase_of(session) is Phase.ROLLED_BACK, session.state.rollback
         assert session.state.rollback is not None
         assert session.state.rollback.snapshot is not None
-        await until(lambda: bool(session.evidence), 30, "the evidence to be written")
+        await wait_for(lambda: bool(session.evidence), 30, "the evidence to be written")
         summary = next(p for p in session.evidence if p.name == "DEPLOYMENT-REPORT.md")
         assert "ROLLED BACK — VERIFIED" in summary.read_text()
         assert any("ROLLING BACK" in a or "rollback" in a.lower() for a in session.announcements)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,17 +13,9 @@ from cockpit.engine.events import SYSTEM
 from cockpit.journal import read_journal
 from cockpit.sample import Sample, Status
 from cockpit.session import Session
+from tests.support.processes import wait_for
 
 QUICK = Path(__file__).resolve().parents[1] / "data" / "session" / "quick.toml"
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def executing(tmp_path: Path) -> Session:
@@ -71,7 +61,7 @@ async def test_a_failed_journal_still_rolls_back(tmp_path: Path) -> None:
     op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
     await session.act(i.VerifyStep(mon, session.clock.wall(), "deploy"))
     await session.act(i.RunStep(op, session.clock.wall(), "deploy"))
-    await until(lambda: session.state.steps[0].finished is not None, "the step to finish")
+    await wait_for(lambda: session.state.steps[0].finished is not None, 20, "the step to finish")
     recorded = len(read_journal(session.journal_path))
     fail_fsync(session)
     await session.act(
@@ -79,7 +69,7 @@ async def test_a_failed_journal_still_rolls_back(tmp_path: Path) -> None:
     )
     rollback = session.state.rollback
     assert rollback is not None
-    await until(lambda: rollback.commands[0].finished, "the rollback command to finish")
+    await wait_for(lambda: rollback.commands[0].finished, 20, "the rollback command to finish")
     output = session.session_dir / "rollback-1.out"
     assert output.read_text() == "rolling back\n"
     assert session.journal_failed is not None

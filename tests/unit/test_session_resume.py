@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,18 +13,10 @@ import pytest
 from cockpit.engine import StepStatus, replay
 from cockpit.journal import JournalUnreadable, read_journal, verify_journal
 from cockpit.session import Session, events_from_records
+from tests.support.processes import wait_for
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "session"
 CRASH = Path(__file__).resolve().parents[1] / "support" / "session_crash.py"
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def status_of(session: Session) -> StepStatus:
@@ -55,7 +45,7 @@ async def test_resume_follows_a_step_that_outlived_the_cockpit(tmp_path: Path) -
     session = Session.resume(journal, environ={})
     assert session.state.steps[0].status is StepStatus.RUNNING
     assert await session.reattach_processes() == 1
-    await until(lambda: session.state.steps[0].finished is not None, "the step to finish")
+    await wait_for(lambda: session.state.steps[0].finished is not None, 20, "the step to finish")
     assert status_of(session) is StepStatus.SUCCEEDED
     output = session.session_dir / "step-1-deploy.out"
     assert output.read_text() == "deploying\ndone\n"
@@ -69,10 +59,12 @@ async def test_resume_follows_a_step_that_outlived_the_cockpit(tmp_path: Path) -
 async def test_resume_records_a_step_that_ended_while_the_cockpit_was_down(tmp_path: Path) -> None:
     journal = crash_mid_step(DATA / "slow-step.toml", tmp_path)
     result = journal.with_suffix("") / "step-1-deploy.out.result.json"
-    await until(result.exists, "the step's supervisor to write its result", timeout=30)
+    await wait_for(result.exists, 30, "the step's supervisor to write its result")
     session = Session.resume(journal, environ={})
     assert await session.reattach_processes() == 1
-    await until(lambda: session.state.steps[0].finished is not None, "the result to be recorded")
+    await wait_for(
+        lambda: session.state.steps[0].finished is not None, 20, "the result to be recorded"
+    )
     assert session.state.steps[0].exit_code == 0
     await session.close()
 
@@ -81,7 +73,7 @@ async def test_resume_of_a_finished_session_reattaches_nothing(tmp_path: Path) -
     journal = crash_mid_step(DATA / "slow-step.toml", tmp_path)
     first = Session.resume(journal, environ={})
     await first.reattach_processes()
-    await until(lambda: first.state.steps[0].finished is not None, "the step to finish")
+    await wait_for(lambda: first.state.steps[0].finished is not None, 20, "the step to finish")
     await first.close()
     second = Session.resume(journal, environ={})
     assert await second.reattach_processes() == 0
