@@ -41,7 +41,22 @@ from cockpit.journal import (
     new_session_path,
 )
 from cockpit.journal import default_sessions_dir as _default_sessions_dir
-from cockpit.profile import Profile, ProfileError, ResolvedProfile, load_profile, resolve_profile
+from cockpit.profile import (
+    Check,
+    Profile,
+    ProfileError,
+    ResolvedProfile,
+    load_profile,
+    resolve_profile,
+)
+from cockpit.runner import (
+    ProcessHandle,
+    ProcessSpec,
+    SpawnError,
+    StandbySupervisor,
+    reattach,
+    start_process,
+)
 from cockpit.sample import Sample
 
 log = logging.getLogger(__name__)
@@ -116,12 +131,11 @@ class Session:
     _batcher: Batcher | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _kept: set[asyncio.Task[Any]] = field(default_factory=set)
-    _standby: Any = None  # a StandbySupervisor kept warm for the rollback once executing
+    _standby: StandbySupervisor | None = None  # kept warm for the rollback once executing
     announcements: deque[str] = field(default_factory=lambda: deque(maxlen=200))
     webhook: Webhook | None = None
     evidence: list[Path] = field(default_factory=list)
     evidence_error: str | None = None
-    _handles: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------ creation
 
@@ -247,8 +261,6 @@ class Session:
         Returns how many were reattached. One that ended while the cockpit was down is
         recorded with the result its supervisor left; one that left none, as lost.
         """
-        from cockpit.runner import reattach
-
         count = 0
         for record in self.journal.records:
             if record.kind != "process.started":
@@ -436,8 +448,6 @@ class Session:
             log.error("session task failed", exc_info=task.exception())
 
     async def _start_step(self, step_id: str, index: int) -> None:
-        from cockpit.runner import ProcessSpec
-
         step = self.profile.steps()[index][1]
         spec = ProcessSpec(
             argv=tuple(step.command),
@@ -450,8 +460,6 @@ class Session:
         await self._start_process("step", step_id, spec)
 
     async def _start_rollback_command(self, index: int) -> None:
-        from cockpit.runner import ProcessSpec
-
         rollback = self.profile.rollback
         spec = ProcessSpec(
             argv=tuple(rollback.commands[index]),
@@ -469,10 +477,8 @@ class Session:
             self._spawn(self._snapshot())
 
     async def _start_process(
-        self, purpose: str, ref: str, spec: Any, *, standby: Any = None
+        self, purpose: str, ref: str, spec: ProcessSpec, *, standby: StandbySupervisor | None = None
     ) -> None:
-        from cockpit.runner import SpawnError, start_process
-
         key = (purpose, ref)
         self.processes[key] = RunningProcess(purpose, ref, spec.output_path)
         try:
@@ -490,7 +496,6 @@ class Session:
                 )
             )
             return
-        self._handles[key] = handle
         self._safe_submit(
             i.ProcessStarted(
                 SYSTEM,
@@ -507,7 +512,7 @@ class Session:
         )
         self._spawn(self._wait(purpose, ref, handle), keep=True)
 
-    async def _wait(self, purpose: str, ref: str, handle: Any) -> None:
+    async def _wait(self, purpose: str, ref: str, handle: ProcessHandle) -> None:
         result = await handle.wait(terminate_on_cancel=False)
         self._safe_submit(
             i.ProcessExited(
@@ -561,7 +566,7 @@ class Session:
         """Run every automated readiness check once, concurrently."""
         from cockpit.probes import run_check
 
-        async def one(check: Any) -> None:
+        async def one(check: Check) -> None:
             sample = await run_check(
                 check, self.profile, clock=self.clock, secrets=self.resolved.secrets
             )
@@ -634,10 +639,8 @@ class Session:
         self.journal.close()
 
 
-def _new_standby() -> Any:
+def _new_standby() -> StandbySupervisor | None:
     """A supervisor kept warm for the rollback, or None if one cannot be started now."""
-    from cockpit.runner import SpawnError, StandbySupervisor
-
     try:
         return StandbySupervisor()
     except SpawnError as exc:
