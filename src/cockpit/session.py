@@ -355,6 +355,8 @@ class Session:
                 text = announcement(event, before, self.state)
                 if text:
                     self._announce(text, event)
+        if not events:
+            return  # a tick that decided nothing: nobody needs to redraw
         for listener in list(self.listeners):
             listener(events)
 
