@@ -21,6 +21,8 @@ import urllib.parse
 from dataclasses import dataclass
 from types import FrameType
 
+from cockpit.demo.lifeline import tie_to_parent
+
 MAX_RATE = 2000.0
 """The highest --rate accepted (requests per second)."""
 
@@ -163,6 +165,7 @@ class LoadGenerator:
 
 def load_command(args: argparse.Namespace) -> int:
     """``cockpit demo-load --url URL [--rate R] [--duration S]``; 0 when done, 2 on bad input."""
+    tie_to_parent()
     try:
         target = parse_target(str(args.url))
     except ValueError as exc:

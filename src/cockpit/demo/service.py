@@ -32,6 +32,7 @@ from pathlib import Path
 from types import FrameType
 
 from cockpit.demo import state
+from cockpit.demo.lifeline import tie_to_parent
 
 WARMUP_S = 1.5
 """How long the service stays not-ready after it starts and after each version switch."""
@@ -320,6 +321,7 @@ def service_command(args: argparse.Namespace) -> int:
         0 after a clean stop, 1 when the port is taken or another service owns DIR,
         2 on bad arguments.
     """
+    tie_to_parent()
     port = int(args.port)
     if not 0 <= port <= 65535:
         print(f"demo-service: --port {port} is not a port (0..65535)", file=sys.stderr)

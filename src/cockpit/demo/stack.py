@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from cockpit.demo import control, state
+from cockpit.demo.lifeline import PARENT_VARIABLE
 from cockpit.demo.service import WARMUP_ENV
 
 STOP_GRACE_S = 5.0
@@ -89,6 +90,7 @@ class ServiceProcess:
             raise RuntimeError("the demo service is already started")
         self.state_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
+        env[PARENT_VARIABLE] = str(os.getpid())
         if self.warmup is not None:
             env[WARMUP_ENV] = repr(self.warmup)
         with open(self.log_path, "ab") as log:
@@ -216,6 +218,7 @@ class DemoStack:
                         stdout=log,
                         stderr=log,
                         start_new_session=True,
+                        env={**os.environ, PARENT_VARIABLE: str(os.getpid())},
                     )
         except BaseException:
             self.stop()
