@@ -1,0 +1,39 @@
+"""SVG snapshots of every phase of the real app, at 120x40 and 80x24, and once without colour.
+
+Each scene is played on the real screen by :class:`tests.support.ui.Showcase` (keys pressed
+with the Pilot, samples fed on a fake clock, a fake process starter with fixed pids), so the
+pictures are the same on every run. Update them with
+``pytest --snapshot-update tests/ui/test_snapshots.py`` and look at the diff before committing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.ui import SCENES, Showcase
+
+pytestmark = pytest.mark.usefixtures("utc_timezone")
+
+SnapCompare = Callable[..., bool]
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+@pytest.mark.parametrize("scene", SCENES)
+def test_phase(
+    scene: str, size: tuple[int, int], snap_compare: SnapCompare, tmp_path: Path
+) -> None:
+    show = Showcase(tmp_path)
+    assert snap_compare(show.app, terminal_size=size, run_before=show.player(scene))
+
+
+def test_no_color_stop_point_red(
+    snap_compare: SnapCompare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NO_COLOR: the RED stop point and the advice still read in symbols and words."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    show = Showcase(tmp_path)
+    assert show.app.no_color
+    assert snap_compare(show.app, terminal_size=(80, 24), run_before=show.player("stop-point-red"))
