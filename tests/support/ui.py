@@ -252,6 +252,7 @@ class Showcase:
         async def play(pilot: Pilot[None]) -> None:
             with self.processes.installed():
                 await _SCRIPTS[scene](self, pilot)
+                await pilot.pause()  # session changes reach the screen as messages
                 await wait_until(pilot, self._output_shown, "the process output on screen")
                 await wait_until(pilot, self._evidence_done, "the evidence of a finished session")
                 # The log does not follow its end when the banner shrinks the pane after the

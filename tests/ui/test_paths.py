@@ -97,6 +97,7 @@ async def to_execution(pilot: Pilot[None], crew: Crew) -> None:
     await through_checklist(pilot, crew)
     assert crew.session.state.checks_green() == []
     crew.feed(HEALTHY)
+    await pilot.pause()  # the screen redraws from a message
     await pilot.press("g", "m")
     assert phase(crew) is Phase.EXECUTING, text_of(crew.app, "#notice")
 
@@ -122,16 +123,20 @@ async def test_happy_path_to_complete(crew: Crew) -> None:
         await wait_until(pilot, lambda: "v2 is live" in output_lines(crew.app), "step output")
         assert any("STEP deploy" in line for line in output_lines(crew.app))
         crew.feed(HEALTHY, count=3)
+        await pilot.pause()  # the screen redraws from a message
         assert crew.session.state.steps[0].stop_point_passed
         assert "stop point ✔ GREEN" in text_of(crew.app, "#steps")
 
         await run_step(pilot, crew, 1)
         crew.feed(HEALTHY, count=3)
+        await pilot.pause()  # the screen redraws from a message
         assert phase(crew) is Phase.HEALTH
         assert "health window" in text_of(crew.app, "#next")
 
         crew.feed(HEALTHY, count=31)  # the health window is 30 s; samples keep it GREEN
+        await pilot.pause()  # the screen redraws from a message
         crew.session.tick()
+        await pilot.pause()  # the screen redraws from a message
         assert phase(crew) is Phase.COMPLETE
         assert text_of(crew.app, "#phase") == "COMPLETE"
         assert f"record: {crew.session.journal_path}" in text_of(crew.app, "#notice")
@@ -146,6 +151,7 @@ async def test_red_check_blocks_go(crew: Crew) -> None:
         assert crew.session.state.checks_green() == ["smoke-today"]
         assert "✘ FAIL" in text_of(crew.app, "#checklist")
         crew.feed(HEALTHY)
+        await pilot.pause()  # the screen redraws from a message
         await pilot.press("g")
         notice = text_of(crew.app, "#notice")
         assert "REFUSED" in notice
@@ -158,6 +164,7 @@ async def test_missing_readback_blocks_go(crew: Crew) -> None:
     async with running(crew) as pilot:
         await crew.session.run_checks()
         crew.feed(HEALTHY)
+        await pilot.pause()  # the screen redraws from a message
         await pilot.press("g")
         notice = text_of(crew.app, "#notice")
         assert "REFUSED" in notice
@@ -174,6 +181,7 @@ async def test_red_stop_point_blocks_the_next_step(crew: Crew, size: tuple[int, 
         await to_execution(pilot, crew)
         await run_step(pilot, crew, 0)
         crew.feed({"error-rate": 6.5, "p99": 120.0})  # failure_limit 0: one FAIL is RED
+        await pilot.pause()  # the screen redraws from a message
         assert crew.session.state.advisory is not None
         banner = text_of(crew.app, "#banner")
         assert "ROLLBACK ADVISED — press R" in banner
@@ -209,6 +217,7 @@ async def test_rollback_during_a_step_runs_and_is_verified(crew: Crew) -> None:
         await wait_until(pilot, lambda: "v1 restored" in output_lines(crew.app), "its output")
         assert "ROLLING BACK NOW — VERIFYING" in text_of(crew.app, "#banner")
         crew.feed({"error-rate": 0.35, "p99": 131.0}, count=3)  # near the GO baseline
+        await pilot.pause()  # the screen redraws from a message
         assert phase(crew) is Phase.ROLLED_BACK
         assert text_of(crew.app, "#banner") == "✔ ROLLED BACK — VERIFIED"
         assert "✔ BACK" in text_of(crew.app, "#verification")
@@ -233,11 +242,13 @@ async def test_five_minute_rule_rolls_back_by_itself(crew: Crew) -> None:
         assert "AUTO-ROLLBACK IN 05:00" in text_of(crew.app, "#countdown")
         crew.clock.advance(299)
         crew.session.tick()
+        await pilot.pause()  # the screen redraws from a message
         assert not crew.session.state.phase.finished
         assert phase(crew) is Phase.EXECUTING  # one second left: no rollback yet
 
         crew.clock.advance(2)
         crew.session.tick()
+        await pilot.pause()  # the screen redraws from a message
         rollback = crew.session.state.rollback
         assert rollback is not None
         assert rollback.automatic
@@ -307,6 +318,7 @@ async def test_no_color_reads_in_symbols_and_words(
     async with running(crew, (80, 24)) as pilot:
         await through_checklist(pilot, crew)
         crew.feed(HEALTHY)
+        await pilot.pause()  # the screen redraws from a message
         await wait_until(pilot, lambda: clock_shown(app), "the 1 s refresh")
         checklist = text_of(app, "#checklist")
         assert "✔ PASS" in checklist

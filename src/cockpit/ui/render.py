@@ -84,7 +84,12 @@ def clock_text(state: State, now: float) -> str:
 def countdown_text(state: State, now: float) -> Text:
     """``AUTO-ROLLBACK IN 4:12`` while a stop point is not GREEN (or what it will advise)."""
     deadline = state.trigger_deadline()
-    if deadline is None or state.profile is None:
+    if state.profile is None:
+        return Text("")
+    if deadline is None:
+        if state.phase is Phase.HEALTH and state.health_started is not None:
+            left = max(0.0, state.health_started + state.profile.health.duration - now)
+            return Text(f" SOAK {format_clock(left)} LEFT ", style="bold reverse")
         return Text("")
     left = max(0.0, deadline - now)
     automatic = state.profile.rollback.on_trigger_time == "automatic"

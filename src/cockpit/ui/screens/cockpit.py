@@ -6,11 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.events import Resize
+from textual.message import Message
 from textual.screen import Screen
 
 from cockpit.clock import Clock
@@ -37,6 +38,13 @@ OUTPUT_POLL = 0.1
 
 class CockpitScreen(Screen[None]):
     """Everything on one screen; keys are the same in every phase."""
+
+    class SessionChanged(Message):
+        """The session recorded events (decisions, not samples): redraw what they touch."""
+
+        def __init__(self, events: list[Event]) -> None:
+            super().__init__()
+            self.events = events
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("R", "rollback", "ROLL BACK NOW", priority=True),
@@ -124,9 +132,14 @@ class CockpitScreen(Screen[None]):
     # ------------------------------------------------------------ rendering
 
     def _on_events(self, events: list[Event]) -> None:
+        """Session listener: called inside the session's submit; hand over as a message."""
         if events and all(e.kind == "sample" for e in events):
             return  # rows redraw on the clock tick; decisions arrive as their own events
-        for event in events:
+        self.post_message(self.SessionChanged(events))
+
+    @on(SessionChanged)
+    def _session_changed(self, message: SessionChanged) -> None:
+        for event in message.events:
             if event.kind == "process.started":
                 self._follow(Path(str(event.body["output"])), event)
         self._show_all()

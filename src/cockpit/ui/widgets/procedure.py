@@ -13,6 +13,16 @@ from cockpit.ui import render
 from cockpit.ui.widgets.text import Label
 
 
+class OutputLog(Log):
+    """The live output of a process: keeps following its end when the pane is resized."""
+
+    def on_resize(self) -> None:
+        # Log follows its end only on writes; a banner that grows or shrinks after the last
+        # write would otherwise leave the newest lines out of view.
+        if self.auto_scroll:
+            self.scroll_end(animate=False, immediate=True)
+
+
 class OperatorPane(Vertical):
     """The procedure as the Operator follows it."""
 
@@ -22,7 +32,7 @@ class OperatorPane(Vertical):
             yield Label(id="briefing")
             yield Label(id="checklist")
             yield Label(id="steps")
-        yield Log(id="output", max_lines=2000, auto_scroll=True)
+        yield OutputLog(id="output", max_lines=2000, auto_scroll=True)
 
     def show(self, state: State, now: float, resolved: Profile, *, your_turn: bool = False) -> None:
         """Show what this phase needs; during execution, only commands and status."""
