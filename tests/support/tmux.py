@@ -147,6 +147,9 @@ class TmuxPane:
         """
         server_env = dict(os.environ)
         server_env.pop("TMUX", None)  # never talk to a surrounding tmux
+        if env is not None and "PATH" in env:
+            # tmux gives a new session the PATH of the client that creates it, over `-e PATH`.
+            server_env["PATH"] = env["PATH"]
         args = ["new-session", "-d", "-s", "main", "-x", str(self.width), "-y", str(self.height)]
         if cwd is not None:
             args += ["-c", str(cwd)]

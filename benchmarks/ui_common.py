@@ -1,0 +1,298 @@
+"""Shared plumbing of the UI benchmarks (``benchmarks/ui_*.py``): nothing here is asserted.
+
+The cockpit runs as a real process in a detached tmux pane of fixed size (tests/support/tmux.py),
+against a demo service started beforehand (``DemoStack``), so the service's start-up is never
+counted. CPU and memory come from ``/proc/<pid>``; latencies from ``time.time()`` stamps of
+this process and of the children themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import tomllib
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python benchmarks/ui_x.py`: make `tests` importable
+    sys.path.insert(0, str(ROOT))
+
+import tomli_w  # noqa: E402
+from tests.support.tmux import ScreenTimeout, TmuxPane  # noqa: E402
+
+from cockpit.demo.stack import DemoStack  # noqa: E402
+
+__all__ = ["ScreenTimeout", "TmuxPane"]
+
+COCKPIT = Path(sys.executable).parent / "cockpit"
+DEMO_PROFILE = ROOT / "profiles" / "demo.toml"
+GLANCES_CANDIDATES = ("/tmp/glances-venv/bin/glances", shutil.which("glances") or "")
+MARK_VARIABLE = "COCKPIT_BENCH_MARK"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- figures
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (with few runs, p99 is the maximum)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-pct * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+def verdict(value: float, target: float, *, higher_is_better: bool = False) -> str:
+    if math.isnan(value):
+        return "n/a"
+    ok = value >= target if higher_is_better else value <= target
+    return "OK" if ok else "MISS"
+
+
+def print_table(title: str, rows: Sequence[Sequence[str]]) -> None:
+    """A small aligned table: what | measured | target | verdict (| note)."""
+    header = ("what", "measured", "target", "verdict", "note")
+    table = [header[: max(len(r) for r in rows)], *rows]
+    widths = [max(len(str(r[i])) for r in table if i < len(r)) for i in range(len(table[0]))]
+    print(f"\n{title}")
+    for index, row in enumerate(table):
+        print("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)))
+        if index == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+
+
+def machine() -> str:
+    """One line naming this machine and the versions that matter."""
+    import platform
+    import subprocess
+
+    import textual
+
+    done = subprocess.run(["tmux", "-V"], capture_output=True, text=True, check=False)
+    tmux = done.stdout.strip()
+    return (
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"Textual {textual.__version__}, {tmux}, load {os.getloadavg()[0]:.2f}"
+    )
+
+
+# ---------------------------------------------------------------- /proc
+
+
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """utime + stime of ``pid`` (with ``children``: plus its reaped children's)."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    # After the command name: state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / CLK_TCK
+
+
+def rss_mb(pid: int) -> float:
+    """VmRSS of ``pid`` in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def marked_pids(marker: str) -> list[int]:
+    """Live processes whose environment carries ``MARK_VARIABLE=marker``."""
+    needle = f"{MARK_VARIABLE}={marker}".encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                environ = f.read().split(b"\0")
+        except OSError:
+            continue
+        if needle in environ:
+            found.append(int(name))
+    return found
+
+
+def kill_marked(marker: str) -> None:
+    """SIGKILL, by pid, every process a benchmark run started (they carry the marker)."""
+    for pid in marked_pids(marker):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- the demo and profiles
+
+
+@contextlib.contextmanager
+def demo_stack() -> Iterator[DemoStack]:
+    """The demo service and its load, up before any timing starts; stopped at the end."""
+    state = Path(tempfile.mkdtemp(prefix="cockpit-bench-demo-"))
+    stack = DemoStack(state)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def write_profile(
+    path: Path,
+    *,
+    step_command: list[str] | None = None,
+    rollback_command: list[str] | None = None,
+    drop_cpu_check: bool = False,
+) -> Path:
+    """A copy of the demo profile with another step and rollback command.
+
+    ``drop_cpu_check``: the CPU check measures the whole machine and stays RED while the
+    machine is loaded; the latency benchmarks are not about it.
+    """
+    data: dict[str, Any] = tomllib.loads(DEMO_PROFILE.read_text())
+    if drop_cpu_check:
+        data["checks"] = [c for c in data["checks"] if c["id"] != "cpu"]
+    step = data["stages"][0]["steps"][0]
+    if step_command is not None:
+        step["command"] = step_command
+        step["timeout"] = "10m"
+    if rollback_command is not None:
+        data["rollback"]["commands"] = [rollback_command]
+    path.write_text(tomli_w.dumps(data))
+    return path
+
+
+class Cockpit:
+    """``cockpit run PROFILE`` in its own tmux pane, against a running demo stack."""
+
+    def __init__(
+        self,
+        stack: DemoStack,
+        profile: Path,
+        workdir: Path,
+        *,
+        width: int = 120,
+        height: int = 40,
+    ) -> None:
+        self.stack = stack
+        self.profile = profile
+        self.workdir = workdir
+        self.marker = uuid.uuid4().hex
+        self.pane = TmuxPane(width, height, name="cockpit-bench")
+        # Start the tmux server first, so spawning the cockpit is not also spawning tmux.
+        self.pane.tmux("new-session", "-d", "-s", "keep", "sleep 3600")
+        self.pane.started = True
+
+    def start(self) -> float:
+        """Start the cockpit; returns time.monotonic() just before the spawn."""
+        env = {**self.stack.env(), MARK_VARIABLE: self.marker}
+        sessions = self.workdir / "sessions"
+        sessions.mkdir(parents=True, exist_ok=True)
+        argv = [str(COCKPIT), "run", str(self.profile), "--sessions-dir", str(sessions)]
+        t0 = time.monotonic()
+        self.pane.start(argv, env=env, cwd=ROOT)
+        return t0
+
+    @property
+    def pid(self) -> int:
+        pid = self.pane.program_pid()
+        if pid is None:
+            raise RuntimeError("the cockpit is not running:\n" + self.pane.screen(history=True))
+        return pid
+
+    def close(self) -> None:
+        self.pane.close()
+        deadline = time.monotonic() + 5
+        while marked_pids(self.marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        kill_marked(self.marker)
+
+    def __enter__(self) -> Cockpit:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def drive_to_step_started(pane: TmuxPane, *, green_timeout: float = 120.0) -> None:
+    """Readback, manual check, GREEN, both GOs, verify, run step 1; until its output shows."""
+    pane.wait_for("BRIEFING", timeout=30)
+    pane.keys("t")
+    pane.wait_for("CHECKLIST", timeout=10)
+    pane.keys("c")
+    deadline = time.monotonic() + green_timeout
+    last_e = time.monotonic()
+
+    def rerun(_s: str) -> None:
+        nonlocal last_e
+        if time.monotonic() - last_e > 8:
+            pane.keys("e")
+            last_e = time.monotonic()
+
+    while True:
+        screen = pane.wait_until(
+            lambda s: "give your GO with" in s or "EXECUTING" in s,
+            timeout=max(1.0, deadline - time.monotonic()),
+            what="all checks GREEN",
+            on_poll=rerun,
+        )
+        if "EXECUTING" in screen:
+            break
+        key, after = ("g", "GO with m") if "GO with g" in screen else ("m", "EXECUTING")
+        pane.keys(key)
+        with contextlib.suppress(ScreenTimeout):
+            pane.wait_for(after, timeout=5)
+    pane.wait_for("verify the command of step 1", timeout=10)
+    pane.keys("v")
+    pane.wait_for("run step 1", timeout=10)
+    pane.keys("x")
+    pane.wait_for("──── STEP", timeout=15)
+
+
+def poll(
+    probe: Callable[[], float | None], *, timeout: float, interval: float = 0.001
+) -> float | None:
+    """Call ``probe`` until it returns a number, or None at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value is not None:
+            return value
+        time.sleep(interval)
+    return None
+
+
+def read_stamp(path: Path) -> float | None:
+    """A wall time a child wrote to ``path`` (None while not there or half-written)."""
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def glances() -> str | None:
+    """A glances executable, if one is installed (``pip install glances`` in /tmp/glances-venv)."""
+    for candidate in GLANCES_CANDIDATES:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None

@@ -1,0 +1,128 @@
+"""Key ``R`` to rollback process started, idle and under a 200k-line output flood.
+
+A copy of the demo profile (in a temporary directory) whose rollback command is
+``/bin/sh -c 'date +%s.%N > STAMP'``: the child writes its own wall time first thing. The step
+is a long ``sleep`` (idle variant) or a program that prints 200k lines and then sleeps (flood
+variant: R is pressed while the screen is still catching up with the output, and all probes
+run). Each run is a new cockpit session driven by keys to EXECUTING with the step started;
+``time.time()`` is stamped just before ``tmux send-keys R``. The CPU readiness check is left out
+of the copy (it measures the whole shared machine, not the cockpit). Prints figures; asserts
+nothing.
+
+    .venv/bin/python benchmarks/ui_rollback_latency.py [--runs 10] [--variant idle|flood|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ui_common import (
+    Cockpit,
+    demo_stack,
+    machine,
+    median,
+    percentile,
+    poll,
+    print_table,
+    read_stamp,
+    verdict,
+    write_profile,
+)
+
+FLOOD_LINES = 200_000
+FLOOD = (
+    # The words on screen are joined at run time: the command itself is shown on screen too.
+    "import sys, time\n"
+    "out = sys.stdout\n"
+    "word = 'flood' + ' line'\n"
+    "for i in range({n}):\n"
+    "    out.write(f'{{word}} {{i:06d}} of the step output, some words to read\\n')\n"
+    "out.write('FLOOD-END-' + 'MARKER\\n'); out.flush()\n"
+    "time.sleep(600)\n"
+)
+
+
+def one_run(stack: object, workdir: Path, flood: bool) -> float:
+    """Seconds from the R key to the rollback child's own stamp."""
+    from cockpit.demo.stack import DemoStack
+
+    assert isinstance(stack, DemoStack)
+    workdir.mkdir(parents=True)
+    stamp = workdir / "rollback.stamp"
+    step = (
+        [sys.executable, "-c", FLOOD.format(n=FLOOD_LINES)]
+        if flood
+        else ["/bin/sh", "-c", "echo step started; exec sleep 600"]
+    )
+    profile = write_profile(
+        workdir / "profile.toml",
+        step_command=step,
+        rollback_command=["/bin/sh", "-c", 'date +%s.%N > "$1"', "sh", str(stamp)],
+        drop_cpu_check=True,
+    )
+    with Cockpit(stack, profile, workdir) as cockpit:
+        cockpit.start()
+        from ui_common import drive_to_step_started
+
+        drive_to_step_started(cockpit.pane)
+        if flood:
+            cockpit.pane.wait_for("flood line", timeout=15)
+        else:
+            cockpit.pane.wait_for("step started", timeout=15)
+        pressed = time.time()
+        cockpit.pane.keys("R")
+        child = poll(lambda: read_stamp(stamp), timeout=10)
+        if child is None:
+            raise RuntimeError("the rollback never stamped:\n" + cockpit.pane.screen())
+        if flood and "FLOOD-END-MARKER" in cockpit.pane.screen():
+            print("  (warning: the flood was already shown when R was pressed)")
+        return child - pressed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--variant", choices=["idle", "flood", "both"], default="both")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    results: dict[str, list[float]] = {"idle": [], "flood": []}
+    variants = ["idle", "flood"] if args.variant == "both" else [args.variant]
+    with demo_stack() as stack, tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+        for index in range(args.runs):
+            for variant in variants:
+                latency = one_run(stack, Path(tmp) / f"{variant}-{index}", variant == "flood")
+                results[variant].append(latency)
+                print(f"  run {index + 1} {variant}: {1000 * latency:.1f} ms", flush=True)
+    rows = []
+    if results["idle"]:
+        idle = results["idle"]
+        rows.append(
+            [
+                "R → rollback started, idle, median",
+                f"{1000 * median(idle):.1f} ms",
+                "≤ 10 ms",
+                verdict(median(idle), 0.010),
+                f"max {1000 * max(idle):.1f} ms, {len(idle)} runs",
+            ]
+        )
+    if results["flood"]:
+        flood = results["flood"]
+        p99 = percentile(flood, 99)
+        rows.append(
+            [
+                "R → rollback started, 200k-line flood, p99",
+                f"{1000 * p99:.1f} ms",
+                "≤ 30 ms",
+                verdict(p99, 0.030),
+                f"median {1000 * median(flood):.1f} ms, {len(flood)} runs (p99 = max)",
+            ]
+        )
+    print_table("key R to the rollback child's own stamp (120x40 tmux pane)", rows)
+
+
+if __name__ == "__main__":
+    main()
