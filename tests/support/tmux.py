@@ -268,6 +268,9 @@ class TmuxPane:
         if self.started:
             self.tmux("kill-server", check=False)
             self.started = False
+        # kill-server leaves the socket file behind; it is ours (a unique name), remove it.
+        base = os.environ.get("TMUX_TMPDIR") or "/tmp"
+        (Path(base) / f"tmux-{os.getuid()}" / self.socket).unlink(missing_ok=True)
         shutil.rmtree(self._config_dir, ignore_errors=True)
 
     def __enter__(self) -> TmuxPane:
