@@ -516,3 +516,10 @@ def test_replay_reproduces_the_live_state_exactly() -> None:
     assert replay(sim.events) == sim.state
     # And replay of a prefix differs (the comparison can fail).
     assert replay(sim.events[:-1]) != sim.state
+
+
+def test_the_verified_command_is_the_one_the_monitor_saw(sim: Sim) -> None:
+    sim.to_execution()
+    seen = ("cockpit", "demo-ctl", "deploy", "v2", "--state", "/srv/demo")
+    events = sim.do(i.VerifyStep(MONITOR, T, "deploy-v2", seen))
+    assert events[0].body["command"] == list(seen)

@@ -70,6 +70,8 @@ class VerifyStep(Intent):
     """The Monitor verifies the next step's command before it runs."""
 
     step_id: str
+    command: tuple[str, ...] = ()
+    """The command as the Monitor saw it, references resolved; recorded as verified."""
 
 
 @dataclass(frozen=True)

@@ -242,7 +242,8 @@ def _verify(state: State, intent: i.VerifyStep) -> list[Event]:
     if state.steps[index].verified_by is not None:
         raise Refusal(f"already verified by {state.steps[index].verified_by}")
     _, step = _profile(state).steps()[index]
-    return [_event(intent, "step.verified", step=step.id, command=list(step.command))]
+    command = list(intent.command) or list(step.command)
+    return [_event(intent, "step.verified", step=step.id, command=command)]
 
 
 @_rule(i.ApproveStep)

@@ -13,15 +13,24 @@ from cockpit.guide import KEYS, Next
 from cockpit.profile.models import Metric, Profile
 from cockpit.sample import Sample, Status
 
+
+def styled(text: str, style: str) -> Text:
+    """Text whose style covers these characters only: what is appended later stays plain.
+
+    (``Text(text, style=...)`` sets the base style of the whole line instead.)
+    """
+    return Text.assemble((text, style))
+
+
 STATUS_STYLE = {
     Status.PASS: "bold green",
-    Status.FAIL: "bold red",
+    Status.FAIL: "bold red reverse",
     Status.INCONCLUSIVE: "bold yellow",
-    Status.ERROR: "bold magenta",
+    Status.ERROR: "bold magenta reverse",
 }
 VERDICT_TEXT = {
     Verdict.GREEN: ("✔ GREEN", "bold green"),
-    Verdict.FAILED: ("✘ RED", "bold red"),
+    Verdict.FAILED: ("✘ RED", "bold red reverse"),
     Verdict.INCONCLUSIVE: ("? INCONCLUSIVE", "bold yellow"),
     Verdict.PENDING: ("… PENDING", "bold yellow"),
 }
@@ -31,8 +40,8 @@ BARS = "▁▂▃▄▅▆▇█"
 def status_text(status: Status | None) -> Text:
     """``✔ PASS`` and friends: symbol and word, so colour is only a bonus."""
     if status is None:
-        return Text("· ----", style="dim")
-    return Text(f"{status.symbol} {status.value}", style=STATUS_STYLE[status])
+        return styled("· ----", "dim")
+    return styled(f"{status.symbol} {status.value}", STATUS_STYLE[status])
 
 
 def value_text(value: float | None, unit: str) -> str:
@@ -50,8 +59,8 @@ def age_text(sample: Sample | None, now: float, staleness: float | None = None) 
     age = max(0.0, now - sample.measured_at)
     label = f"{age:.0f}s" if age < 100 else format_clock(age)
     if staleness is not None and age > staleness:
-        return Text(f"STALE {label}", style="bold yellow reverse")
-    return Text(label, style="dim")
+        return styled(f"STALE {label}", "bold yellow reverse")
+    return styled(label, "dim")
 
 
 def sparkline(values: list[float | None], width: int) -> str:
@@ -74,9 +83,12 @@ def sparkline(values: list[float | None], width: int) -> str:
 
 
 def clock_text(state: State, now: float) -> str:
-    """What the big timer shows: T+mm:ss from T0, or the wall clock before it."""
+    """What the big timer shows: T+mm:ss from T0, or the UTC wall clock before it.
+
+    UTC, like the journal and the report: a war room spans time zones.
+    """
     if state.t0 is None:
-        return dt.datetime.fromtimestamp(now).strftime("%H:%M:%S")
+        return dt.datetime.fromtimestamp(now, tz=dt.UTC).strftime("%H:%M:%S")
     end = state.finished if state.finished is not None else now
     return "+" + format_clock(end - state.t0)
 
@@ -89,7 +101,7 @@ def countdown_text(state: State, now: float) -> Text:
     if deadline is None:
         if state.phase is Phase.HEALTH and state.health_started is not None:
             left = max(0.0, state.health_started + state.profile.health.duration - now)
-            return Text(f" SOAK {format_clock(left)} LEFT ", style="bold reverse")
+            return styled(f" SOAK {format_clock(left)} LEFT ", "bold reverse")
         return Text("")
     left = max(0.0, deadline - now)
     automatic = state.profile.rollback.on_trigger_time == "automatic"
@@ -105,10 +117,10 @@ def environment_text(state: State) -> Text:
         return Text("")
     stage_env = _current_environment(state)
     if stage_env.lower() in ("production", "prod"):
-        return Text(" ■ PRODUCTION ", style="bold white on red")
+        return styled(" ■ PRODUCTION ", "bold white on red")
     if stage_env.lower() in ("staging", "stage"):
-        return Text(f" ▲ {stage_env.upper()} ", style="bold black on yellow")
-    return Text(f" {stage_env.upper()} ", style="bold reverse")
+        return styled(f" ▲ {stage_env.upper()} ", "bold black on yellow")
+    return styled(f" {stage_env.upper()} ", "bold reverse")
 
 
 def _current_environment(state: State) -> str:
@@ -122,9 +134,9 @@ def _current_environment(state: State) -> str:
 
 def phase_text(state: State) -> Text:
     """The phase, with HOLD on top of it when held."""
-    text = Text(state.phase.value, style="bold")
+    text = styled(state.phase.value, "bold")
     if state.hold is not None:
-        text = Text("HOLD", style="bold black on yellow") + Text(f" ({state.phase.value})")
+        text = styled("HOLD", "bold black on yellow") + Text(f" ({state.phase.value})")
     return text
 
 
@@ -170,11 +182,11 @@ def checklist(state: State, now: float) -> RenderableType:
         if check.manual is not None:
             role = check.manual.role
             if cs.confirmed_by:
-                status = Text("✔ CONFIRMED", style="bold green")
+                status = styled("✔ CONFIRMED", "bold green")
                 why = Text(f"by {cs.confirmed_by} ({role})")
             else:
                 key = "c" if role == "operator" else "k"
-                status = Text("? CONFIRM", style="bold yellow")
+                status = styled("? CONFIRM", "bold yellow")
                 why = Text(f"{role.capitalize()} ({key}): {check.manual.prompt}")
         else:
             sample = cs.sample
@@ -260,7 +272,8 @@ def metric_row(metric: Metric, state: State, now: float, width: int) -> Text:
     threshold = f"{metric.threshold.describe(metric.unit):<10} "
     age = age_text(last, now, metric.staleness)
     room = width - len(row) - len(value) - len(threshold) - max(4, len(age))
-    title_width = max(8, min(24, room - 1))
+    # The title first (at least 16 characters when there is room), then the sparkline.
+    title_width = max(8, min(24, max(16, room - 14), room - 1))
     spark_width = max(0, min(40, room - title_width - 1))
     row.append(f"{metric.title[:title_width]:<{title_width}} ")
     if spark_width >= 6:
@@ -275,13 +288,14 @@ def metric_row(metric: Metric, state: State, now: float, width: int) -> Text:
 def monitor_task(state: State, profile: Profile) -> Text:
     """What the Monitor must verify next, in full (the resolved command)."""
     if state.phase is Phase.BRIEFING:
-        text = Text("MONITOR, READ BACK the rollback triggers, then press t:\n", style="bold")
+        text = styled("MONITOR, READ BACK the rollback triggers, then press t:\n", "bold")
         for trigger in profile.briefing.contingency.triggers:
             text.append(f"  ▸ {trigger}\n")
         return text
     upcoming = state.next_step()
     if state.phase is Phase.EXECUTING and upcoming is not None and state.window is None:
-        index, step = upcoming
+        index = upcoming[0]
+        step = profile.steps()[index][1]  # resolved: the command that will really run
         s = state.steps[index]
         if s.status is StepStatus.PENDING and s.verified_by is None:
             text = Text(
@@ -293,7 +307,7 @@ def monitor_task(state: State, profile: Profile) -> Text:
                 text.append(f"  then GREEN before the next step: {', '.join(step.stop_point)}\n")
             return text
     if state.window is not None or state.running_step() is not None:
-        return Text("MONITOR: watch the metrics; R rolls back at once.", style="bold")
+        return styled("MONITOR: watch the metrics; R rolls back at once.", "bold")
     return Text("")
 
 
@@ -306,7 +320,7 @@ def stop_point(state: State, now: float, *, detailed: bool = True) -> Text:
     assert verdict is not None
     label, style = VERDICT_TEXT[verdict]
     where = "HEALTH WINDOW" if window.kind == "health" else f"STOP POINT after {window.step_id}"
-    text = Text(f"{where}: ", style="bold")
+    text = styled(f"{where}: ", "bold")
     text.append(label, style=style)
     if window.accepted_by:
         text.append(f" (accepted by {window.accepted_by})")
@@ -314,7 +328,9 @@ def stop_point(state: State, now: float, *, detailed: bool = True) -> Text:
         return text
     for metric_id, (v, why) in state.window_verdicts(now).items():
         mlabel, mstyle = VERDICT_TEXT[v]
-        text.append(f"\n  {mlabel:<14}", style=mstyle)
+        text.append("\n  ")
+        text.append(mlabel, style=mstyle)
+        text.append(" " * max(1, 15 - len(mlabel)))
         text.append(f" {state.profile.metric(metric_id).title}: {why}")
     return text
 
@@ -324,7 +340,7 @@ def verification(state: State, *, detailed: bool = True) -> RenderableType:
     rb = state.rollback
     if rb is None or state.profile is None:
         return Text("")
-    text = Text("ROLLBACK VERIFICATION against the GO baseline\n", style="bold")
+    text = styled("ROLLBACK VERIFICATION against the GO baseline\n", "bold")
     for metric_id, entry in comparison(state, rb.counters).items():
         unit = entry["unit"]
         if entry["back"]:
@@ -369,7 +385,7 @@ def banner(state: State) -> tuple[Text, str]:
 def next_text(nxt: Next) -> Text:
     """The 'whose turn' line."""
     who = {"operator": "OPERATOR", "monitor": "MONITOR", "approver": "APPROVER"}.get(nxt.role, "")
-    text = Text("NEXT ▸ ", style="bold")
+    text = styled("NEXT ▸ ", "bold")
     if who:
         text.append(f"{who} ", style="bold reverse")
         text.append(" ")

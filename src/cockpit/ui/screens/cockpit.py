@@ -92,13 +92,17 @@ class CockpitScreen(Screen[None]):
         self.session.listeners.append(self._on_events)
         self.set_interval(1.0, self._tick)
         self._output_timer = self.set_interval(OUTPUT_POLL, self._pump_output, pause=True)
+        self._follow_latest()
+        self._show_all()
+        # After the first frame: importing the probes (httpx) must not delay the first paint.
+        self.call_after_refresh(self._start_loops)
+
+    def _start_loops(self) -> None:
         if self.run_loops:
             self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)
             self.run_worker(self.session.run_checklist(), group="checks", exit_on_error=False)
             self.run_worker(self.session.run_clock(), group="clock", exit_on_error=False)
-        self._follow_latest()
         self.run_worker(self.session.reattach_processes(), group="reattach", exit_on_error=False)
-        self._show_all()
 
     def _follow_latest(self) -> None:
         """After a resume, show the output of the last process started (maybe still running)."""
@@ -211,9 +215,15 @@ class CockpitScreen(Screen[None]):
         self._output_timer.resume()
 
     def _pump_output(self) -> None:
+        """Move what the running process wrote onto the screen, in one batch per tick."""
         if self._tail is None:
             return
-        lines = self._tail.read_lines()
+        lines: list[str] = []
+        for _ in range(64):  # at most 64 reads of 64 KiB per 0.1 s tick
+            batch = self._tail.read_lines()
+            if not batch:
+                break
+            lines.extend(batch)
         if lines:
             self.query_one(OperatorPane).write_output(lines)
 
@@ -266,7 +276,15 @@ class CockpitScreen(Screen[None]):
         """v: the Monitor verifies the next step's command."""
         step = self._next_step_id()
         if step is not None:
-            await self._do(lambda now: i.VerifyStep(self._actor("monitor"), now, step))
+            command = self._resolved_command(step)
+            await self._do(lambda now: i.VerifyStep(self._actor("monitor"), now, step, command))
+
+    def _resolved_command(self, step_id: str) -> tuple[str, ...]:
+        """The command as it will run (references resolved): what the Monitor verifies."""
+        for _, step in self.session.profile.steps():
+            if step.id == step_id:
+                return tuple(step.command)
+        return ()
 
     async def action_run_step(self) -> None:
         """x: the Operator runs the next step."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -28,7 +27,7 @@ class MetricRow(Static):
         key = text.plain
         if key != self._shown:
             self._shown = key
-            self.update(text)
+            self.update(text, layout=False)  # one line of fixed height: never a layout pass
 
 
 class MonitorPane(Vertical):
@@ -60,7 +59,7 @@ class MonitorPane(Vertical):
         self.query_one("#verification", Label).show(
             render.verification(state, detailed=self.detailed)
         )
-        title = Text("MONITOR · " + state.crew.get("monitor", ""), style="bold")
+        title = render.styled("MONITOR · " + state.crew.get("monitor", ""), "bold")
         if your_turn:
             title.append("  ◀ YOUR TURN", style="bold reverse")
         self.query_one("#monitor-title", Label).show(title)

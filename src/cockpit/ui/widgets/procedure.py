@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Log
@@ -51,14 +50,24 @@ class OperatorPane(Vertical):
         steps.show(render.steps(state, resolved))
         self.query_one("#output", Log).display = sterile
         self.set_class(sterile, "-sterile")
-        title = Text("OPERATOR · " + state.crew.get("operator", ""), style="bold")
+        title = render.styled("OPERATOR · " + state.crew.get("operator", ""), "bold")
         if your_turn:
             title.append("  ◀ YOUR TURN", style="bold reverse")
         if sterile:
-            title.append("   sterile cockpit: commands and status only", style="dim")
+            title.append("   sterile cockpit", style="dim")
         self.query_one("#operator-title", Label).show(title)
 
     def write_output(self, lines: list[str]) -> None:
-        """Append process output in one batch (never a line at a time)."""
-        if lines:
-            self.query_one("#output", Log).write_lines(lines)
+        """Append process output in one batch (never a line at a time).
+
+        The screen keeps the last ``max_lines`` lines; the output file keeps them all.
+        """
+        if not lines:
+            return
+        log = self.query_one("#output", OutputLog)
+        keep = log.max_lines or len(lines)
+        log.write_lines(lines[-keep:])
+        if log.max_lines is not None and log.line_count >= log.max_lines:
+            # Textual 8.2.8: Log.write_lines refreshes the line numbers it had before trimming
+            # to max_lines, so a full log at its end repaints nothing and looks hung.
+            log.refresh()

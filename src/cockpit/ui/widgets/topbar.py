@@ -36,7 +36,7 @@ class TopBar(Horizontal):
     def tick(self, state: State, now: float) -> None:
         """Update the clock and the countdown (once a second)."""
         before_t0 = state.t0 is None
-        self.query_one("#t-label", Label).show("" if before_t0 else "T")
+        self.query_one("#t-label", Label).show("UTC" if before_t0 else "T")
         timer = self.query_one("#timer", Digits)
         text = render.clock_text(state, now)
         if timer.value != text:
