@@ -61,7 +61,7 @@ from cockpit.sample import Sample
 
 log = logging.getLogger(__name__)
 
-CHECK_INTERVAL = 5.0
+CHECK_INTERVAL = 10.0
 """Seconds between re-runs of the readiness checks while the checklist is open."""
 TICK_INTERVAL = 0.5
 """Seconds between timer ticks (the 5-minute rule, the health window, verification)."""

@@ -77,3 +77,17 @@ with open({str(path)!r}, "ab", buffering=0) as f:
         seen.extend(batch)
     assert writer.returncode == 0
     assert seen == [f"row {i}" for i in range(1000)]
+
+
+def test_catch_up_skips_to_the_newest_whole_lines(tmp_path: Path) -> None:
+    path = tmp_path / "out"
+    path.write_text("".join(f"line {n}\n" for n in range(10_000)))
+    tail = OutputTail(path)
+    assert tail.read_lines()[:1] == ["line 0"]
+    skipped = tail.catch_up(keep=100)
+    assert skipped > 0
+    lines = tail.read_lines()
+    assert lines[-1] == "line 9999"
+    assert all(line.startswith("line ") and line[5:].isdigit() for line in lines)  # no cut line
+    assert len("".join(f"{line}\n" for line in lines)) <= 100
+    assert tail.catch_up(keep=100) == 0  # caught up: nothing more to skip

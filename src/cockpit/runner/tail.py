@@ -24,6 +24,7 @@ class OutputTail:
         self.offset = 0
         self._partial = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._drop_to_line_start = False
 
     def read_lines(self) -> list[str]:
         """New complete lines since the last call (at most ``chunk`` bytes read)."""
@@ -40,12 +41,39 @@ class OutputTail:
             return []
         self.offset += len(data)
         text = self._partial + self._decoder.decode(data)
+        if self._drop_to_line_start:
+            newline = text.find("\n")
+            if newline < 0:
+                return []  # still inside the cut line (no partial kept: it is not whole)
+            text = text[newline + 1 :]
+            self._drop_to_line_start = False
         lines = text.split("\n")
         self._partial = lines.pop()
         while len(self._partial) > self.max_line:
             lines.append(self._partial[: self.max_line])
             self._partial = self._partial[self.max_line :]
         return [line.removesuffix("\r") for line in lines]
+
+    def catch_up(self, keep: int) -> int:
+        """Skip unread output beyond the last ``keep`` bytes; return how many bytes were skipped.
+
+        For a screen that shows only the newest lines: when a step floods faster than the
+        screen can follow, reading everything would only be thrown away. The partial line at
+        the new position is dropped, so reading resumes at the next line start.
+        """
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+        behind = size - self.offset
+        if behind <= keep:
+            return 0
+        skipped = behind - keep
+        self.offset = size - keep
+        self._partial = ""
+        self._decoder.reset()
+        self._drop_to_line_start = True
+        return skipped
 
     def flush_partial(self) -> list[str]:
         """The held partial last line, if any, as a list (then forgotten)."""

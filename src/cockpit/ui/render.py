@@ -52,12 +52,17 @@ def value_text(value: float | None, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
-def age_text(sample: Sample | None, now: float, staleness: float | None = None) -> Text:
-    """How old a value is; a stale one says STALE."""
+def age_text(
+    sample: Sample | None, now: float, staleness: float | None = None, *, step: float = 1.0
+) -> Text:
+    """How old a value is, in whole ``step`` seconds; a stale one says STALE."""
     if sample is None:
         return Text("")
     age = max(0.0, now - sample.measured_at)
-    label = f"{age:.0f}s" if age < 100 else format_clock(age)
+    shown = age // step * step
+    label = f"{shown:.0f}s" if age < 100 else format_clock(age)
+    if step > 1 and age < step:
+        label = f"<{step:.0f}s"
     if staleness is not None and age > staleness:
         return styled(f"STALE {label}", "bold yellow reverse")
     return styled(label, "dim")
@@ -194,7 +199,9 @@ def checklist(state: State, now: float) -> RenderableType:
             why = Text(sample.detail if sample else "measuring…")
             if sample is not None:
                 why.append(" · ")
-                why.append_text(age_text(sample, now))
+                # Checks re-run every few seconds: their age in 5 s steps is all a person
+                # needs, and it spares a redraw of the whole checklist every second.
+                why.append_text(age_text(sample, now, step=5.0))
         status.pad_right(max(0, 14 - len(status)))
         text.append_text(status)
         text.append(check.title + "\n", style="bold")

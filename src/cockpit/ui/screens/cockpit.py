@@ -34,17 +34,19 @@ NARROW = 110
 """Below this width the panes stack."""
 OUTPUT_POLL = 0.1
 """Seconds between reads of the running process's output file."""
+CATCH_UP_KEEP = 256 * 1024
+"""When further behind than this, the output pane skips ahead to the newest bytes."""
 
 
 class CockpitScreen(Screen[None]):
     """Everything on one screen; keys are the same in every phase."""
 
     class SessionChanged(Message):
-        """The session recorded events (decisions, not samples): redraw what they touch."""
+        """The session recorded events (decisions, not samples): redraw what they touch.
 
-        def __init__(self, events: list[Event]) -> None:
-            super().__init__()
-            self.events = events
+        The events wait in the screen's pending list; one message redraws for all of them, so
+        a burst (eight check results arriving together) costs one redraw, not eight.
+        """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("R", "rollback", "ROLL BACK NOW", priority=True),
@@ -73,6 +75,8 @@ class CockpitScreen(Screen[None]):
         self.run_loops = run_loops
         self._tail: OutputTail | None = None
         self._tail_path: Path | None = None
+        self._pending_events: list[Event] = []
+        self._redraw_pending = False
 
     # ------------------------------------------------------------ layout
 
@@ -139,11 +143,17 @@ class CockpitScreen(Screen[None]):
         """Session listener: called inside the session's submit; hand over as a message."""
         if events and all(e.kind == "sample" for e in events):
             return  # rows redraw on the clock tick; decisions arrive as their own events
-        self.post_message(self.SessionChanged(events))
+        first = not self._pending_events and not self._redraw_pending
+        self._pending_events.extend(events)
+        self._redraw_pending = True
+        if first:
+            self.post_message(self.SessionChanged())
 
     @on(SessionChanged)
-    def _session_changed(self, message: SessionChanged) -> None:
-        for event in message.events:
+    def _session_changed(self) -> None:
+        events, self._pending_events = self._pending_events, []
+        self._redraw_pending = False
+        for event in events:
             if event.kind == "process.started":
                 self._follow(Path(str(event.body["output"])), event)
         self._show_all()
@@ -219,7 +229,12 @@ class CockpitScreen(Screen[None]):
         if self._tail is None:
             return
         lines: list[str] = []
-        for _ in range(64):  # at most 64 reads of 64 KiB per 0.1 s tick
+        skipped = self._tail.catch_up(CATCH_UP_KEEP)
+        if skipped:
+            # The screen keeps only the newest lines: do not read what it would drop. The
+            # rollback key must never wait behind a flood of output.
+            lines.append(f"… {skipped // 1024} KiB not shown here; {self._tail.path} has all …")
+        for _ in range(8):  # at most 8 reads of 64 KiB per 0.1 s tick
             batch = self._tail.read_lines()
             if not batch:
                 break
