@@ -94,9 +94,7 @@ def _checklist_next(state: State, now: float) -> Next:
         if pending is not None:
             who = role.capitalize()
             return Next(role, key, f"{who}: confirm '{titles[pending]}', then press {key}")
-    red = [
-        c for c in state.checks_green() if state.profile is not None and titles.get(c) is not None
-    ]
+    red = [c for c in state.checks_green(now) if titles.get(c) is not None]
     if red:
         return Next("cockpit", "e", f"waiting for checks to be GREEN: {', '.join(red)} (e re-runs)")
     if "operator" not in state.go:

@@ -564,8 +564,12 @@ class Session:
         )
         await scheduler.run()
 
-    async def run_checks(self) -> None:
-        """Run every automated readiness check once, concurrently."""
+    async def run_checks(self, *, only_due: bool = False) -> None:
+        """Run the automated readiness checks once, concurrently.
+
+        With ``only_due``, only those not PASS or past half their validity: a PASS that is
+        still fresh need not be measured again (and the host is not loaded for nothing).
+        """
         from cockpit.probes import run_check
 
         async def one(check: Check) -> None:
@@ -576,13 +580,23 @@ class Session:
                 self._safe_submit(i.RecordCheck(SYSTEM, self.clock.wall(), sample))
 
         automated = [c for c in self.profile.checks if c.manual is None]
+        if only_due:
+            now = self.clock.wall()
+            half = self.profile.checks_valid_for / 2
+            due = []
+            for check in automated:
+                last = self.state.checks[check.id].sample if check.id in self.state.checks else None
+                if last is None or last.status.value != "PASS" or now - last.measured_at > half:
+                    due.append(check)
+            automated = due
         await asyncio.gather(*(one(c) for c in automated))
 
     async def run_checklist(self) -> None:
         """Re-run the readiness checks while the checklist is open."""
+        await self.run_checks()
         while self.state.phase in (Phase.NEW, Phase.BRIEFING, Phase.CHECKLIST):
-            await self.run_checks()
             await asyncio.sleep(CHECK_INTERVAL)
+            await self.run_checks(only_due=True)
 
     async def run_clock(self) -> None:
         """Tick the engine's timers and flush batched samples until cancelled."""

@@ -523,3 +523,16 @@ def test_the_verified_command_is_the_one_the_monitor_saw(sim: Sim) -> None:
     seen = ("cockpit", "demo-ctl", "deploy", "v2", "--state", "/srv/demo")
     events = sim.do(i.VerifyStep(MONITOR, T, "deploy-v2", seen))
     assert events[0].body["command"] == list(seen)
+
+
+def test_go_refuses_a_check_that_passed_too_long_ago(sim: Sim) -> None:
+    sim.start()
+    sim.do(i.ConfirmReadback(MONITOR, T))
+    sim.all_checks_pass()
+    valid_for = DEMO.checks_valid_for
+    later = T + valid_for + 1
+    for metric in DEMO.metrics:  # fresh metrics, so only the checks' age is at stake
+        sim.do(i.RecordSample(OPERATOR, later, sample(metric.id, Status.PASS, 1.0, later)))
+    reason = sim.refused(i.Go(OPERATOR, later))
+    assert "not GREEN" in reason
+    assert "CPU below 60%" in reason

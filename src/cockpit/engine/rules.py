@@ -175,7 +175,7 @@ def _go(state: State, intent: i.Go) -> list[Event]:
         raise Refusal(f"on HOLD ({state.hold.reason}); resume first")
     if intent.actor.role in state.go:
         raise Refusal(f"the {intent.actor.role.capitalize()} has already given GO")
-    not_green = state.checks_green()
+    not_green = state.checks_green(intent.wall)
     if not_green:
         titles = {c.id: c.title for c in profile.checks}
         raise Refusal("NO-GO: not GREEN: " + "; ".join(titles[c] for c in not_green))

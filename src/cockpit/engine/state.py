@@ -232,17 +232,29 @@ class State:
             return None
         return self.window.not_green_since + self.profile.briefing.contingency.trigger_time
 
-    def checks_green(self) -> list[str]:
-        """Ids of readiness checks that are not GREEN (empty when all are)."""
+    def checks_green(self, now: float | None = None) -> list[str]:
+        """Ids of readiness checks that are not GREEN (empty when all are).
+
+        Given ``now``, a PASS older than the profile's ``checks_valid_for`` is not GREEN:
+        the system may have changed since it was measured.
+        """
         assert self.profile is not None
+        valid_for = self.profile.checks_valid_for
         missing = []
         for check in self.profile.checks:
             cs = self.checks[check.id]
             if check.manual is not None:
                 if cs.confirmed_by is None:
                     missing.append(check.id)
-            elif cs.sample is None or cs.sample.status.value != "PASS":
-                missing.append(check.id)
+            else:
+                sample = cs.sample
+                fresh_pass = (
+                    sample is not None
+                    and sample.status.value == "PASS"
+                    and (now is None or now - sample.measured_at <= valid_for)
+                )
+                if not fresh_pass:
+                    missing.append(check.id)
         return missing
 
 

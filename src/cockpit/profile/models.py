@@ -577,6 +577,8 @@ class Profile(_Model):
     """Who holds which role."""
     checks: list[Check] = Field(default_factory=list)
     """Readiness checks that must all PASS before GO."""
+    checks_valid_for: Duration = 120.0
+    """How long a check's PASS counts for GO; older results are measured again first."""
     metrics: list[Metric] = Field(default_factory=list)
     """Stop-point metrics."""
     stages: list[Stage] = Field(min_length=1)
