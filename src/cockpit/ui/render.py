@@ -292,8 +292,11 @@ def metric_row(metric: Metric, state: State, now: float, width: int) -> Text:
     return row
 
 
-def monitor_task(state: State, profile: Profile) -> Text:
-    """What the Monitor must verify next, in full (the resolved command)."""
+def monitor_task(state: State, profile: Profile, *, brief: bool = False) -> Text:
+    """What the Monitor must verify next, in full (the resolved command).
+
+    ``brief`` (a short terminal) leaves out the reminder that carries no instruction.
+    """
     if state.phase is Phase.BRIEFING:
         text = styled("MONITOR, READ BACK the rollback triggers, then press t:\n", "bold")
         for trigger in profile.briefing.contingency.triggers:
@@ -313,6 +316,8 @@ def monitor_task(state: State, profile: Profile) -> Text:
             if step.stop_point:
                 text.append(f"  then GREEN before the next step: {', '.join(step.stop_point)}\n")
             return text
+    if brief:
+        return Text("")
     if state.window is not None or state.running_step() is not None:
         return styled("MONITOR: watch the metrics; R rolls back at once.", "bold")
     return Text("")

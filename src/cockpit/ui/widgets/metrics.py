@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -52,13 +53,15 @@ class MonitorPane(Vertical):
         width = self.content_region.width or 60
         for row in self.query(MetricRow):
             row.show(state, now, width)
-        self.query_one("#monitor-task", Label).show(render.monitor_task(state, resolved))
-        self.query_one("#verdict", Label).show(
-            render.stop_point(state, now, detailed=self.detailed)
-        )
-        self.query_one("#verification", Label).show(
-            render.verification(state, detailed=self.detailed)
-        )
+        # Empty parts take no rows: at 80x24 every row counts.
+        for selector, content in (
+            ("#monitor-task", render.monitor_task(state, resolved, brief=not self.detailed)),
+            ("#verdict", render.stop_point(state, now, detailed=self.detailed)),
+            ("#verification", render.verification(state, detailed=self.detailed)),
+        ):
+            label = self.query_one(selector, Label)
+            label.show(content)
+            label.display = not (isinstance(content, Text) and not content.plain)
         title = render.styled("MONITOR · " + state.crew.get("monitor", ""), "bold")
         if your_turn:
             title.append("  ◀ YOUR TURN", style="bold reverse")
