@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import App
+from textual.screen import ModalScreen
 
 from cockpit.clock import Clock, SystemClock
 from cockpit.session import Session
@@ -26,6 +27,16 @@ class CockpitApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(CockpitScreen(self.session, self.clock, run_loops=self.run_loops))
+
+    async def action_quit(self) -> None:
+        """ctrl+q: the same question as q while execution is under way, never a silent exit."""
+        screen = self.screen
+        if isinstance(screen, CockpitScreen):
+            screen.action_quit()
+        elif isinstance(screen, ModalScreen):
+            return  # a dialog is open: answer it first
+        else:
+            self.exit()
 
     async def on_unmount(self) -> None:
         # Still inside the app's event loop: stop the session's own tasks here.
