@@ -331,3 +331,20 @@ async def test_no_color_reads_in_symbols_and_words(
         assert " R  ROLL BACK NOW" in keys
         await pilot.press("g")
         assert "✘ REFUSED" in text_of(app, "#notice")
+
+
+async def test_ctrl_r_rolls_back_from_inside_a_dialog(crew: Crew) -> None:
+    crew.release_step_1()
+    async with running(crew) as pilot:
+        await to_execution(pilot, crew)
+        await run_step(pilot, crew, 0)
+        await pilot.press("h")
+        await wait_until(pilot, lambda: isinstance(crew.app.screen, ReasonDialog), "the dialog")
+        await pilot.press("R")  # in a text field R is a letter: it must not roll back
+        assert crew.session.state.rollback is None
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: crew.session.state.rollback is not None, "the rollback")
+        await wait_until(
+            pilot, lambda: not isinstance(crew.app.screen, ReasonDialog), "the dialog to close"
+        )
+        assert crew.session.state.hold is None  # the half-typed HOLD was not recorded

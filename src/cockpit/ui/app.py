@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import App
+from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
 from cockpit.clock import Clock, SystemClock
 from cockpit.session import Session
 from cockpit.ui.screens.cockpit import CockpitScreen
+from cockpit.ui.screens.dialogs import ConfirmDialog, ReasonDialog
 
 
 class CockpitApp(App[None]):
     """The deploy cockpit."""
 
     CSS_PATH = "cockpit.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # R types an "R" inside a dialog's text field; ctrl+r rolls back from anywhere.
+        Binding("ctrl+r", "rollback_now", "ROLL BACK NOW", priority=True, show=False),
+    ]
     TITLE = "cockpit"
     ENABLE_COMMAND_PALETTE = False
 
@@ -27,6 +35,17 @@ class CockpitApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(CockpitScreen(self.session, self.clock, run_loops=self.run_loops))
+
+    async def action_rollback_now(self) -> None:
+        """ctrl+r: close whatever dialog is open and roll back now."""
+        cockpit = next((s for s in self.screen_stack if isinstance(s, CockpitScreen)), None)
+        if cockpit is None:
+            return
+        if isinstance(self.screen, ReasonDialog):
+            self.screen.dismiss(None)
+        elif isinstance(self.screen, ConfirmDialog):
+            self.screen.dismiss(False)
+        await cockpit.action_rollback()
 
     async def action_quit(self) -> None:
         """ctrl+q: the same question as q while execution is under way, never a silent exit."""

@@ -26,7 +26,9 @@ class ReasonDialog(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
             yield Input(placeholder=self.placeholder, id="reason")
-            yield Static("Enter confirms · Escape cancels", classes="dialog-help")
+            yield Static(
+                "Enter confirms · Escape cancels · ctrl+r ROLLS BACK NOW", classes="dialog-help"
+            )
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -55,7 +57,7 @@ class ConfirmDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.question, classes="dialog-title")
-            yield Static("y: yes · n / Escape: no", classes="dialog-help")
+            yield Static("y: yes · n / Escape: no · ctrl+r ROLLS BACK NOW", classes="dialog-help")
 
     def action_answer(self, yes: bool) -> None:
         """Close with the answer."""
