@@ -372,3 +372,24 @@ def test_run_with_a_bad_profile_prints_the_error_and_exits_2(
     assert "Traceback" not in screen, screen
     assert not list(tmp_path.glob("**/*.jsonl")), "a bad profile must not start a session"
     assert not sessions.exists() or not any(sessions.iterdir())
+
+
+def test_closing_the_terminal_still_writes_the_record(demo_120x40: DemoRun) -> None:
+    """SSH drops mid-briefing: the cockpit exits cleanly, the report is written, the demo stops."""
+    run = demo_120x40
+    run.start()
+    run.pane.wait_for("read the rollback triggers back", timeout=60)
+    run.pane.keys("t")
+    run.pane.wait_for("CHECKLIST", timeout=15)
+    run.pane.close()  # the terminal goes away: SIGHUP
+    journal = run.journal()
+    report = journal.with_suffix("") / "DEPLOYMENT-REPORT.md"
+    deadline = time.monotonic() + 30
+    while not report.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert report.exists(), "no report after the terminal closed"
+    assert "readback.confirmed" in journal.read_text()
+    verified = subprocess.run(
+        [str(COCKPIT), "verify", str(journal)], capture_output=True, text=True, check=False
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 from typing import ClassVar
 
 from textual.app import App
@@ -35,6 +38,12 @@ class CockpitApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(CockpitScreen(self.session, self.clock, run_loops=self.run_loops))
+        # The terminal went away (SSH dropped, tmux killed) or someone asked us to stop: exit
+        # cleanly so the evidence is written. Started processes keep running regardless.
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self.exit)
 
     async def action_rollback_now(self) -> None:
         """ctrl+r: close whatever dialog is open and roll back now."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -61,13 +62,15 @@ def _open(profile: Path | None, sessions_dir: str | None, resume: str | None = N
         import asyncio
 
         asyncio.run(_close(session))
-        print(f"session journal: {session.journal_path}")
-        print(f"verify it with:  cockpit verify {session.journal_path}")
         report = next((p for p in session.evidence if p.name == "DEPLOYMENT-REPORT.md"), None)
-        if report is not None:
-            print(f"report:          {report}")
-        elif session.evidence_error:
-            print(session.evidence_error, file=sys.stderr)
+        # The terminal may be gone (SIGHUP): what matters is already on disk.
+        with contextlib.suppress(OSError):
+            print(f"session journal: {session.journal_path}")
+            print(f"verify it with:  cockpit verify {session.journal_path}")
+            if report is not None:
+                print(f"report:          {report}")
+            elif session.evidence_error:
+                print(session.evidence_error, file=sys.stderr)
     return 0
 
 
