@@ -536,3 +536,17 @@ def test_go_refuses_a_check_that_passed_too_long_ago(sim: Sim) -> None:
     reason = sim.refused(i.Go(OPERATOR, later))
     assert "not GREEN" in reason
     assert "CPU below 60%" in reason
+
+
+def test_five_minute_rule_also_counts_after_a_failed_step(sim: Sim) -> None:
+    sim.to_execution()
+    sim.run_first_step(exit_code=2)
+    failed = sim.now
+    trigger = DEMO.briefing.contingency.trigger_time
+    assert sim.state.trigger_deadline() == failed + trigger
+    assert sim.do(i.Tick(OPERATOR, failed + trigger - 1)) == []
+    events = sim.do(i.Tick(OPERATOR, failed + trigger))
+    assert sim.kinds(events) == ["rollback.started"]
+    rollback = sim.rollback_state()
+    assert rollback is not None
+    assert "a step failed" in rollback.reason

@@ -559,16 +559,20 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
     deadline = state.trigger_deadline()
     if deadline is not None and now >= deadline:
         window = state.window
-        assert window is not None
         verdicts = state.window_verdicts(now)
         pending = "; ".join(
             f"{m} {why}" for m, (v, why) in verdicts.items() if v is not Verdict.GREEN
         )
+        if window is None:
+            since = "a step failed"
+        elif window.kind == "stop_point":
+            since = "the step ended"
+        else:
+            since = "the health window went RED"
         t_plus = state.t_plus(now) or 0.0
         reason = (
             f"5-minute rule: not GREEN by T+{format_clock(t_plus)} "
-            f"({format_clock(state.profile.briefing.contingency.trigger_time)} after "
-            f"{'the step ended' if window.kind == 'stop_point' else 'the health window went RED'})"
+            f"({format_clock(state.profile.briefing.contingency.trigger_time)} after {since})"
             + (f": {pending}" if pending else "")
         )
         if state.profile.rollback.on_trigger_time == "automatic":

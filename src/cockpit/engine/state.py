@@ -168,6 +168,7 @@ class State:
     hold: Hold | None = None
     rollback: RollbackState | None = None
     advisory: str | None = None
+    step_failed_at: float | None = None
     finished: float | None = None
     aborted_reason: str | None = None
     event_count: int = 0
@@ -225,12 +226,15 @@ class State:
         return combine([v for v, _ in self.window_verdicts(now).values()])
 
     def trigger_deadline(self) -> float | None:
-        """When the 5-minute rule fires, while a window is not GREEN."""
-        if self.profile is None or self.window is None or self.window.not_green_since is None:
+        """When the 5-minute rule fires: while a window is not GREEN, or after a step failed."""
+        if self.profile is None or self.rollback is not None or self.phase.finished:
             return None
-        if self.rollback is not None or self.phase.finished:
+        since = [] if self.step_failed_at is None else [self.step_failed_at]
+        if self.window is not None and self.window.not_green_since is not None:
+            since.append(self.window.not_green_since)
+        if not since:
             return None
-        return self.window.not_green_since + self.profile.briefing.contingency.trigger_time
+        return min(since) + self.profile.briefing.contingency.trigger_time
 
     def checks_green(self, now: float | None = None) -> list[str]:
         """Ids of readiness checks that are not GREEN (empty when all are).
@@ -375,6 +379,8 @@ def _step_finished(state: State, e: Event) -> None:
     s.exit_code = b.get("exit_code")
     s.why = b.get("why")
     s.status = StepStatus.SUCCEEDED if b["ok"] else StepStatus.FAILED
+    if not b["ok"]:
+        state.step_failed_at = e.wall  # not GREEN from here: the 5-minute rule is counting
     if b["ok"] and state.profile is not None:
         step = next(st for _, st in state.profile.steps() if st.id == s.id)
         _open_window(state, "stop_point", s.id, list(step.stop_point), e.wall)
