@@ -94,7 +94,7 @@ def _checklist_next(state: State, now: float) -> Next:
         if pending is not None:
             who = role.capitalize()
             return Next(role, key, f"{who}: confirm '{titles[pending]}', then press {key}")
-    red = [c for c in state.checks_green(now) if titles.get(c) is not None]
+    red = state.checks_green(now)
     if red:
         return Next("cockpit", "e", f"waiting for checks to be GREEN: {', '.join(red)} (e re-runs)")
     if "operator" not in state.go:
@@ -129,7 +129,7 @@ def _execution_next(state: State, now: float) -> Next:
     return Next("operator", "x", f"Operator: run step {index + 1} ({step.title}) with x")
 
 
-def keys_for(state: State, now: float) -> list[str]:
+def keys_for(state: State, nxt: Next) -> list[str]:
     """The keys that make sense now, in the order the key bar shows them.
 
     R is always first; then the key of the next action; then what anyone may press in this
@@ -139,7 +139,6 @@ def keys_for(state: State, now: float) -> list[str]:
     if phase.finished:
         return ["q"]
     keys = ["R"]
-    nxt = next_action(state, now)
     if nxt.key is not None and nxt.key not in ("R", "q"):
         keys.append(nxt.key)
     if phase is Phase.CHECKLIST:

@@ -38,9 +38,9 @@ from cockpit.journal import (
     JournalFailed,
     JournalUnreadable,
     Record,
+    default_sessions_dir,
     new_session_path,
 )
-from cockpit.journal import default_sessions_dir as _default_sessions_dir
 from cockpit.profile import (
     Check,
     Profile,
@@ -71,11 +71,6 @@ FLUSH_INTERVAL = 1.0
 Listener = Callable[[list[Event]], None]
 
 
-def default_sessions_dir() -> Path:
-    """Where session journals go unless told otherwise."""
-    return _default_sessions_dir()
-
-
 def events_from_records(records: list[Record]) -> list[Event]:
     """The engine events a journal holds, with batched samples expanded in order."""
     events: list[Event] = []
@@ -100,9 +95,9 @@ class Crew:
     tty: str | None = None
     approvers: tuple[str, ...] = ()
 
-    def actor(self, role: str, name: str | None = None) -> Actor:
+    def actor(self, role: str) -> Actor:
         """The actor for an action taken through a role's keys."""
-        who = name or {"operator": self.operator, "monitor": self.monitor}.get(role, role)
+        who = {"operator": self.operator, "monitor": self.monitor}.get(role, role)
         return Actor(role=role, user=who, tty=self.tty)
 
 
@@ -449,27 +444,44 @@ class Session:
         if not task.cancelled() and task.exception() is not None:
             log.error("session task failed", exc_info=task.exception())
 
+    def _spec(
+        self,
+        argv: list[str],
+        output: str,
+        *,
+        shell: bool,
+        env: dict[str, str],
+        timeout: float,
+    ) -> ProcessSpec:
+        """A process of this session: its output in the session directory, secrets redacted."""
+        return ProcessSpec(
+            argv=tuple(argv),
+            output_path=self.session_dir / output,
+            shell=shell,
+            env=dict(env),
+            timeout=timeout,
+            secrets=self.resolved.secrets,
+        )
+
     async def _start_step(self, step_id: str, index: int) -> None:
         step = self.profile.steps()[index][1]
-        spec = ProcessSpec(
-            argv=tuple(step.command),
-            output_path=self.session_dir / f"step-{index + 1}-{step.id}.out",
+        spec = self._spec(
+            step.command,
+            f"step-{index + 1}-{step.id}.out",
             shell=step.shell,
-            env=dict(step.env),
+            env=step.env,
             timeout=step.timeout,
-            secrets=self.resolved.secrets,
         )
         await self._start_process("step", step_id, spec)
 
     async def _start_rollback_command(self, index: int) -> None:
         rollback = self.profile.rollback
-        spec = ProcessSpec(
-            argv=tuple(rollback.commands[index]),
-            output_path=self.session_dir / f"rollback-{index + 1}.out",
+        spec = self._spec(
+            rollback.commands[index],
+            f"rollback-{index + 1}.out",
             shell=rollback.shell,
-            env=dict(rollback.env),
+            env=rollback.env,
             timeout=rollback.timeout,
-            secrets=self.resolved.secrets,
         )
         standby, self._standby = self._standby, None
         await self._start_process("rollback", str(index), spec, standby=standby)

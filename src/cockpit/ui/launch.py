@@ -13,8 +13,7 @@ from pathlib import Path
 from cockpit.engine import Refusal
 from cockpit.journal import JournalError
 from cockpit.profile import ProfileError
-
-MIN_WIDTH, MIN_HEIGHT = 80, 24
+from cockpit.ui import MIN_HEIGHT, MIN_WIDTH
 
 
 def _terminal_ok() -> bool:

@@ -21,15 +21,13 @@ from cockpit.guide import Next, keys_for, manual_pending, next_action
 from cockpit.journal import Actor
 from cockpit.runner import OutputTail
 from cockpit.session import Session
-from cockpit.ui import render
+from cockpit.ui import MIN_HEIGHT, MIN_WIDTH, render
 from cockpit.ui.screens.dialogs import ConfirmDialog, ReasonDialog
 from cockpit.ui.widgets.metrics import MonitorPane
 from cockpit.ui.widgets.procedure import OperatorPane
 from cockpit.ui.widgets.text import Label
 from cockpit.ui.widgets.topbar import TopBar
 
-MIN_WIDTH, MIN_HEIGHT = 80, 24
-"""Below this the panes cannot show what matters: the screen says so instead."""
 NARROW = 110
 """Below this width the panes stack."""
 OUTPUT_POLL = 0.1
@@ -176,7 +174,7 @@ class CockpitScreen(Screen[None]):
         banner.show(text)
         nxt = next_action(state, now)
         self.query_one("#next", Label).show(render.next_text(nxt))
-        self.query_one("#keys", Label).show(render.key_bar(keys_for(state, now)))
+        self.query_one("#keys", Label).show(render.key_bar(keys_for(state, nxt)))
         if state.phase.finished:
             report = next(
                 (p for p in self.session.evidence if p.name == "DEPLOYMENT-REPORT.md"), None
@@ -194,7 +192,7 @@ class CockpitScreen(Screen[None]):
         self.query_one(TopBar).tick(state, now)
         nxt = next_action(state, now)
         self.query_one("#next", Label).show(render.next_text(nxt))
-        self.query_one("#keys", Label).show(render.key_bar(keys_for(state, now)))
+        self.query_one("#keys", Label).show(render.key_bar(keys_for(state, nxt)))
         monitor_turn = nxt.role == "monitor"
         self.query_one(MonitorPane).show(state, now, self.session.profile, your_turn=monitor_turn)
         if state.phase in (Phase.BRIEFING, Phase.CHECKLIST):
