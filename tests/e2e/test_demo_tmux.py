@@ -317,7 +317,12 @@ def test_demo_at_80x24_without_colour(demo_80x24: DemoRun) -> None:
     red = drive_to_rollback_advised(run)
     for word in ("PRODUCTION", "FAIL", "ROLLBACK ADVISED", "RED"):
         assert word in red, f"{word!r} missing at 80x24:\n{red}"
-    assert "PASS" in red, f"no PASS at 80x24 (the readiness metric passes):\n{red}"
+    # The other rows may dip for a second during the switch to v2: wait for a PASS to show.
+    pane.wait_until(
+        lambda s: "PASS" in s,
+        timeout=15,
+        what="a PASS row at 80x24 (readiness and throughput pass on v2)",
+    )
     codes = chromatic_colours(pane.screen(escapes=True))
     assert codes == [], f"NO_COLOR=1 but the screen shows hues: {sorted(set(codes))[:10]}"
 
