@@ -394,7 +394,51 @@ def test_closing_the_terminal_still_writes_the_record(demo_120x40: DemoRun) -> N
         time.sleep(0.1)
     assert report.exists(), "no report after the terminal closed"
     assert "readback.confirmed" in journal.read_text()
+    deadline = time.monotonic() + 30
+    while run.leftovers() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not run.leftovers(), f"still running after the terminal closed: {run.leftovers()}"
     verified = subprocess.run(
         [str(COCKPIT), "verify", str(journal)], capture_output=True, text=True, check=False
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def _threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def _state(pid: int) -> str:
+    """The one-letter process state from /proc (T: stopped)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def test_stop_and_continue_signals_leave_the_screen_working(demo_120x40: DemoRun) -> None:
+    """SIGCONT arrives with every hang-up and after every ``fg``; it must not restart the
+    terminal handling from inside a signal handler (each one used to start another input
+    thread, and one arriving mid-write could deadlock the exit)."""
+    run = demo_120x40
+    run.start()
+    run.pane.wait_for("read the rollback triggers back", timeout=60)
+    pid = run.pane.program_pid()
+    assert pid is not None
+    before = _threads(pid)
+    for _ in range(50):
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.01)  # apart, so that the kernel does not merge them into one
+    assert _threads(pid) <= before + 2, f"{before} threads before SIGCONT, {_threads(pid)} after"
+    # Suspended from outside, then `fg`: the terminal is given back and taken again.
+    os.kill(pid, signal.SIGTSTP)
+    deadline = time.monotonic() + 15
+    while _state(pid) != "T" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _state(pid) == "T", "SIGTSTP did not suspend the cockpit"
+    run.pane.wait_for("starting the demo service", timeout=15)  # the shell's screen is back
+    os.kill(pid, signal.SIGCONT)
+    run.pane.wait_for("read the rollback triggers back", timeout=15)
+    run.pane.keys("t")
+    run.pane.wait_for("CHECKLIST", timeout=15)
+    assert _threads(pid) <= before + 2, f"{before} threads before, {_threads(pid)} after"
+    run.pane.keys("q")
+    assert run.pane.wait_exit(timeout=30) == 0, run.pane.screen()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import threading
+import time
 from typing import ClassVar
 
 from textual.app import App
@@ -35,15 +38,62 @@ class CockpitApp(App[None]):
         self.session = session
         self.clock = clock or session.clock
         self.run_loops = run_loops
+        self._stopping: asyncio.Task[None] | None = None
+        self._suspended = False
 
     def on_mount(self) -> None:
         self.push_screen(CockpitScreen(self.session, self.clock, run_loops=self.run_loops))
-        # The terminal went away (SSH dropped, tmux killed) or someone asked us to stop: exit
-        # cleanly so the evidence is written. Started processes keep running regardless.
+        # Every signal is handled on the event loop, never inside a Python signal handler.
+        # Textual's own SIGCONT handler restarts application mode from inside the handler: a
+        # hang-up (the kernel sends SIGHUP and SIGCONT together) could interrupt the main thread
+        # in the middle of a terminal write and deadlock it on the writer's queue, and each
+        # plain SIGCONT started one more input thread.
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGHUP, signal.SIGTERM):
+        handlers = {
+            signal.SIGHUP: self._stop_for_signal,
+            signal.SIGTERM: self._stop_for_signal,
+            signal.SIGTSTP: self._suspend_for_signal,
+            signal.SIGCONT: self._continue_after_signal,
+        }
+        for signum, handler in handlers.items():
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self.exit)
+                loop.add_signal_handler(signum, handler)
+
+    def _stop_for_signal(self) -> None:
+        """The terminal went away (SSH dropped, tmux killed) or someone asked us to stop.
+
+        The record comes first: the evidence is written before the screen is torn down, and a
+        watchdog ends the process if tearing down a dead terminal hangs. Started processes keep
+        running under their supervisors either way.
+        """
+        if self._stopping is not None:
+            return
+        _exit_hard_after(STOP_GRACE_SECONDS)
+        self._stopping = asyncio.get_running_loop().create_task(self._write_record_and_exit())
+
+    async def _write_record_and_exit(self) -> None:
+        try:
+            if not self.session.evidence:
+                await self.session.write_evidence()
+        finally:
+            self.exit()
+
+    def _suspend_for_signal(self) -> None:
+        """SIGTSTP from outside (raw mode turns ctrl+z into a key): give the terminal back."""
+        if self._driver is None or self._suspended:
+            return
+        self._suspended = True
+        self._driver.suspend_application_mode()
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+    def _continue_after_signal(self) -> None:
+        """SIGCONT: take the terminal again only if we gave it away; otherwise repaint."""
+        if self._stopping is not None:
+            return
+        if self._suspended and self._driver is not None:
+            self._suspended = False
+            self._driver.resume_application_mode()
+        self.refresh(repaint=True, layout=True)
 
     async def action_rollback_now(self) -> None:
         """ctrl+r: close whatever dialog is open and roll back now."""
@@ -69,6 +119,25 @@ class CockpitApp(App[None]):
     async def on_unmount(self) -> None:
         # Still inside the app's event loop: stop the session's own tasks here.
         await self.session.stop()
+
+
+STOP_GRACE_SECONDS = 10.0
+"""How long a signalled cockpit may take to shut down before it exits hard."""
+
+
+def _exit_hard_after(seconds: float) -> None:
+    """End the process after ``seconds`` unless it has ended by then.
+
+    Only used once a stop was signalled: the journal is fsynced record by record and the
+    evidence is written first, so nothing is lost; what this guards against is a teardown
+    that blocks on a terminal that no longer exists.
+    """
+
+    def watchdog() -> None:
+        time.sleep(seconds)
+        os._exit(1)
+
+    threading.Thread(target=watchdog, name="cockpit-stop-watchdog", daemon=True).start()
 
 
 def make_app(session: Session, *, clock: Clock | None = None, run_loops: bool = True) -> CockpitApp:

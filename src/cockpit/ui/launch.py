@@ -62,15 +62,20 @@ def _open(profile: Path | None, sessions_dir: str | None, resume: str | None = N
 
         asyncio.run(_close(session))
         report = next((p for p in session.evidence if p.name == "DEPLOYMENT-REPORT.md"), None)
-        # The terminal may be gone (SIGHUP): what matters is already on disk.
-        with contextlib.suppress(OSError):
-            print(f"session journal: {session.journal_path}")
-            print(f"verify it with:  cockpit verify {session.journal_path}")
-            if report is not None:
-                print(f"report:          {report}")
-            elif session.evidence_error:
-                print(session.evidence_error, file=sys.stderr)
+        _say(f"session journal: {session.journal_path}")
+        _say(f"verify it with:  cockpit verify {session.journal_path}")
+        if report is not None:
+            _say(f"report:          {report}")
+        elif session.evidence_error:
+            _say(session.evidence_error, error=True)
     return 0
+
+
+def _say(text: str, *, error: bool = False) -> None:
+    """Print after the screen closed; the terminal may be gone (SIGHUP), and what matters is
+    already on disk, so a dead terminal is not an error."""
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.stderr if error else sys.stdout, flush=True)
 
 
 async def _close(session: object) -> None:
@@ -114,4 +119,4 @@ def demo_command(args: argparse.Namespace) -> int:
         return _open(profile, args.sessions_dir)
     finally:
         stack.stop()
-        print("demo service stopped.")
+        _say("demo service stopped.")
