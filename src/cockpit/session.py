@@ -50,10 +50,11 @@ from cockpit.profile import (
     resolve_profile,
 )
 from cockpit.runner import (
-    ProcessHandle,
     ProcessSpec,
+    ProcessStarter,
     SpawnError,
     StandbySupervisor,
+    StartedProcess,
     reattach,
     start_process,
 )
@@ -131,6 +132,8 @@ class Session:
     webhook: Webhook | None = None
     evidence: list[Path] = field(default_factory=list)
     evidence_error: str | None = None
+    starter: ProcessStarter = start_process
+    """Starts steps and rollbacks; tests and screenshots pass a scripted stand-in."""
 
     # ------------------------------------------------------------ creation
 
@@ -144,6 +147,7 @@ class Session:
         sessions_dir: Path | None = None,
         environ: dict[str, str] | None = None,
         clock: Clock | None = None,
+        starter: ProcessStarter = start_process,
     ) -> Session:
         """Load the profile, open a new journal and record the session's start.
 
@@ -181,7 +185,12 @@ class Session:
         session_dir.mkdir(mode=0o700, exist_ok=True)
         journal = Journal.open(journal_path)
         session = cls(
-            resolved=resolved, journal=journal, session_dir=session_dir, crew=crew, clock=clock
+            resolved=resolved,
+            journal=journal,
+            session_dir=session_dir,
+            crew=crew,
+            clock=clock,
+            starter=starter,
         )
         session._batcher = Batcher(journal, "samples", actor=SYSTEM)
         if resolved.profile.announce.webhook:
@@ -196,6 +205,7 @@ class Session:
         *,
         environ: dict[str, str] | None = None,
         clock: Clock | None = None,
+        starter: ProcessStarter = start_process,
     ) -> Session:
         """Reopen a session after the cockpit died: replay its journal and carry on.
 
@@ -230,6 +240,7 @@ class Session:
             crew=crew,
             clock=clock,
             state=state,
+            starter=starter,
         )
         session.session_dir.mkdir(mode=0o700, exist_ok=True)
         session._batcher = Batcher(journal, "samples", actor=SYSTEM)
@@ -496,7 +507,7 @@ class Session:
         key = (purpose, ref)
         self.processes[key] = RunningProcess(purpose, ref, spec.output_path)
         try:
-            handle = await start_process(spec, standby=standby)
+            handle = await self.starter(spec, standby=standby)
         except SpawnError as exc:
             result = exc.result
             self._safe_submit(
@@ -526,7 +537,7 @@ class Session:
         )
         self._spawn(self._wait(purpose, ref, handle), keep=True)
 
-    async def _wait(self, purpose: str, ref: str, handle: ProcessHandle) -> None:
+    async def _wait(self, purpose: str, ref: str, handle: StartedProcess) -> None:
         result = await handle.wait(terminate_on_cancel=False)
         self._safe_submit(
             i.ProcessExited(

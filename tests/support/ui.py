@@ -10,23 +10,20 @@ line and time on screen is the same on every run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import Digits, Input, Log
 
-import cockpit.runner
-import cockpit.session
 from cockpit.clock import FakeClock
 from cockpit.engine import Phase
 from cockpit.engine import intents as i
 from cockpit.engine.events import SYSTEM
-from cockpit.runner import ProcessResult, ProcessSpec
+from cockpit.runner import ProcessResult, ProcessSpec, ProcessStarter, start_process
 from cockpit.sample import Sample, Status
 from cockpit.session import Session
 from cockpit.ui import render
@@ -57,11 +54,19 @@ def pin_timezone() -> None:
 
 
 def new_session(
-    profile: Path, workdir: Path, clock: FakeClock, environ: dict[str, str] | None = None
+    profile: Path,
+    workdir: Path,
+    clock: FakeClock,
+    environ: dict[str, str] | None = None,
+    starter: ProcessStarter = start_process,
 ) -> Session:
     """A session on the fake clock with its journal under ``workdir``."""
     return Session.create(
-        profile, sessions_dir=workdir / "sessions", environ=environ or {}, clock=clock
+        profile,
+        sessions_dir=workdir / "sessions",
+        environ=environ or {},
+        clock=clock,
+        starter=starter,
     )
 
 
@@ -177,18 +182,6 @@ class FakeProcesses:
         for handle in self.started.values():
             handle.result.cancel()
 
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[FakeProcesses]:
-        """Stand in for the runner's ``start_process`` where the session looks it up."""
-        module = cockpit.session if hasattr(cockpit.session, "start_process") else cockpit.runner
-        name = "start_process"
-        real = getattr(module, name)
-        setattr(module, name, self.start_process)
-        try:
-            yield self
-        finally:
-            setattr(module, name, real)
-
 
 # ---------------------------------------------------------------- the showcase
 
@@ -234,8 +227,6 @@ class Showcase:
 
     def __init__(self, workdir: Path) -> None:
         self.clock = FakeClock(WALL)
-        self.session = new_session(SHOWCASE_PROFILE, workdir, self.clock)
-        self.app = make_app(self.session, clock=self.clock, run_loops=False)
         self.processes = FakeProcesses(
             {
                 "step-1-canary.out": CANARY_OUT,
@@ -243,6 +234,10 @@ class Showcase:
                 "rollback-1.out": ROLLBACK_OUT,
             }
         )
+        self.session = new_session(
+            SHOWCASE_PROFILE, workdir, self.clock, starter=self.processes.start_process
+        )
+        self.app = make_app(self.session, clock=self.clock, run_loops=False)
 
     def player(self, scene: str) -> Callable[[Pilot[None]], Awaitable[None]]:
         """A ``run_before`` for ``snap_compare``: play up to ``scene``."""
@@ -250,15 +245,14 @@ class Showcase:
             raise ValueError(f"unknown scene {scene!r}; one of {', '.join(SCENES)}")
 
         async def play(pilot: Pilot[None]) -> None:
-            with self.processes.installed():
-                await _SCRIPTS[scene](self, pilot)
-                await pilot.pause()  # session changes reach the screen as messages
-                await wait_until(pilot, self._output_shown, "the process output on screen")
-                await wait_until(pilot, self._evidence_done, "the evidence of a finished session")
-                # The log does not follow its end when the banner shrinks the pane after the
-                # last write; which of the two happened last varies from run to run.
-                self.app.screen.query_one("#output", Log).scroll_end(animate=False, immediate=True)
-                await wait_until(pilot, lambda: clock_shown(self.app), "the 1 s refresh")
+            await _SCRIPTS[scene](self, pilot)
+            await pilot.pause()  # session changes reach the screen as messages
+            await wait_until(pilot, self._output_shown, "the process output on screen")
+            await wait_until(pilot, self._evidence_done, "the evidence of a finished session")
+            # The log does not follow its end when the banner shrinks the pane after the
+            # last write; which of the two happened last varies from run to run.
+            self.app.screen.query_one("#output", Log).scroll_end(animate=False, immediate=True)
+            await wait_until(pilot, lambda: clock_shown(self.app), "the 1 s refresh")
             self._mask_journal_path()
             # Nothing more happens in a scene: close the journal and let go of any process
             # the session keeps standing by (the screen stays as it is).

@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cockpit.runner import proctree
 from cockpit.runner.redact import Redactor
@@ -119,6 +119,29 @@ def result_path_for(output_path: Path) -> Path:
 
 def _cancel_path_for(output_path: Path) -> Path:
     return output_path.with_name(output_path.name + ".cancel")
+
+
+class StartedProcess(Protocol):
+    """What the session needs of a started step or rollback (a :class:`ProcessHandle`)."""
+
+    pid: int
+    pgid: int
+    supervisor_pid: int
+    started_wall: float
+
+    async def wait(self, *, terminate_on_cancel: bool = True) -> ProcessResult:
+        """Until the process has ended; its result."""
+        ...
+
+
+class ProcessStarter(Protocol):
+    """Starts a step or rollback: :func:`start_process`, or a stand-in in tests."""
+
+    async def __call__(
+        self, spec: ProcessSpec, *, standby: StandbySupervisor | None = None
+    ) -> StartedProcess:
+        """Spawn ``spec`` and return as soon as its pid is known."""
+        ...
 
 
 class ProcessHandle:
