@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sessions-dir", metavar="DIR", help="where session journals go")
     p.set_defaults(target="cockpit.ui.launch:demo_command")
 
+    p = sub.add_parser("sessions", help="list sessions, newest first, and which can be resumed")
+    p.add_argument("--sessions-dir", metavar="DIR", help="where session journals are")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(target="cockpit.session_list:sessions_command")
+
     p = sub.add_parser("report", help="write DEPLOYMENT-REPORT.md from a journal")
     p.add_argument("journal", metavar="JOURNAL")
     p.add_argument("--out", metavar="DIR", help="evidence directory (default: beside it)")

@@ -1,0 +1,165 @@
+"""``cockpit sessions``: the sessions on this machine, newest first, and what to do with each.
+
+After an SSH drop at 3 a.m. the first question is "where is my session, and is it still
+running?". Each journal is read (never changed) and folded into its state; a journal that a
+live cockpit holds is marked as open, because its writer keeps an exclusive ``flock`` on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cockpit.engine import replay
+from cockpit.journal import JournalDamaged, JournalError, default_sessions_dir, read_journal
+from cockpit.session import events_from_records
+
+EXIT_LISTED = 0
+EXIT_UNREADABLE = 2
+
+
+@dataclass(frozen=True)
+class SessionEntry:
+    """One journal, summed up."""
+
+    journal: str
+    started: float | None
+    deployment: str
+    service: str
+    environment: str
+    phase: str
+    """The phase, ``HOLD: <phase>`` while on hold, ``DAMAGED``/``UNREADABLE`` with ``problem``."""
+    finished: bool
+    open: bool
+    """A live cockpit has the journal open for writing."""
+    problem: str = ""
+
+    @property
+    def resumable(self) -> bool:
+        """Unfinished, readable, and no cockpit holds it: ``cockpit run --resume`` picks it up."""
+        return not self.finished and not self.open and not self.problem
+
+
+def held_by_a_cockpit(path: Path) -> bool:
+    """Whether another process holds the journal's writer lock (an exclusive ``flock``)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def summarise(path: Path) -> SessionEntry:
+    """Read one journal (a live one may end in a half-written record) and sum it up."""
+    held = held_by_a_cockpit(path)
+    try:
+        records = read_journal(path, allow_torn_tail=True)
+        state = replay(events_from_records(records))
+    except JournalDamaged as exc:
+        return _broken(path, held, "DAMAGED", f"record {exc.seq}: {exc.reason}")
+    except JournalError as exc:
+        return _broken(path, held, "UNREADABLE", str(exc))
+    except (ValueError, KeyError, TypeError) as exc:  # a chain that verifies but no session
+        return _broken(path, held, "UNREADABLE", f"not a session journal ({exc})")
+    if state.profile is None:
+        return _broken(path, held, "UNREADABLE", "not a session journal (no session.started)")
+    deployment = state.profile.deployment
+    phase = str(state.phase)
+    if state.hold is not None:
+        phase = f"HOLD: {phase}"
+    return SessionEntry(
+        journal=str(path),
+        started=state.started,
+        deployment=deployment.name,
+        service=deployment.service,
+        environment=", ".join(deployment.environments),
+        phase=phase,
+        finished=state.phase.finished,
+        open=held,
+    )
+
+
+def _broken(path: Path, held: bool, phase: str, problem: str) -> SessionEntry:
+    return SessionEntry(str(path), None, "?", "?", "?", phase, False, held, problem)
+
+
+def list_sessions(directory: Path) -> list[SessionEntry]:
+    """Every ``*.jsonl`` journal in ``directory``, newest first (by name: it starts with UTC)."""
+    return [summarise(path) for path in sorted(directory.glob("*.jsonl"), reverse=True)]
+
+
+def _when(wall: float | None) -> str:
+    return "?" if wall is None else time.strftime("%Y-%m-%d %H:%M", time.gmtime(wall))
+
+
+def _table(entries: list[SessionEntry]) -> list[str]:
+    rows = [("STARTED (UTC)", "DEPLOYMENT", "SERVICE", "ENVIRONMENT", "PHASE", "COCKPIT")]
+    for entry in entries:
+        cockpit = "open" if entry.open else ("ended" if entry.finished else "none")
+        rows.append(
+            (
+                _when(entry.started),
+                entry.deployment,
+                entry.service,
+                entry.environment,
+                entry.phase,
+                cockpit,
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+        if index:
+            entry = entries[index - 1]
+            lines.append(f"  {entry.journal}")
+            if entry.problem:
+                lines.append(f"  ! {entry.problem} (see `cockpit verify {entry.journal}`)")
+            elif entry.resumable:
+                lines.append(f"  → no cockpit has it: cockpit run --resume {entry.journal}")
+    return lines
+
+
+def sessions_command(args: argparse.Namespace) -> int:
+    """List sessions: exit 0 (also when there are none), 2 when the directory is unreadable."""
+    directory = Path(args.sessions_dir) if args.sessions_dir else default_sessions_dir()
+    if not directory.exists():
+        entries: list[SessionEntry] = []
+    elif not directory.is_dir():
+        print(f"error: {directory} is not a directory", file=sys.stderr)
+        return EXIT_UNREADABLE
+    else:
+        try:
+            entries = list_sessions(directory)
+        except OSError as exc:
+            print(f"error: cannot read {directory}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_UNREADABLE
+    if args.json:
+        doc = [asdict(entry) | {"resumable": entry.resumable} for entry in entries]
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return EXIT_LISTED
+    if not entries:
+        print(f"no sessions in {directory}")
+        return EXIT_LISTED
+    with contextlib.suppress(BrokenPipeError):  # `cockpit sessions | head`
+        print("\n".join(_table(entries)))
+    return EXIT_LISTED
