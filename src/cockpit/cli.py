@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sessions-dir", metavar="DIR", help="where session journals go")
     p.set_defaults(target="cockpit.ui.launch:demo_command")
 
+    p = sub.add_parser("watch", help="watch a running session from a second terminal, read-only")
+    p.add_argument("journal", nargs="?", metavar="JOURNAL", help="default: the newest open one")
+    p.add_argument("--sessions-dir", metavar="DIR", help="where session journals are")
+    p.set_defaults(target="cockpit.ui.launch:watch_command")
+
     p = sub.add_parser("sessions", help="list sessions, newest first, and which can be resumed")
     p.add_argument("--sessions-dir", metavar="DIR", help="where session journals are")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

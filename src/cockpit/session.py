@@ -303,6 +303,11 @@ class Session:
         return self.resolved.profile
 
     @property
+    def read_only(self) -> bool:
+        """Whether this terminal only watches (see ``cockpit.watch``)."""
+        return False
+
+    @property
     def journal_path(self) -> Path:
         """The journal file."""
         return self.journal.path

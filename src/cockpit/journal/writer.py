@@ -96,6 +96,17 @@ class Journal:
         self._fsync = fsync
         self._prev = records[-1].hash if records else GENESIS_PREV
 
+    @classmethod
+    def view(cls, path: Path, records: list[Record]) -> Journal:
+        """A read-only view of records read from ``path`` (for watching): it holds no file
+        open, and :meth:`append` refuses."""
+        journal = cls(
+            path, records=records, fd=-1, anchors_fd=-1, fsync=os.fsync, repaired_from=None
+        )
+        journal._fd = None
+        journal.failed = "read-only view"
+        return journal
+
     @property
     def anchors_path(self) -> Path:
         """The anchor file beside the journal (see ``cockpit.journal.anchors``)."""

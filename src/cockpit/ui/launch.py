@@ -98,6 +98,40 @@ def run_command(args: argparse.Namespace) -> int:
     return _open(profile, args.sessions_dir, args.resume)
 
 
+def watch_command(args: argparse.Namespace) -> int:
+    """Watch a session from a second terminal: its journal, on the same screen, read-only."""
+    from cockpit.journal import default_sessions_dir
+    from cockpit.session_list import list_sessions
+    from cockpit.watch import WatchedSession
+
+    journal = args.journal
+    if journal is None:
+        directory = Path(args.sessions_dir) if args.sessions_dir else default_sessions_dir()
+        live = [e for e in list_sessions(directory) if e.open] if directory.is_dir() else []
+        if not live:
+            print(
+                f"error: no cockpit has a session open in {directory}; give the JOURNAL to watch"
+                " (`cockpit sessions` lists them)",
+                file=sys.stderr,
+            )
+            return 2
+        journal = live[0].journal
+    if not _terminal_ok():
+        return 2
+    try:
+        session = WatchedSession.watch(journal)
+    except (JournalError, OSError) as exc:
+        print(f"error: cannot watch {journal}: {exc}", file=sys.stderr)
+        return 2
+    from cockpit.ui.app import make_app
+
+    try:
+        make_app(session).run()
+    finally:
+        _say(f"stopped watching {session.journal_path}")
+    return 0
+
+
 def demo_command(args: argparse.Namespace) -> int:
     """Start the demo service and its traffic, run the demo profile, stop them on exit."""
     if not _terminal_ok():

@@ -418,6 +418,16 @@ def key_bar(keys: list[str]) -> Text:
     return text
 
 
+def watching_bar() -> Text:
+    """The key bar of a terminal that only watches (``cockpit watch``)."""
+    text = Text()
+    text.append(" WATCHING ", style="bold reverse")
+    text.append(" read-only: act in the cockpit that runs the session   ")
+    text.append(" q ", style="bold reverse")
+    text.append(" stop watching  ")
+    return text
+
+
 def text_key(renderable: RenderableType) -> object:
     """A cheap identity of what a renderable shows, to skip redrawing unchanged widgets."""
     if isinstance(renderable, Text):

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -75,6 +76,10 @@ class CockpitScreen(Screen[None]):
         self._tail_path: Path | None = None
         self._pending_events: list[Event] = []
         self._redraw_pending = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A terminal that only watches has one key: q."""
+        return action == "quit" or not self.session.read_only
 
     # ------------------------------------------------------------ layout
 
@@ -174,7 +179,7 @@ class CockpitScreen(Screen[None]):
         banner.show(text)
         nxt = next_action(state, now)
         self.query_one("#next", Label).show(render.next_text(nxt))
-        self.query_one("#keys", Label).show(render.key_bar(keys_for(state, nxt)))
+        self.query_one("#keys", Label).show(self._key_bar(state, nxt))
         if state.phase.finished:
             report = next(
                 (p for p in self.session.evidence if p.name == "DEPLOYMENT-REPORT.md"), None
@@ -192,11 +197,16 @@ class CockpitScreen(Screen[None]):
         self.query_one(TopBar).tick(state, now)
         nxt = next_action(state, now)
         self.query_one("#next", Label).show(render.next_text(nxt))
-        self.query_one("#keys", Label).show(render.key_bar(keys_for(state, nxt)))
+        self.query_one("#keys", Label).show(self._key_bar(state, nxt))
         monitor_turn = nxt.role == "monitor"
         self.query_one(MonitorPane).show(state, now, self.session.profile, your_turn=monitor_turn)
         if state.phase in (Phase.BRIEFING, Phase.CHECKLIST):
             self._show_panes(state, now, nxt)  # check ages move
+
+    def _key_bar(self, state: State, nxt: Next) -> Text:
+        if self.session.read_only:
+            return render.watching_bar()
+        return render.key_bar(keys_for(state, nxt))
 
     def _notice(self, text: str, *, error: bool = True) -> None:
         notice = self.query_one("#notice", Label)
@@ -368,9 +378,9 @@ class CockpitScreen(Screen[None]):
 
     @work(exclusive=True, group="dialog")
     async def action_quit(self) -> None:
-        """q: quit; asks first while execution is under way."""
+        """q: quit; asks first while execution is under way (not when only watching)."""
         state = self.session.state
-        if state.t0 is not None and not state.phase.finished:
+        if state.t0 is not None and not state.phase.finished and not self.session.read_only:
             question = (
                 f"Quit during {state.phase.value}? Running processes keep running and the "
                 f"journal stays at {self.session.journal_path}. Quit?"

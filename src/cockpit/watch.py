@@ -1,0 +1,162 @@
+"""Watch a session from a second terminal: the same screen, fed by the journal, read-only.
+
+The journal is the one source of truth, so a watcher needs nothing from the cockpit that runs
+the session: it replays the journal, then follows the records appended to it and folds them
+into its own copy of the state, exactly as a resume would. It never writes: every key that
+would act is refused and says where to act instead. Who may watch is decided by the
+journal's file mode (0600: its owner); watching as another user needs the attach socket,
+which is not built yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+
+from cockpit.clock import Clock, SystemClock
+from cockpit.engine import Event, Refusal, apply, replay
+from cockpit.engine import intents as i
+from cockpit.journal import (
+    Journal,
+    JournalDamaged,
+    JournalError,
+    JournalUnreadable,
+    Record,
+    read_journal,
+)
+from cockpit.profile import ResolvedProfile
+from cockpit.session import Crew, Session, events_from_records
+
+FOLLOW_INTERVAL = 0.25
+"""Seconds between looks at the journal for new records."""
+
+
+class WatchedSession(Session):
+    """A session seen through its journal: the state follows the file; nothing acts."""
+
+    read_only_reason: str = ""
+
+    @classmethod
+    def watch(cls, journal_path: Path | str, *, clock: Clock | None = None) -> WatchedSession:
+        """Replay a journal to watch it.
+
+        Raises:
+            JournalError: the journal is missing, damaged or not a session journal.
+        """
+        path = Path(journal_path)
+        if not path.is_file():
+            raise JournalUnreadable(path, "no such journal file; `cockpit sessions` lists them")
+        records = read_journal(path, allow_torn_tail=True)
+        state = replay(events_from_records(records))
+        if state.profile is None:
+            raise JournalUnreadable(path, "not a session journal (no session.started record)")
+        crew = Crew(
+            operator=state.crew["operator"],
+            monitor=state.crew["monitor"],
+            approvers=state.approvers,
+        )
+        session = cls(
+            # The journal keeps the profile as written: ${env:...} secrets stay unresolved here.
+            resolved=ResolvedProfile(state.profile, ()),
+            journal=Journal.view(path, records),
+            session_dir=path.with_suffix(""),
+            crew=crew,
+            clock=clock or SystemClock(),
+            state=state,
+        )
+        session.read_only_reason = (
+            "this terminal only watches; act in the cockpit that runs the session "
+            f"({crew.operator} and {crew.monitor})"
+        )
+        return session
+
+    @property
+    def read_only(self) -> bool:
+        """Always: a watcher never writes."""
+        return True
+
+    # ------------------------------------------------------------ nothing acts
+
+    def submit(self, intent: i.Intent) -> list[Event]:
+        raise Refusal(self.read_only_reason)
+
+    async def act(self, intent: i.Intent) -> list[Event]:
+        raise Refusal(self.read_only_reason)
+
+    async def run_probes(self) -> None:
+        """The running cockpit measures; its samples arrive through the journal."""
+
+    async def run_checklist(self) -> None:
+        """The running cockpit runs the checks; their results arrive through the journal."""
+
+    async def run_checks(self, *, only_due: bool = False) -> None:
+        raise Refusal(self.read_only_reason)
+
+    async def reattach_processes(self) -> int:
+        """The screen follows process output from the process.started records; nothing to wait
+        for here."""
+        return 0
+
+    async def write_evidence(self) -> None:
+        """The running cockpit writes the evidence; a watcher only shows where it is."""
+        report = self.session_dir / "DEPLOYMENT-REPORT.md"
+        self.evidence = [report] if report.exists() else []
+
+    def flush(self) -> None:
+        """Nothing is batched: a watcher records nothing."""
+
+    # ------------------------------------------------------------ following
+
+    async def run_clock(self) -> None:
+        """Follow the journal until cancelled: fold each new record in and tell the screen."""
+        size = _size(self.journal_path)
+        while True:
+            await asyncio.sleep(FOLLOW_INTERVAL)
+            if self.state.phase.finished and not self.evidence:
+                await self.write_evidence()  # the cockpit writes it just after the end
+                if self.evidence:
+                    for listener in list(self.listeners):
+                        listener([])
+            now_size = _size(self.journal_path)
+            if now_size == size:
+                continue
+            size = now_size
+            try:
+                self.follow()
+            except JournalError as exc:
+                self.journal_failed = f"cannot follow the journal: {exc}"
+                for listener in list(self.listeners):
+                    listener([])
+                return
+
+    def follow(self) -> list[Record]:
+        """Read the records appended since the last look and apply them; return them.
+
+        Raises:
+            JournalDamaged: a record already seen changed, or the chain broke.
+            JournalUnreadable: the journal went away.
+        """
+        seen = self.journal.records
+        head = (seen[-1].seq, seen[-1].hash) if seen else None
+        records = read_journal(self.journal_path, allow_torn_tail=True, expected_head=head)
+        new = records[len(seen) :]
+        if not new:
+            return []
+        seen.extend(new)
+        events = events_from_records(new)
+        for event in events:
+            apply(self.state, event)
+        for listener in list(self.listeners):
+            listener(events)
+        return new
+
+
+def _size(path: Path) -> int:
+    with contextlib.suppress(OSError):
+        return os.stat(path).st_size
+    return -1
+
+
+__all__ = ["FOLLOW_INTERVAL", "JournalDamaged", "WatchedSession"]
