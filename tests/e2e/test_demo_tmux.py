@@ -302,7 +302,17 @@ def test_demo_deploy_goes_red_and_rolls_back_at_120x40(demo_120x40: DemoRun) -> 
     # With colour on, the screen does show hues (so the NO_COLOR test below can fail).
     assert chromatic_colours(pane.screen(escapes=True)) != []
 
-    after = roll_back_and_quit(pane)
+    # A second terminal watches from here on: it replays the journal, then follows it.
+    with TmuxPane(100, 30, name="cockpit-e2e-watch") as watcher:
+        watcher.start([str(COCKPIT), "watch", "--sessions-dir", str(run.sessions_dir)], cwd=REPO)
+        watching = watcher.wait_for("WATCHING", "ROLLBACK ADVISED", timeout=30)
+        assert "read-only" in watching
+        after = roll_back_and_quit(pane)
+        watched = watcher.wait_for("ROLLED BACK — VERIFIED", "DEPLOYMENT-REPORT.md", timeout=30)
+        assert "WATCHING" in watched
+        watcher.keys("q")
+        assert watcher.wait_exit(timeout=30) == 0, watcher.screen()
+        assert "stopped watching" in watcher.screen(history=True)
     assert "session journal:" in after
     assert "demo service stopped." in after
     assert_nothing_left(run)
