@@ -26,6 +26,7 @@ from cockpit.journal import (
     Record,
     read_journal,
 )
+from cockpit.journal.follow import JournalFollower
 from cockpit.profile import ResolvedProfile
 from cockpit.session import Crew, Session, events_from_records
 
@@ -37,6 +38,7 @@ class WatchedSession(Session):
     """A session seen through its journal: the state follows the file; nothing acts."""
 
     read_only_reason: str = ""
+    _follower: JournalFollower | None = None
 
     @classmethod
     def watch(cls, journal_path: Path | str, *, clock: Clock | None = None) -> WatchedSession:
@@ -66,6 +68,7 @@ class WatchedSession(Session):
             clock=clock or SystemClock(),
             state=state,
         )
+        session._follower = JournalFollower(path, session.journal.records)
         session.read_only_reason = (
             "this terminal only watches; act in the cockpit that runs the session "
             f"({crew.operator} and {crew.monitor})"
@@ -134,17 +137,18 @@ class WatchedSession(Session):
     def follow(self) -> list[Record]:
         """Read the records appended since the last look and apply them; return them.
 
+        Each new record is verified against the chain; the last one shown must still be in
+        place. Older records were verified when first read (``cockpit verify`` checks all).
+
         Raises:
-            JournalDamaged: a record already seen changed, or the chain broke.
+            JournalDamaged: the last record shown changed, or a new one does not chain.
             JournalUnreadable: the journal went away.
         """
-        seen = self.journal.records
-        head = (seen[-1].seq, seen[-1].hash) if seen else None
-        records = read_journal(self.journal_path, allow_torn_tail=True, expected_head=head)
-        new = records[len(seen) :]
+        if self._follower is None:
+            self._follower = JournalFollower(self.journal_path, self.journal.records)
+        new = self._follower.read_new()
         if not new:
             return []
-        seen.extend(new)
         events = events_from_records(new)
         for event in events:
             apply(self.state, event)
