@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.screen import ModalScreen
 
 from cockpit.clock import Clock, SystemClock
@@ -40,6 +41,18 @@ class CockpitApp(App[None]):
         self.run_loops = run_loops
         self._stopping: asyncio.Task[None] | None = None
         self._suspended = False
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver; on Linux one whose input thread does not delay the quit."""
+        driver = super().get_driver_class()
+        if (
+            f"{driver.__module__}.{driver.__qualname__}"
+            == "textual.drivers.linux_driver.LinuxDriver"
+        ):
+            from cockpit.ui.driver import PromptLinuxDriver
+
+            return PromptLinuxDriver
+        return driver
 
     def on_mount(self) -> None:
         self.push_screen(CockpitScreen(self.session, self.clock, run_loops=self.run_loops))
