@@ -7,8 +7,12 @@ load Textual.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import importlib
+import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import cast
 
@@ -101,7 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``cockpit`` command; returns the exit status."""
+    """Entry point of the ``cockpit`` command; returns the exit status.
+
+    Called without ``argv`` (the ``cockpit`` command itself, ``python -m cockpit``) it ends the
+    process when the command is done instead of returning: see :func:`_end_process`.
+    """
+    status = _run(argv)
+    if argv is None:
+        _end_process(status)
+    return status
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "target", None):
@@ -113,6 +128,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+
+
+def _end_process(status: int) -> None:
+    """Exit without tearing the interpreter down object by object.
+
+    By the time a command returns, everything it must leave behind is on disk: the journal is
+    fsynced record by record and closed, the evidence is written and its files closed. What
+    the interpreter's own shutdown would add is freeing every module (Textual, pydantic,
+    rich) one object at a time: 0.1–0.17 s of every quit, measured. The exit handlers
+    (logging's among them) still run and the standard streams are flushed first. A thread
+    still working that is not a daemon gets the ordinary, waiting exit.
+    """
+    main = threading.main_thread()
+    if any(t is not main and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        return
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":
