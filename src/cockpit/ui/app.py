@@ -41,6 +41,8 @@ class CockpitApp(App[None]):
         self.run_loops = run_loops
         self._stopping: asyncio.Task[None] | None = None
         self._suspended = False
+        self.ready = False
+        """Whether the first frame has been drawn (Textual's Ready event)."""
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver; on Linux one whose input thread does not delay the quit."""
@@ -71,6 +73,18 @@ class CockpitApp(App[None]):
         for signum, handler in handlers.items():
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, handler)
+
+    def on_ready(self) -> None:
+        """The first frame is drawn: start the screen's loops after it reaches the terminal.
+
+        Textual draws the first frame inside a batch and writes it only after the app is
+        ready; loops started earlier (importing the probes, starting the check processes)
+        delayed the first frame on the terminal by about 0.1 s.
+        """
+        self.ready = True
+        for screen in self.screen_stack:
+            if isinstance(screen, CockpitScreen):
+                screen.call_after_refresh(screen.start_loops)
 
     def _stop_for_signal(self) -> None:
         """The terminal went away (SSH dropped, tmux killed) or someone asked us to stop.

@@ -76,6 +76,7 @@ class CockpitScreen(Screen[None]):
         self._tail_path: Path | None = None
         self._pending_events: list[Event] = []
         self._redraw_pending = False
+        self._loops_started = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A terminal that only watches has one key: q."""
@@ -101,10 +102,17 @@ class CockpitScreen(Screen[None]):
         self._output_timer = self.set_interval(OUTPUT_POLL, self._pump_output, pause=True)
         self._follow_latest()
         self._show_all()
-        # After the first frame: importing the probes (httpx) must not delay the first paint.
-        self.call_after_refresh(self._start_loops)
+        # The loops wait for the first frame on the terminal (importing the probes, starting
+        # the check processes): the app starts them when it is ready (CockpitApp.on_ready), or
+        # now for a screen mounted later.
+        if getattr(self.app, "ready", True):
+            self.call_after_refresh(self.start_loops)
 
-    def _start_loops(self) -> None:
+    def start_loops(self) -> None:
+        """Start the probes, the checklist, the engine's clock and reattaching, once."""
+        if self._loops_started:
+            return
+        self._loops_started = True
         if self.run_loops:
             self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)
             self.run_worker(self.session.run_checklist(), group="checks", exit_on_error=False)
