@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import cast
 
-from cockpit import __version__
+from cockpit import __version__, startup
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -123,7 +123,12 @@ def _run(argv: Sequence[str] | None) -> int:
         parser.print_help()
         return 2
     try:
-        return _handler(args.target)(args)
+        if argv is None:
+            with startup.paused():  # this process's own start: see cockpit.startup
+                handler = _handler(args.target)
+        else:
+            handler = _handler(args.target)
+        return handler(args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

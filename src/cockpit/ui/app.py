@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.screen import ModalScreen
 
+from cockpit import startup
 from cockpit.clock import Clock, SystemClock
 from cockpit.session import Session
 from cockpit.ui.screens.cockpit import CockpitScreen
@@ -82,6 +83,7 @@ class CockpitApp(App[None]):
         delayed the first frame on the terminal by about 0.1 s.
         """
         self.ready = True
+        startup.resume()
         for screen in self.screen_stack:
             if isinstance(screen, CockpitScreen):
                 screen.call_after_refresh(screen.start_loops)

@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from cockpit import startup
 from cockpit.engine import Refusal
 from cockpit.journal import JournalError
 from cockpit.profile import ProfileError
@@ -32,6 +33,14 @@ def _terminal_ok() -> bool:
 
 
 def _open(profile: Path | None, sessions_dir: str | None, resume: str | None = None) -> int:
+    startup.pause()  # until the first frame (CockpitApp.on_ready): see cockpit.startup
+    try:
+        return _open_and_run(profile, sessions_dir, resume)
+    finally:
+        startup.resume()
+
+
+def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | None) -> int:
     from cockpit.session import Session
 
     try:
