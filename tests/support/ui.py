@@ -110,8 +110,11 @@ def record_check(session: Session, clock: FakeClock, check_id: str, ok: bool, de
 
 
 def text_of(app: CockpitApp, selector: str) -> str:
-    """The plain text a Label of the cockpit screen shows."""
-    return str(app.screen.query_one(selector, Label).render())
+    """The plain text a Label of the cockpit screen shows (or the Labels in a container)."""
+    node = app.screen.query_one(selector)
+    if isinstance(node, Label):
+        return str(node.render())
+    return "\n".join(str(label.render()) for label in node.query(Label))
 
 
 def clock_shown(app: CockpitApp) -> bool:

@@ -178,10 +178,12 @@ def briefing(state: State) -> RenderableType:
     return text
 
 
-def checklist(state: State, now: float) -> RenderableType:
-    """The readiness checks: symbol and word, title, then why (and how old) below."""
+def checklist(state: State, now: float) -> list[Text]:
+    """The readiness checks, one part per check (symbol and word, title, then why and how old
+    below), and last the two GO lines. Each part is its own widget: an age that moves redraws
+    two lines, not the whole checklist."""
     assert state.profile is not None
-    text = Text()
+    parts = []
     for check in state.profile.checks:
         cs = state.checks[check.id]
         if check.manual is not None:
@@ -200,22 +202,25 @@ def checklist(state: State, now: float) -> RenderableType:
             if sample is not None:
                 why.append(" · ")
                 # Checks re-run every few seconds: their age in 5 s steps is all a person
-                # needs, and it spares a redraw of the whole checklist every second.
+                # needs, and it spares a redraw of the check every second.
                 why.append_text(age_text(sample, now, step=5.0))
         status.pad_right(max(0, 14 - len(status)))
+        text = Text()
         text.append_text(status)
         text.append(check.title + "\n", style="bold")
         text.append(" " * 14)
         why.stylize("dim")
         text.append_text(why)
-        text.append("\n")
+        parts.append(text)
+    go = Text()
     for role in ("operator", "monitor"):
         person = state.crew.get(role, role)
         if role in state.go:
-            text.append(f"✔ GO          {role.capitalize()} ({person})\n", style="bold green")
+            go.append(f"✔ GO          {role.capitalize()} ({person})\n", style="bold green")
         else:
-            text.append(f"· GO?         {role.capitalize()} ({person})\n", style="bold")
-    return text
+            go.append(f"· GO?         {role.capitalize()} ({person})\n", style="bold")
+    parts.append(go)
+    return parts
 
 
 STEP_MARK = {

@@ -89,7 +89,7 @@ class CockpitScreen(Screen[None]):
         yield TopBar(id="topbar")
         yield Label(id="banner")
         with Horizontal(id="body"):
-            yield OperatorPane(id="operator")
+            yield OperatorPane(len(profile.checks), id="operator")
             yield MonitorPane([m.id for m in profile.metrics])
         yield Label(id="too-small")
         yield Label(id="next")
@@ -209,7 +209,8 @@ class CockpitScreen(Screen[None]):
         monitor_turn = nxt.role == "monitor"
         self.query_one(MonitorPane).show(state, now, self.session.profile, your_turn=monitor_turn)
         if state.phase in (Phase.BRIEFING, Phase.CHECKLIST):
-            self._show_panes(state, now, nxt)  # check ages move
+            # Check ages move; the rest of the pane changes only with events (_show_all).
+            self.query_one(OperatorPane).tick(state, now, your_turn=nxt.role == "operator")
 
     def _key_bar(self, state: State, nxt: Next) -> Text:
         if self.session.read_only:

@@ -25,11 +25,18 @@ class OutputLog(Log):
 class OperatorPane(Vertical):
     """The procedure as the Operator follows it."""
 
+    def __init__(self, checks: int, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.checks = checks
+        """How many readiness checks the profile has (one checklist part each)."""
+
     def compose(self) -> ComposeResult:
         yield Label("OPERATOR", classes="pane-title", id="operator-title")
         with VerticalScroll(id="procedure"):
             yield Label(id="briefing")
-            yield Label(id="checklist")
+            with Vertical(id="checklist"):
+                for _ in range(self.checks + 1):  # the checks, then the GO lines
+                    yield Label(classes="checklist-part")
             yield Label(id="steps")
         yield OutputLog(id="output", max_lines=2000, auto_scroll=True)
 
@@ -37,7 +44,7 @@ class OperatorPane(Vertical):
         """Show what this phase needs; during execution, only commands and status."""
         phase = state.phase
         briefing = self.query_one("#briefing", Label)
-        checklist = self.query_one("#checklist", Label)
+        checklist = self.query_one("#checklist", Vertical)
         steps = self.query_one("#steps", Label)
         sterile = state.t0 is not None
         briefing.display = phase is Phase.BRIEFING or (phase.finished and not sterile)
@@ -45,15 +52,22 @@ class OperatorPane(Vertical):
         steps.display = True
         if briefing.display:
             briefing.show(render.briefing(state))
-        if checklist.display:
-            checklist.show(render.checklist(state, now))
         steps.show(render.steps(state, resolved))
         self.query_one("#output", Log).display = sterile
         self.set_class(sterile, "-sterile")
+        self.tick(state, now, your_turn=your_turn)
+
+    def tick(self, state: State, now: float, *, your_turn: bool = False) -> None:
+        """Redraw what moves with time alone: the checks' ages and whose turn it is."""
+        checklist = self.query_one("#checklist", Vertical)
+        if checklist.display:
+            parts = checklist.query(".checklist-part").results(Label)
+            for label, part in zip(parts, render.checklist(state, now), strict=True):
+                label.show(part)
         title = render.styled("OPERATOR · " + state.crew.get("operator", ""), "bold")
         if your_turn:
             title.append("  ◀ YOUR TURN", style="bold reverse")
-        if sterile:
+        if state.t0 is not None:
             title.append("   sterile cockpit", style="dim")
         self.query_one("#operator-title", Label).show(title)
 
