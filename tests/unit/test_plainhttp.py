@@ -210,3 +210,14 @@ def test_only_plain_http_without_a_proxy_takes_the_fast_path(
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     assert not plainhttp.usable("http://metrics.internal/x")
     assert plainhttp.usable("http://127.0.0.1:8080/stats")
+
+
+def test_a_pool_reads_the_proxy_settings_once_per_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    pool = PlainHttpPool(max_body=1000)
+    assert pool.usable("http://metrics.internal/x")
+    assert not pool.usable("https://metrics.internal/x")
+    monkeypatch.setenv("http_proxy", "http://proxy.example:3128")
+    assert pool.usable("http://metrics.internal/x")  # decided for this pool's life, as httpx
+    assert not PlainHttpPool(max_body=1000).usable("http://metrics.internal/x")

@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 
-from cockpit.probes import plainhttp
 from cockpit.probes.base import MAX_BODY, HttpClients, ProbeContext, one_line
 from cockpit.profile.models import HttpSource
 from cockpit.sample import Sample
@@ -48,7 +47,7 @@ async def fetch(
         httpx.HTTPError: the request failed.
         BodyTooLarge: the body was larger than the limit.
     """
-    if plainhttp.usable(url):
+    if clients.plain.usable(url):
         try:
             answer = await clients.plain.request(method, url, headers=headers, params=params)
         except ValueError as exc:

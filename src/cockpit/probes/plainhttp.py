@@ -52,6 +52,18 @@ class PlainHttpPool:
     def __init__(self, *, max_body: int) -> None:
         self.max_body = max_body
         self._idle: dict[tuple[str, int], list[_Connection]] = {}
+        self._usable: dict[str, bool] = {}
+
+    def usable(self, url: str) -> bool:
+        """:func:`usable`, decided once per URL for the life of this pool.
+
+        Reading the proxy settings walks the whole environment (about 0.4 ms, most of a
+        plain request's CPU); like an httpx client, the pool reads them once.
+        """
+        known = self._usable.get(url)
+        if known is None:
+            known = self._usable[url] = usable(url)
+        return known
 
     async def request(
         self,
