@@ -37,13 +37,14 @@ class MonitorPane(Vertical):
     def __init__(self, metric_ids: list[str]) -> None:
         super().__init__(id="monitor")
         self.metric_ids = metric_ids
+        self.rows = [MetricRow(metric_id) for metric_id in metric_ids]
+        """One row per metric, in profile order (kept: the 1 s tick redraws them)."""
         self.detailed = True
         """Whether there is room for per-metric verdict lines."""
 
     def compose(self) -> ComposeResult:
         yield Label("MONITOR", classes="pane-title", id="monitor-title")
-        for metric_id in self.metric_ids:
-            yield MetricRow(metric_id)
+        yield from self.rows
         yield Label(id="monitor-task")
         yield Label(id="verdict")
         yield Label(id="verification")
@@ -51,7 +52,7 @@ class MonitorPane(Vertical):
     def show(self, state: State, now: float, resolved: Profile, *, your_turn: bool = False) -> None:
         """Redraw the rows and the verdict."""
         width = self.content_region.width or 60
-        for row in self.query(MetricRow):
+        for row in self.rows:
             row.show(state, now, width)
         # Empty parts take no rows: at 80x24 every row counts.
         for selector, content in (

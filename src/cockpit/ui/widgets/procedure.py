@@ -27,16 +27,15 @@ class OperatorPane(Vertical):
 
     def __init__(self, checks: int, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.checks = checks
-        """How many readiness checks the profile has (one checklist part each)."""
+        self.checklist_parts = [Label(classes="checklist-part") for _ in range(checks + 1)]
+        """One part per readiness check, then the GO lines (kept: the 1 s tick redraws them)."""
 
     def compose(self) -> ComposeResult:
         yield Label("OPERATOR", classes="pane-title", id="operator-title")
         with VerticalScroll(id="procedure"):
             yield Label(id="briefing")
             with Vertical(id="checklist"):
-                for _ in range(self.checks + 1):  # the checks, then the GO lines
-                    yield Label(classes="checklist-part")
+                yield from self.checklist_parts
             yield Label(id="steps")
         yield OutputLog(id="output", max_lines=2000, auto_scroll=True)
 
@@ -61,8 +60,8 @@ class OperatorPane(Vertical):
         """Redraw what moves with time alone: the checks' ages and whose turn it is."""
         checklist = self.query_one("#checklist", Vertical)
         if checklist.display:
-            parts = checklist.query(".checklist-part").results(Label)
-            for label, part in zip(parts, render.checklist(state, now), strict=True):
+            parts = render.checklist(state, now)
+            for label, part in zip(self.checklist_parts, parts, strict=True):
                 label.show(part)
         title = render.styled("OPERATOR · " + state.crew.get("operator", ""), "bold")
         if your_turn:
