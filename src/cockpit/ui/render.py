@@ -59,13 +59,18 @@ def age_text(
     if sample is None:
         return Text("")
     age = max(0.0, now - sample.measured_at)
+    label = _age_label(age, step)
+    if staleness is not None and age > staleness:
+        return styled(f"STALE {label}", "bold yellow reverse")
+    return styled(label, "dim")
+
+
+def _age_label(age: float, step: float) -> str:
     shown = age // step * step
     label = f"{shown:.0f}s" if age < 100 else format_clock(age)
     if step > 1 and age < step:
         label = f"<{step:.0f}s"
-    if staleness is not None and age > staleness:
-        return styled(f"STALE {label}", "bold yellow reverse")
-    return styled(label, "dim")
+    return label
 
 
 def sparkline(values: list[float | None], width: int) -> str:
@@ -178,6 +183,23 @@ def briefing(state: State) -> RenderableType:
     return text
 
 
+CHECK_AGE_STEP = 5.0
+"""Checks re-run every few seconds: their age in 5 s steps is all a person needs."""
+
+
+def checklist_ages(state: State, now: float) -> tuple[str, ...]:
+    """What of the checklist moves with time alone: each measured check's age, as shown.
+
+    Everything else in it changes only with an event (a result, a confirmation, a GO).
+    """
+    assert state.profile is not None
+    return tuple(
+        _age_label(max(0.0, now - sample.measured_at), CHECK_AGE_STEP)
+        for check in state.profile.checks
+        if check.manual is None and (sample := state.checks[check.id].sample) is not None
+    )
+
+
 def checklist(state: State, now: float) -> list[Text]:
     """The readiness checks, one part per check (symbol and word, title, then why and how old
     below), and last the two GO lines. Each part is its own widget: an age that moves redraws
@@ -201,9 +223,7 @@ def checklist(state: State, now: float) -> list[Text]:
             why = Text(sample.detail if sample else "measuring…")
             if sample is not None:
                 why.append(" · ")
-                # Checks re-run every few seconds: their age in 5 s steps is all a person
-                # needs, and it spares a redraw of the check every second.
-                why.append_text(age_text(sample, now, step=5.0))
+                why.append_text(age_text(sample, now, step=CHECK_AGE_STEP))
         status.pad_right(max(0, 14 - len(status)))
         text = Text()
         text.append_text(status)

@@ -29,6 +29,7 @@ class OperatorPane(Vertical):
         super().__init__(id=id)
         self.checklist_parts = [Label(classes="checklist-part") for _ in range(checks + 1)]
         """One part per readiness check, then the GO lines (kept: the 1 s tick redraws them)."""
+        self._ages_shown: tuple[str, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield Label("OPERATOR", classes="pane-title", id="operator-title")
@@ -54,12 +55,15 @@ class OperatorPane(Vertical):
         steps.show(render.steps(state, resolved))
         self.query_one("#output", Log).display = sterile
         self.set_class(sterile, "-sterile")
+        self._ages_shown = None  # something happened: redraw the checklist, not only its ages
         self.tick(state, now, your_turn=your_turn)
 
     def tick(self, state: State, now: float, *, your_turn: bool = False) -> None:
         """Redraw what moves with time alone: the checks' ages and whose turn it is."""
         checklist = self.query_one("#checklist", Vertical)
-        if checklist.display:
+        ages = render.checklist_ages(state, now) if checklist.display else None
+        if ages is not None and ages != self._ages_shown:
+            self._ages_shown = ages
             parts = render.checklist(state, now)
             for label, part in zip(self.checklist_parts, parts, strict=True):
                 label.show(part)
