@@ -26,8 +26,10 @@ from pydantic import BaseModel, PlainSerializer
 from pydantic.fields import FieldInfo
 
 from cockpit.durations import format_duration
-from cockpit.profile import models
-from cockpit.profile.models import Profile
+from cockpit.profile.documented import documented_models
+
+models = documented_models()  # the models with their field docstrings as descriptions
+Profile: type[BaseModel] = models.Profile
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "PROFILE.md"

@@ -12,7 +12,9 @@ from typing import get_args
 import pytest
 from pydantic import BaseModel
 
-from cockpit.profile import models
+from cockpit.profile.documented import documented_models
+
+models = documented_models()  # the build that carries the field docstrings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "profile_reference.py"
@@ -112,3 +114,12 @@ def test_the_page_explains_editor_support() -> None:
     assert "#:schema ./cockpit.schema.json" in editor
     assert "[[rule]]" in editor
     assert "[rule.schema]" in editor
+
+
+def test_only_the_documented_build_reads_field_docstrings() -> None:
+    # At run time the models skip parsing their own source (0.03 s of every start).
+    from cockpit.profile import models as runtime
+
+    assert runtime.Threshold.model_fields["below"].description is None
+    assert models.Threshold.model_fields["below"].description
+    assert models.Threshold is not runtime.Threshold

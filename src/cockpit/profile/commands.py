@@ -7,7 +7,6 @@ import json
 
 from cockpit.profile.lint import lint
 from cockpit.profile.loader import ProfileError, load_profile
-from cockpit.profile.models import Profile
 
 
 def validate_command(args: argparse.Namespace) -> int:
@@ -37,7 +36,9 @@ def validate_command(args: argparse.Namespace) -> int:
 
 def schema_command(args: argparse.Namespace) -> int:
     """Print the JSON Schema of the profile format."""
-    schema = Profile.model_json_schema()
+    from cockpit.profile.documented import documented_models
+
+    schema = documented_models().Profile.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "cockpit profile v1"
     print(json.dumps(schema, indent=2))

@@ -64,6 +64,11 @@ Identifier = Annotated[str, Field(pattern=_ID, min_length=1, max_length=64)]
 RoleName = Literal["operator", "monitor", "approver"]
 
 
+_DOCUMENTED = __name__ == "cockpit.profile.documented_models"
+"""Whether this is the build for the schema and the docs (see ``cockpit.profile.documented``):
+only that one reads the docstrings under the fields into their descriptions."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -72,7 +77,7 @@ class _Model(BaseModel):
         # where a float is expected.
         strict=True,
         allow_inf_nan=False,
-        use_attribute_docstrings=True,
+        use_attribute_docstrings=_DOCUMENTED,
         str_strip_whitespace=False,
     )
 
