@@ -13,11 +13,17 @@ from cockpit.ui import render
 from cockpit.ui.widgets.text import Label
 
 
+def dom_id(metric_id: str) -> str:
+    """A widget id for a metric: profile ids may hold dots, Textual ids may not (and two
+    different metric ids never give the same widget id)."""
+    return "metric-" + metric_id.replace("_", "__").replace(".", "_d")
+
+
 class MetricRow(Static):
     """One metric on one line."""
 
     def __init__(self, metric_id: str) -> None:
-        super().__init__(id=f"metric-{metric_id}", classes="metric-row")
+        super().__init__(id=dom_id(metric_id), classes="metric-row")
         self.metric_id = metric_id
         self._shown: object = None
 
