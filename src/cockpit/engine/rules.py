@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from cockpit.durations import format_clock
 from cockpit.engine import intents as i
 from cockpit.engine.events import SYSTEM, Event
-from cockpit.engine.state import Phase, State, StepStatus
+from cockpit.engine.state import LOOP_DUTIES, Phase, State, StepStatus
 from cockpit.engine.verdict import (
     MetricWindow,
     Verdict,
@@ -359,8 +359,16 @@ def _started(state: State, intent: i.ProcessStarted) -> list[Event]:
             argv=list(intent.argv),
             supervisor_pid=intent.supervisor_pid,
             started_wall=intent.started_wall,
+            **({"found": intent.found} if intent.found else {}),
         )
     ]
+
+
+@_rule(i.MarkNotStarted)
+def _not_started(state: State, intent: i.MarkNotStarted) -> list[Event]:
+    if state.step_state(intent.step_id).status is not StepStatus.STARTING:
+        raise Refusal(f"step {intent.step_id!r} was not starting")
+    return [_system(intent, "step.not_started", step=intent.step_id, why=intent.why)]
 
 
 def _why(intent: i.ProcessExited) -> str | None:
@@ -393,6 +401,7 @@ def _exited(state: State, intent: i.ProcessExited) -> list[Event]:
                 exit_code=intent.exit_code,
                 why=why,
                 duration=intent.duration,
+                **({"note": intent.note} if intent.note else {}),
             )
         ]
         if not ok:
@@ -418,6 +427,7 @@ def _exited(state: State, intent: i.ProcessExited) -> list[Event]:
             exit_code=intent.exit_code,
             why=why,
             duration=intent.duration,
+            **({"note": intent.note} if intent.note else {}),
         )
     ]
     if state.rollback is not None:
@@ -585,6 +595,30 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
         if now >= end and state.window_verdict(now) is Verdict.GREEN and state.hold is None:
             return [_system(intent, "session.complete")]
     return []
+
+
+LOOP_FAULT_REPEAT = 60.0
+"""Seconds before the same failure of the same loop is recorded again (it is shown at once)."""
+
+
+@_rule(i.RecordLoopHealth)
+def _loop_health(state: State, intent: i.RecordLoopHealth) -> list[Event]:
+    known = state.loops.get(intent.loop)
+    if intent.error is None:
+        if known is None:
+            return []
+        return [_system(intent, "loop.recovered", loop=intent.loop)]
+    duty = LOOP_DUTIES.get(intent.loop, intent.loop)
+    if intent.stopped:
+        if known is not None and known.stopped:
+            return []
+        return [_system(intent, "loop.stopped", loop=intent.loop, error=intent.error, duty=duty)]
+    if known is not None and (
+        known.stopped
+        or (known.error == intent.error and intent.wall - known.recorded < LOOP_FAULT_REPEAT)
+    ):
+        return []
+    return [_system(intent, "loop.failed", loop=intent.loop, error=intent.error, duty=duty)]
 
 
 # ---------------------------------------------------------------- hold and rollback

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cockpit.engine.events import Event
+from cockpit.engine.events import SAMPLE, Event
 from cockpit.engine.verdict import (
     MetricWindow,
     Verdict,
@@ -15,11 +15,21 @@ from cockpit.engine.verdict import (
     metric_verdict,
     verification_sample,
 )
+from cockpit.journal.records import Record
 from cockpit.profile.models import Profile, Step
 from cockpit.sample import Sample
 
 HISTORY = 120
 """Samples kept per metric for the sparkline."""
+
+LOOP_DUTIES = {
+    "clock": "the trigger-time rule, the health window and rollback verification",
+    "probes": "the stop-point metrics",
+    "checks": "the readiness checks",
+    "output": "the step output on screen (the output file keeps all of it)",
+    "follow": "following the journal",
+}
+"""What each background loop carries: what stops when it stops."""
 
 
 class Phase(StrEnum):
@@ -65,6 +75,8 @@ class StepState:
     pid: int | None = None
     pgid: int | None = None
     output: str | None = None
+    supervisor_pid: int = 0
+    process_started: float = 0.0
     started: float | None = None
     finished: float | None = None
     exit_code: int | None = None
@@ -114,6 +126,8 @@ class RollbackCommand:
     pid: int | None = None
     pgid: int | None = None
     output: str | None = None
+    supervisor_pid: int = 0
+    process_started: float = 0.0
     exit_code: int | None = None
     finished: bool = False
     why: str | None = None
@@ -146,6 +160,18 @@ class Hold:
 
 
 @dataclass
+class LoopFault:
+    """A background loop that failed a pass or stopped, until it works again."""
+
+    loop: str
+    error: str
+    stopped: bool
+    since: float
+    recorded: float
+    """When this fault was last recorded (a repeated failure is recorded again only later)."""
+
+
+@dataclass
 class State:
     """Everything known about a session, derived only from its events."""
 
@@ -171,6 +197,8 @@ class State:
     step_failed_at: float | None = None
     finished: float | None = None
     aborted_reason: str | None = None
+    loops: dict[str, LoopFault] = field(default_factory=dict)
+    """Background loops that are failing or stopped (empty while all work)."""
     event_count: int = 0
 
     # ------------------------------------------------------------ derived views
@@ -295,6 +323,25 @@ def replay(events: list[Event]) -> State:
     return state
 
 
+NOT_EVENTS = frozenset({"refused", "note"})
+"""Journal records that are not engine events: refusals and notes change no state."""
+
+
+def events_from_records(records: list[Record]) -> list[Event]:
+    """The engine events a journal holds, with batched samples expanded in order."""
+    events: list[Event] = []
+    for record in records:
+        if record.kind == "samples":
+            for items in record.body.values():
+                for item in items:
+                    body = dict(item)
+                    wall = float(body.pop("wall", record.wall))
+                    events.append(Event(SAMPLE, body, record.actor, wall))
+        elif record.kind not in NOT_EVENTS:
+            events.append(Event(record.kind, dict(record.body), record.actor, record.wall))
+    return events
+
+
 def _session_started(state: State, e: Event) -> None:
     b = e.body
     profile = Profile.model_validate(b["profile"])
@@ -363,13 +410,23 @@ def _step_starting(state: State, e: Event) -> None:
 
 def _process_started(state: State, e: Event) -> None:
     b = e.body
+    target: StepState | RollbackCommand
     if b["purpose"] == "step":
-        s = state.step_state(str(b["ref"]))
-        s.status = StepStatus.RUNNING
-        s.pid, s.pgid, s.output = int(b["pid"]), int(b["pgid"]), str(b["output"])
+        target = state.step_state(str(b["ref"]))
+        target.status = StepStatus.RUNNING
     elif state.rollback is not None:
-        c = state.rollback.commands[int(b["ref"])]
-        c.pid, c.pgid, c.output = int(b["pid"]), int(b["pgid"]), str(b["output"])
+        target = state.rollback.commands[int(b["ref"])]
+    else:
+        return
+    target.pid, target.pgid, target.output = int(b["pid"]), int(b["pgid"]), str(b["output"])
+    target.supervisor_pid = int(b.get("supervisor_pid") or 0)
+    target.process_started = float(b.get("started_wall") or e.wall)
+
+
+def _step_not_started(state: State, e: Event) -> None:
+    s = state.step_state(str(e.body["step"]))
+    s.status = StepStatus.PENDING
+    s.started = None
 
 
 def _step_finished(state: State, e: Event) -> None:
@@ -488,6 +545,27 @@ def _snapshot(state: State, e: Event) -> None:
         state.rollback.snapshot = dict(e.body)
 
 
+def _loop_fault(state: State, e: Event) -> None:
+    loop = str(e.body["loop"])
+    known = state.loops.get(loop)
+    same = known is not None and known.stopped == (e.kind == "loop.stopped")
+    state.loops[loop] = LoopFault(
+        loop=loop,
+        error=str(e.body.get("error", "")),
+        stopped=e.kind == "loop.stopped",
+        since=known.since if same and known is not None else e.wall,
+        recorded=e.wall,
+    )
+
+
+def _loop_recovered(state: State, e: Event) -> None:
+    state.loops.pop(str(e.body["loop"]), None)
+
+
+def _resumed(state: State, e: Event) -> None:
+    state.loops.clear()  # a resumed cockpit runs loops of its own
+
+
 def _window_green(state: State, e: Event) -> None:
     if state.window is not None:
         state.window.not_green_since = None if e.kind == "window.green" else e.wall
@@ -524,4 +602,9 @@ _HANDLERS = {
     "rollback.not_verified": _rollback_verdict,
     "sample": _sample,
     "rollback.snapshot": _snapshot,
+    "step.not_started": _step_not_started,
+    "loop.failed": _loop_fault,
+    "loop.stopped": _loop_fault,
+    "loop.recovered": _loop_recovered,
+    "session.resumed": _resumed,
 }
