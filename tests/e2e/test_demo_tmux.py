@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.journal import Record, read_journal
-from tests.support.tmux import ScreenTimeout, TmuxPane, chromatic_colours, tmux_path
+from tests.support.tmux import ScreenTimeout, TmuxPane, chromatic_colours
 
 pytestmark = pytest.mark.e2e
 
@@ -38,31 +37,6 @@ GREEN_TIMEOUT = float(os.environ.get("COCKPIT_E2E_GREEN_TIMEOUT", "100"))
 (shared, 2-core) machine, so it is RED while other work loads it; re-running it is all we can do."""
 RERUN_EVERY = 8.0
 """Seconds between presses of ``e`` (re-run the checks) while waiting for GREEN."""
-
-
-# ---------------------------------------------------------------- tmux, or a clear reason
-
-
-def _install_tmux() -> None:
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "tmux"]):
-        subprocess.run(argv, env=env, capture_output=True, timeout=300, check=False)
-
-
-@pytest.fixture(scope="module")
-def tmux_ready() -> None:
-    """tmux is there (installed with apt-get when we are root), else fail in CI, skip locally."""
-    if tmux_path() is None:
-        _install_tmux()
-    if tmux_path() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                "the e2e tests need tmux and it is not installed: "
-                "`apt-get install -y tmux` (Debian/Ubuntu) or `brew install tmux` (macOS)"
-            )
-        pytest.skip("install tmux")
 
 
 # ---------------------------------------------------------------- processes we started

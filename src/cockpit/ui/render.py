@@ -103,11 +103,41 @@ def clock_text(state: State, now: float) -> str:
     return "+" + format_clock(end - state.t0)
 
 
+LOOP_STOPPED_WORDS = {
+    "clock": "{rule} NOT ARMED: clock stopped",
+    "probes": "METRICS NOT SAMPLED: probes stopped",
+    "checks": "CHECKS NOT RE-RUN: check loop stopped",
+    "output": "STEP OUTPUT NOT SHOWN: output reader stopped",
+    "follow": "NOT FOLLOWING THE SESSION: journal reader stopped",
+    "processes": "PROCESSES NOT FOLLOWED: see the record",
+}
+"""What the top bar says when a loop stopped: what no longer happens, first."""
+
+
+def loop_alarm(state: State) -> Text:
+    """The top bar's words for loops that stopped or keep failing (empty while all work)."""
+    if not state.loops or state.profile is None:
+        return Text("")
+    automatic = state.profile.rollback.on_trigger_time == "automatic"
+    rule = "AUTO-ROLLBACK" if automatic else "TRIGGER TIME"
+    parts: list[str] = []
+    for name, fault in sorted(state.loops.items(), key=lambda kv: (not kv[1].stopped, kv[0])):
+        if fault.stopped:
+            words = LOOP_STOPPED_WORDS.get(name, f"{name.upper()} STOPPED")
+            parts.append("✘ " + words.format(rule=rule))
+        else:
+            parts.append(f"⚠ {name.upper()} FAILING: {fault.error}")
+    return styled(" " + " · ".join(parts) + " ", "bold white on red")
+
+
 def countdown_text(state: State, now: float) -> Text:
     """``AUTO-ROLLBACK IN 4:12`` while a stop point is not GREEN (or what it will advise)."""
     deadline = state.trigger_deadline()
     if state.profile is None:
         return Text("")
+    clock = state.loops.get("clock")
+    if deadline is not None and clock is not None and clock.stopped:
+        return styled(" NOT ARMED: CLOCK STOPPED ", "bold white on red")
     if deadline is None:
         if state.phase is Phase.HEALTH and state.health_started is not None:
             left = max(0.0, state.health_started + state.profile.health.duration - now)
@@ -417,6 +447,17 @@ def banner(state: State) -> tuple[Text, str]:
         else "⟲ ROLLING BACK NOW — VERIFYING"
     )
     return Text(f"{head}\n{how}"), "-rollback"
+
+
+def journal_failed(why: str, missing: list[str], samples: int) -> str:
+    """The notice once the journal failed: why, what still works, what is not on record
+    (``missing``: the decisions since, in words; ``samples``: how many samples)."""
+    text = f"✘ JOURNAL FAILED: {why}. No new steps; R still rolls back."
+    if missing or samples:
+        more = f"{len(missing) - 3} more … " if len(missing) > 3 else ""
+        tail = f"; {samples} metric samples" if samples else ""
+        text += f" NOT RECORDED: {more}{'; '.join(missing[-3:])}{tail} (all listed when you quit)."
+    return text
 
 
 def next_text(nxt: Next) -> Text:
