@@ -278,3 +278,26 @@ async def test_ctrl_r_rolls_back_from_inside_a_dialog(crew: Crew) -> None:
             pilot, lambda: not isinstance(crew.app.screen, ReasonDialog), "the dialog to close"
         )
         assert crew.session.state.hold is None  # the half-typed HOLD was not recorded
+
+
+@pytest.mark.parametrize("key", ["R", "ctrl+r"])
+async def test_journal_failed_on_screen_and_r_still_rolls_back(crew: Crew, key: str) -> None:
+    crew.release_step_1()
+    async with running(crew) as pilot:
+        await to_execution(pilot, crew)
+        await run_step(pilot, crew, 0)
+
+        def broken(fd: int) -> None:
+            raise OSError(5, "Input/output error")
+
+        crew.session.journal._fsync = broken
+        await pilot.press("h")  # any new action: refused, and the failure is on screen
+        await wait_until(pilot, lambda: isinstance(crew.app.screen, ReasonDialog), "the dialog")
+        await pilot.press(*"disk", "enter")
+        await wait_until(pilot, lambda: "JOURNAL FAILED" in text_of(crew.app, "#notice"), "it")
+        assert crew.session.state.hold is None
+        await pilot.press(key)
+        await wait_until(
+            pilot, lambda: phase(crew) is Phase.VERIFYING, "the rollback", PROCESS_DEADLINE
+        )
+        assert "ROLLING BACK NOW" in text_of(crew.app, "#notice")  # named as not recorded

@@ -37,6 +37,8 @@ class Unrecorded:
     t_plus: float | None
     text: str
     """In words, for the screen and the exit message."""
+    announced: bool
+    """Whether it is a decision the crew hears about (the rest is plumbing: pids, snapshots)."""
 
 
 def is_action(intent: i.Intent) -> bool:
@@ -155,7 +157,9 @@ class Recorder:
         if event.kind in HIGH_RATE_KINDS:
             self.unrecorded_samples += 1
             return
-        self.unrecorded.append(Unrecorded(event, t_plus, text or describe_plainly(event)))
+        self.unrecorded.append(
+            Unrecorded(event, t_plus, text or describe_plainly(event), announced=bool(text))
+        )
 
     def flush(self) -> None:
         """Write batched samples now (before any decision, so the journal keeps the order).

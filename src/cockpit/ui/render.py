@@ -449,15 +449,18 @@ def banner(state: State) -> tuple[Text, str]:
     return Text(f"{head}\n{how}"), "-rollback"
 
 
-def journal_failed(why: str, missing: list[str], samples: int) -> str:
-    """The notice once the journal failed: why, what still works, what is not on record
-    (``missing``: the decisions since, in words; ``samples``: how many samples)."""
+def journal_failed(why: str, decisions: list[str], events: int, samples: int) -> str:
+    """The notice once the journal failed: why, what still works, and what is not on record
+    (the ``decisions`` in words, newest last, out of ``events`` events, and ``samples``)."""
     text = f"✘ JOURNAL FAILED: {why}. No new steps; R still rolls back."
-    if missing or samples:
-        more = f"{len(missing) - 3} more … " if len(missing) > 3 else ""
-        tail = f"; {samples} metric samples" if samples else ""
-        text += f" NOT RECORDED: {more}{'; '.join(missing[-3:])}{tail} (all listed when you quit)."
-    return text
+    if not events and not samples:
+        return text
+    shown = decisions[-3:]
+    others = events - len(shown)
+    parts = [*shown, *([f"{others} more events"] if others else [])]
+    if samples:
+        parts.append(f"{samples} metric samples")
+    return f"{text} NOT RECORDED: {'; '.join(parts)} (all listed when you quit)."
 
 
 def next_text(nxt: Next) -> Text:

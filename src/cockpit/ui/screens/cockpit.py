@@ -204,7 +204,8 @@ class CockpitScreen(Screen[None]):
             self._notice(
                 render.journal_failed(
                     failed.removeprefix(f"{self.session.journal_path}: "),
-                    [u.text for u in recorder.unrecorded],
+                    [u.text for u in recorder.unrecorded if u.announced],
+                    len(recorder.unrecorded),
                     recorder.unrecorded_samples,
                 )
             )
