@@ -89,7 +89,11 @@ while typing; `cockpit validate --strict` remains the check that counts.
 - **Ids** (checks, metrics, steps) are lower-case letters, digits, `-`, `_` and `.`, at most
   64 characters, unique within their kind.
 - **Commands** are argv lists, `["kubectl", "rollout", "status", "deployment/web"]`, run without
-  a shell unless `shell = true`.
+  a shell unless `shell = true`. In shell text each `${{var:NAME}}` value is quoted for the shell
+  as one word (`v2; rm -rf /` arrives as one literal argument, and the screen says so); a
+  reference inside quotes, backticks, a comment or a here-document is refused, because there
+  the quotes would be plain characters. Write `deploy --note ${{var:NOTE}}`, not
+  `deploy --note "${{var:NOTE}}"`.
 - **Unknown keys** are errors, so a misspelt key never silently falls back to a default.
 
 ## References
