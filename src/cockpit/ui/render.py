@@ -350,7 +350,10 @@ def monitor_task(state: State, profile: Profile, *, brief: bool = False) -> Text
             if step.shell and _quoted_note(state, index):
                 text.append(f"  ({QUOTED_NOTE})\n", style="dim")
             if step.stop_point:
-                text.append(f"  then GREEN before the next step: {', '.join(step.stop_point)}\n")
+                ids = step.stop_point
+                # One line even for many metrics: the Monitor's task must stay in view.
+                shown = ", ".join(ids[:4]) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
+                text.append(f"  then GREEN before the next step: {shown}\n")
             return text
     if brief:
         return Text("")
