@@ -130,6 +130,8 @@ def clock_shown(app: CockpitApp) -> bool:
     width = pane.content_region.width or 60
     assert session.state.profile is not None
     for row in pane.query(MetricRow):
+        if not row.display:
+            continue  # a row the pane has no room for is not redrawn
         metric = session.state.profile.metric(row.metric_id)
         if str(row.render()) != render.metric_row(metric, session.state, now, width).plain:
             return False

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cockpit.profile.models import Profile
+from cockpit.profile.shell import misplaced_references
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,7 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
             [Problem(path, None, "", "the profile is empty; start from profiles/demo.toml")]
         )
     try:
-        return Profile.model_validate(data)
+        profile = Profile.model_validate(data)
     except ValidationError as exc:
         lines = key_lines(text)
         problems = []
@@ -255,6 +256,13 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
             line = line_of(lines, loc) if loc else _locate(message, text)
             problems.append(Problem(path, line, _format_loc(loc), message))
         raise ProfileError(problems) from None
+    misplaced = list(misplaced_references(profile))
+    if misplaced:
+        lines = key_lines(text)
+        raise ProfileError(
+            [Problem(path, line_of(lines, loc), _format_loc(loc), why) for loc, why in misplaced]
+        )
+    return profile
 
 
 def load_profile(path: Path | str) -> Profile:

@@ -11,6 +11,7 @@ from cockpit.durations import format_clock
 from cockpit.engine import Phase, State, StepStatus, Verdict, comparison
 from cockpit.guide import KEYS, Next
 from cockpit.profile.models import Metric, Profile
+from cockpit.profile.shell import QUOTED_NOTE, has_references
 from cockpit.sample import Sample, Status
 
 
@@ -311,11 +312,19 @@ def steps(state: State, resolved: Profile) -> RenderableType:
             )
         text.append("\n")
         if upcoming is not None and upcoming[0] == index and s.status is StepStatus.PENDING:
-            shell = " (via /bin/sh -c)" if step.shell else ""
+            shell = f" (via /bin/sh -c{_quoted_note(state, index)})" if step.shell else ""
             text.append(f"   $ {' '.join(step.command)}{shell}\n", style="bold")
             if step.irreversible and step.irreversible_policy:
                 text.append(f"   if it fails: {step.irreversible_policy}\n", style="yellow")
     return text
+
+
+def _quoted_note(state: State, index: int) -> str:
+    """``"; each ${var:} value quoted as one word"`` when the profile's shell text of step
+    ``index`` had references (the resolved command shows the quotes; this says why)."""
+    if state.profile is None:
+        return ""
+    return f"; {QUOTED_NOTE}" if has_references(state.profile.steps()[index][1].command) else ""
 
 
 # ---------------------------------------------------------------- monitor pane
@@ -368,8 +377,13 @@ def monitor_task(state: State, profile: Profile, *, brief: bool = False) -> Text
             )
             shell = "/bin/sh -c " if step.shell else ""
             text.append(f"  $ {shell}{' '.join(step.command)}\n")
+            if step.shell and _quoted_note(state, index):
+                text.append(f"  ({QUOTED_NOTE})\n", style="dim")
             if step.stop_point:
-                text.append(f"  then GREEN before the next step: {', '.join(step.stop_point)}\n")
+                ids = step.stop_point
+                # One line even for many metrics: the Monitor's task must stay in view.
+                shown = ", ".join(ids[:4]) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
+                text.append(f"  then GREEN before the next step: {shown}\n")
             return text
     if brief:
         return Text("")
