@@ -138,7 +138,7 @@ def countdown_text(state: State, now: float) -> Text:
         return Text("")
     clock = state.loops.get("clock")
     if deadline is not None and clock is not None and clock.stopped:
-        return styled(" NOT ARMED: CLOCK STOPPED ", "bold white on red")
+        return styled(" NOT ARMED ", "bold white on red")  # the line beside it says why
     if deadline is None:
         if state.phase is Phase.HEALTH and state.health_started is not None:
             left = max(0.0, state.health_started + state.profile.health.duration - now)
