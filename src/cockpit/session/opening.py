@@ -16,6 +16,7 @@ from pathlib import Path
 from cockpit.clock import Clock
 from cockpit.engine import Event, State, decide, events_from_records, replay
 from cockpit.engine import intents as i
+from cockpit.engine.kinds import Kind
 from cockpit.journal import (
     Journal,
     JournalUnreadable,
@@ -122,7 +123,7 @@ def open_existing(journal_path: Path, *, environ: Mapping[str, str]) -> Opened:
 def resumed_event(crew: Crew, wall: float) -> Event:
     """The record that a cockpit took the session up again: who, where."""
     return Event(
-        "session.resumed",
+        Kind.SESSION_RESUMED,
         {"os_user": os_user(), "host": socket.gethostname(), "tty": crew.tty},
         crew.actor("operator"),
         wall,

@@ -26,6 +26,7 @@ from typing import Any
 from cockpit.clock import Clock
 from cockpit.engine import SYSTEM, Event, State, StepStatus
 from cockpit.engine import intents as i
+from cockpit.engine.kinds import Kind
 from cockpit.engine.state import RollbackCommand, StepState
 from cockpit.profile import ResolvedProfile
 from cockpit.runner import (
@@ -99,12 +100,12 @@ class Processes:
         """The coroutines that carry out ``events`` (already recorded and applied)."""
         effects: list[Effect] = []
         for event in events:
-            if event.kind == "execution.started":
+            if event.kind == Kind.EXECUTION_STARTED:
                 self.keep_standby()
-            if event.kind == "step.starting":
+            if event.kind == Kind.STEP_STARTING:
                 step_id, index = str(event.body["step"]), int(event.body["index"])
                 effects.append(self._claimed(("step", step_id), self._start_step(step_id, index)))
-            elif event.kind == "rollback.started":
+            elif event.kind == Kind.ROLLBACK_STARTED:
                 effects.append(self._claimed(("rollback", "0"), self._start_rollback(0)))
         return effects
 

@@ -21,7 +21,7 @@ from cockpit.clock import Clock
 from cockpit.durations import format_clock
 from cockpit.engine import SYSTEM, Event, Refusal, State, apply, decide
 from cockpit.engine import intents as i
-from cockpit.engine.events import HIGH_RATE_KINDS
+from cockpit.engine.kinds import HIGH_RATE_KINDS, Kind
 from cockpit.journal import Batcher, Journal, JournalFailed
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def is_action(intent: i.Intent) -> bool:
 
 def never_waits_for_the_journal(intent: i.Intent, events: list[Event]) -> bool:
     """The way back does not depend on the record: R, and anything that starts a rollback."""
-    return isinstance(intent, i.RollBackNow) or any(e.kind == "rollback.started" for e in events)
+    return isinstance(intent, i.RollBackNow) or any(e.kind == Kind.ROLLBACK_STARTED for e in events)
 
 
 class Recorder:
@@ -83,7 +83,7 @@ class Recorder:
         self.failed: str | None = None
         self.unrecorded: list[Unrecorded] = []
         self.unrecorded_samples = 0
-        self._batcher = Batcher(journal, "samples", actor=SYSTEM)
+        self._batcher = Batcher(journal, Kind.SAMPLES, actor=SYSTEM)
 
     def decide(self, intent: i.Intent) -> list[Event]:
         """Decide, record and apply an intent; return its events.
@@ -137,7 +137,9 @@ class Recorder:
                     continue
                 self.flush()
                 # execution.started is T0 itself; the state learns T0 only when it is applied.
-                t_plus = 0.0 if event.kind == "execution.started" else self.state.t_plus(event.wall)
+                t_plus = (
+                    0.0 if event.kind == Kind.EXECUTION_STARTED else self.state.t_plus(event.wall)
+                )
                 self.journal.append(
                     event.kind, event.body, actor=event.actor, wall=event.wall, t_plus=t_plus
                 )
@@ -185,7 +187,7 @@ class Recorder:
             self.flush()
             wall = self.clock.wall()
             self.journal.append(
-                "note", {"text": text}, actor=SYSTEM, wall=wall, t_plus=self.state.t_plus(wall)
+                Kind.NOTE, {"text": text}, actor=SYSTEM, wall=wall, t_plus=self.state.t_plus(wall)
             )
 
     def _refused(self, intent: i.Intent, reason: str) -> None:
@@ -194,7 +196,7 @@ class Recorder:
         with contextlib.suppress(JournalFailed, ValueError, TypeError):
             self.flush()
             self.journal.append(
-                "refused",
+                Kind.REFUSED,
                 {"intent": type(intent).__name__, "reason": reason},
                 actor=intent.actor,
                 wall=intent.wall,
@@ -236,18 +238,18 @@ class Recorder:
 def describe_plainly(event: Event) -> str:
     """An event without an announcement, in a few words."""
     b = event.body
-    if event.kind == "process.started":
+    if event.kind == Kind.PROCESS_STARTED:
         what = (
             f"rollback command {int(b.get('ref', 0)) + 1}"
             if b.get("purpose") == "rollback"
             else f"step {b.get('ref')}"
         )
         return f"{what} started (pid {b.get('pid')})"
-    if event.kind == "rollback.command_finished":
+    if event.kind == Kind.ROLLBACK_COMMAND_FINISHED:
         how = "exit 0" if b.get("ok") else str(b.get("why"))
         note = f"; {b['note']}" if b.get("note") else ""
         return f"rollback command {int(b.get('index', 0)) + 1} finished: {how}{note}"
-    if event.kind == "rollback.snapshot":
+    if event.kind == Kind.ROLLBACK_SNAPSHOT:
         return "snapshot of the metrics and the output taken"
     facts = ", ".join(f"{k} {v}" for k, v in b.items() if isinstance(v, str | int | float | bool))
     return f"{event.kind}" + (f" ({facts})" if facts else "")
