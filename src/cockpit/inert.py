@@ -1,0 +1,114 @@
+"""Outside text made inert: shown on a terminal, never obeyed by it.
+
+Step output, probe answers, error texts and profile strings may hold terminal controls: an
+OSC 2 sequence retitles the window, OSC 52 writes the clipboard, ``ESC[2J`` blanks the
+screen, ``ESC[6n`` makes the terminal type an answer into our input, U+202E reverses the
+text after it. :func:`inert` turns every such character into visible text (``^[`` for ESC,
+``\\x9b`` for a C1 control, ``\\u202e`` for a bidi or zero-width character), so the rest of
+an escape sequence is plain text too. It is applied where outside text enters the display:
+the screen, the CLI's output and the evidence files. The journal keeps what was read.
+
+The module also describes escape sequences and invisible characters for the redactor, which
+matches secrets on text as a terminal would show it (``runner/redact.py``).
+
+Standard library only and no package-relative imports: the detached supervisor loads the
+redactor by path, and the redactor loads this file the same way.
+"""
+
+from __future__ import annotations
+
+import re
+
+TAB_SIZE = 8
+"""Tabs become spaces up to the next multiple of this column."""
+
+_C0_AND_C1 = "\x00-\x08\x0b-\x1f\x7f-\x9f"  # every control but tab and newline
+# Unicode format characters (Cf: zero-width, bidi embeddings, overrides and isolates, the
+# BOM, soft hyphen, tags, ...) as of Unicode 15.1; a test checks that this covers every Cf
+# character of the running Python's Unicode database.
+_FORMAT = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+# Line and paragraph separators break a line where nothing shows it; lone surrogates come
+# from undecodable bytes and cannot even be encoded for the terminal.
+_SEPARATORS_AND_SURROGATES = "\u2028\u2029\ud800-\udfff"
+
+UNSAFE_CHARACTERS = _C0_AND_C1 + _FORMAT + _SEPARATORS_AND_SURROGATES
+"""A regular-expression class body: the characters :func:`inert` never lets through."""
+
+_UNSAFE_ONE_LINE = re.compile(f"[{UNSAFE_CHARACTERS}\t\n]")
+_UNSAFE_MULTILINE = re.compile(f"[{UNSAFE_CHARACTERS}\t]")
+
+_LONGEST = 256
+"""Longest escape sequence recognised as one (parameters, or the text of an OSC string);
+a longer one is shown from its ESC on and never waited for."""
+LONGEST_OPEN_SEQUENCE = 2 * _LONGEST + 2
+"""The most characters an escape sequence that has not ended yet can span."""
+_STRING_START = r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])"  # OSC, DCS, SOS, PM, APC
+_CSI_START = r"(?:\x1b\[|\x9b)"
+_ESCAPE_SEQUENCE = (
+    rf"{_CSI_START}[\x30-\x3f]{{0,{_LONGEST}}}[\x20-\x2f]{{0,{_LONGEST}}}[\x40-\x7e]"
+    rf"|{_STRING_START}[^\x07\x1b\x9c]{{0,{_LONGEST}}}(?:\x07|\x1b\\|\x9c)"
+    rf"|\x1b[\x20-\x2f]{{0,{_LONGEST}}}[\x30-\x7e]"
+)
+
+HIDDEN = re.compile(f"{_ESCAPE_SEQUENCE}|[{UNSAFE_CHARACTERS}]")
+"""What a terminal would not show as characters: a whole escape sequence, or one control,
+format (zero-width, bidi), separator or surrogate character. Tab and newline are visible
+layout and not part of it."""
+
+OPEN_SEQUENCE_AT_END = re.compile(
+    rf"(?:{_CSI_START}[\x30-\x3f]{{0,{_LONGEST}}}[\x20-\x2f]{{0,{_LONGEST}}}"
+    rf"|{_STRING_START}[^\x07\x1b\x9c]{{0,{_LONGEST}}}\x1b?"
+    rf"|\x1b[\x20-\x2f]{{0,{_LONGEST}}})\Z"
+)
+"""An escape sequence that has begun at the end of a text and may still go on: what comes
+next decides whether (and where) it is one :data:`HIDDEN` run."""
+
+
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return "^" + chr(code + 0x40)  # ^[ for ESC, ^M for CR, ^@ for NUL
+    if code == 0x7F:
+        return "^?"
+    if code <= 0x9F:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def inert(text: str, *, multiline: bool = False) -> str:
+    """``text`` as plain characters that a terminal can only print.
+
+    Controls show as ``^X`` (``^[`` for ESC, ``^?`` for DEL), C1 controls as ``\\x9b``,
+    format characters (zero-width, bidi), line separators and lone surrogates as
+    ``\\u202e``; what follows an ESC is then ordinary text. Tabs become spaces (to the next
+    multiple of :data:`TAB_SIZE` columns). A newline is kept only with ``multiline``;
+    otherwise it shows as ``^J``. Printable text comes back unchanged, and so does text that
+    is already inert.
+    """
+    unsafe = _UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE
+    if unsafe.search(text) is None:
+        return text
+    shown = unsafe.sub(lambda m: m.group() if m.group() == "\t" else _shown(m), text)
+    return shown.expandtabs(TAB_SIZE) if "\t" in shown else shown
+
+
+def is_inert(text: str, *, multiline: bool = False) -> bool:
+    """Whether :func:`inert` would leave ``text`` as it is."""
+    unsafe = _UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE
+    return unsafe.search(text) is None
+
+
+def quoted(text: str) -> str:
+    """Outside text inside quotes, inert, for a message: ``'…'``.
+
+    Not ``repr()``: that doubles backslashes and escapes quotes, so a secret with either
+    is no longer recognised by the redactor once quoted.
+    """
+    return f"'{inert(text)}'"
