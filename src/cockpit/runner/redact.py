@@ -1,14 +1,40 @@
 """Secret redaction for process output, results and messages.
 
-Standard library only and free of package-relative imports: the detached
-supervisor (``supervise.py``) loads this file directly by path.
+Standard library only and free of package-relative imports: the detached supervisor
+(``supervise.py``) loads this file directly by path, and then this file loads ``inert.py``
+(what a terminal shows, and what it hides) from the package directory by path too.
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import re
 from collections.abc import Iterable
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the supervisor ~10 ms
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+def _load_inert() -> ModuleType:
+    """``cockpit/inert.py`` for a caller without the ``cockpit`` package (the supervisor)."""
+    import importlib.util
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(os.path.dirname(here), "inert.py")
+    spec = importlib.util.spec_from_file_location("cockpit_inert", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING or __package__:
+    from cockpit import inert
+else:
+    inert = _load_inert()
 
 REDACTED = "[REDACTED]"
 
@@ -19,12 +45,67 @@ REDACTED = "[REDACTED]"
 #: mistake, not something to hide.
 MIN_SECRET_LENGTH = 4
 
+MAX_HOLD = 65536
+"""Most characters a stream holds back for a secret interrupted by escape sequences or
+invisible characters; past that the text is let through as it stands."""
+
+Span = tuple[int, int]
+
+
+def _hidden_runs(text: str) -> list[Span]:
+    """The escape sequences and invisible characters of ``text``, in order."""
+    return [match.span() for match in inert.HIDDEN.finditer(text)]
+
+
+def _visible(text: str, runs: list[Span]) -> tuple[str, list[int]]:
+    """``text`` as a terminal shows it (``runs`` removed), and for each character left its
+    index in ``text``."""
+    kept: list[str] = []
+    where: list[int] = []
+    pos = 0
+    for start, end in runs:
+        kept.append(text[pos:start])
+        where.extend(range(pos, start))
+        pos = end
+    kept.append(text[pos:])
+    where.extend(range(pos, len(text)))
+    return "".join(kept), where
+
+
+def _widen(span: Span, runs: list[Span], starts: list[int]) -> Span:
+    """``span`` grown to whole runs where it begins or ends inside one, so that replacing it
+    never leaves half an escape sequence to change how the rest is read."""
+    start, end = span
+    i = bisect.bisect_right(starts, start) - 1
+    if i >= 0 and runs[i][0] < start < runs[i][1]:
+        start = runs[i][0]
+    j = bisect.bisect_right(starts, end - 1) - 1
+    if j >= 0 and runs[j][0] < end < runs[j][1]:
+        end = runs[j][1]
+    return start, end
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    """Overlapping spans joined into one (spans that only touch stay apart)."""
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
 
 class Redactor:
     """Replaces every occurrence of a secret value by ``[REDACTED]``.
 
     Longer secrets win when two start at the same place, so a secret that is a
     prefix of another never leaves the longer one's tail visible.
+
+    A secret is also found where a terminal would show it whole: interrupted by an
+    escape sequence (``ESC[0m``), a control or an invisible character (U+200B, U+202E).
+    The replacement then covers those too. A secret inside an escape sequence (the URL of
+    an OSC 8 link) is found as written.
 
     A secret that is itself a substring of ``[REDACTED]`` or contains ``[`` or
     ``]`` can appear to re-form around a marker; that reveals nothing that was
@@ -47,11 +128,60 @@ class Redactor:
         """Return ``text`` with every secret replaced."""
         if self._pattern is None:
             return text
-        return self._pattern.sub(REDACTED, text)
+        return self._replace(text, self._spans(text), len(text))
+
+    def redact_start(self, text: str, limit: int) -> str:
+        """The redacted start of ``text``, read no further than ``limit`` characters.
+
+        A secret that the limit cuts is left out, never shown in part (as a stream holds back
+        what may still be a secret); so is an escape sequence that the limit cuts.
+        """
+        if len(text) <= limit:
+            return self.redact(text)
+        if self._pattern is None:
+            return text[:limit]
+        return self.stream().feed(text[:limit])
+
+    def shown(self, text: str, *, multiline: bool = False) -> str:
+        """What a display may show of outside text: secrets redacted, then made inert.
+
+        See :func:`cockpit.inert.inert` for ``multiline``.
+        """
+        return inert.inert(self.redact(text), multiline=multiline)
 
     def stream(self) -> RedactingStream:
         """A streaming redactor for output that arrives in chunks."""
         return RedactingStream(self)
+
+    def _spans(self, text: str, runs: list[Span] | None = None) -> list[Span]:
+        """Where the secrets are: as written, and as a terminal shows the text.
+
+        ``runs`` are the hidden runs of ``text`` when the caller has them already.
+        """
+        assert self._pattern is not None
+        spans = [match.span() for match in self._pattern.finditer(text)]
+        if runs is None:
+            runs = _hidden_runs(text) if inert.HIDDEN.search(text) else []
+        if not runs:
+            return spans
+        starts = [start for start, _ in runs]
+        spans = [_widen(span, runs, starts) for span in spans]
+        view, where = _visible(text, runs)
+        for match in self._pattern.finditer(view):
+            spans.append((where[match.start()], where[match.end() - 1] + 1))
+        return _merge(spans)
+
+    @staticmethod
+    def _replace(text: str, spans: list[Span], limit: int) -> str:
+        """``text[:limit]`` with each span (all inside it) replaced by the marker."""
+        out: list[str] = []
+        pos = 0
+        for start, end in spans:
+            out.append(text[pos:start])
+            out.append(REDACTED)
+            pos = end
+        out.append(text[pos:limit])
+        return "".join(out)
 
     def _first_unsettled(self, buf: str, start: int) -> int:
         """First position at or after ``start`` where a longer secret could still begin."""
@@ -70,9 +200,10 @@ class RedactingStream:
 
     The concatenation of everything returned by :meth:`feed` and
     :meth:`finish` equals ``redactor.redact(whole_text)``. To get there it
-    holds back at most ``max_length - 1`` characters, and only those that
-    could still be the start of a secret. Bytes are decoded as UTF-8 (invalid
-    bytes become U+FFFD), also when a character is split across chunks.
+    holds back only what more text could still change: the start of a possible
+    secret (as written, or as a terminal shows it), and an escape sequence that
+    has not ended yet. Bytes are decoded as UTF-8 (invalid bytes become U+FFFD),
+    also when a character is split across chunks.
     """
 
     def __init__(self, redactor: Redactor) -> None:
@@ -84,25 +215,39 @@ class RedactingStream:
         """Add a chunk; return the redacted text that is safe to emit now."""
         text = self._decoder.decode(data) if isinstance(data, bytes) else data
         red = self._redactor
-        pattern = red._pattern
-        if pattern is None:
+        if red._pattern is None:
             return text
         buf = self._held + text
-        out: list[str] = []
-        pos = 0
-        # Everything before `limit` is settled: no later text can change how it redacts.
-        limit = red._first_unsettled(buf, 0)
-        for match in pattern.finditer(buf):
-            if match.start() >= limit:
-                break
-            out.append(buf[pos : match.start()])
-            out.append(REDACTED)
-            pos = match.end()
-            if pos > limit:
-                limit = red._first_unsettled(buf, pos)
-        out.append(buf[pos:limit])
+        runs = _hidden_runs(buf) if inert.HIDDEN.search(buf) else []
+        limit = self._settled(buf, runs)
+        spans = red._spans(buf, runs)
+        # Emit only whole secrets and whole escape sequences: one that reaches past the
+        # limit is held back from its start (and so on, until nothing crosses the limit).
+        moved = True
+        while moved:
+            moved = False
+            for start, end in (*spans, *runs):
+                if start < limit < end:
+                    limit, moved = start, True
         self._held = buf[limit:]
-        return "".join(out)
+        return red._replace(buf, [span for span in spans if span[1] <= limit], limit)
+
+    def _settled(self, buf: str, runs: list[Span]) -> int:
+        """Where the text that more text could still change begins."""
+        red = self._redactor
+        limit = red._first_unsettled(buf, 0)
+        if not runs:
+            return limit
+        # An escape sequence still open at the end may yet hide what it holds, so the text
+        # before it is what a terminal shows for sure; a secret may continue after it.
+        window = max(0, len(buf) - inert.LONGEST_OPEN_SEQUENCE)
+        open_sequence = inert.OPEN_SEQUENCE_AT_END.search(buf, window)
+        final = len(buf) if open_sequence is None else open_sequence.start()
+        view, where = _visible(buf[:final], [run for run in runs if run[1] <= final])
+        unsettled = red._first_unsettled(view, 0)
+        if unsettled < len(view) and final - where[unsettled] <= MAX_HOLD:
+            limit = min(limit, where[unsettled])
+        return min(limit, final)
 
     def finish(self) -> str:
         """Flush what was held back (and any incomplete UTF-8 sequence)."""
