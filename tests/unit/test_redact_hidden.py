@@ -3,6 +3,7 @@ characters, whole or streamed in any chunks, in the supervisor's output files to
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -74,6 +75,15 @@ def test_prefix_secrets_split_across_two_chunks_leave_nothing_of_the_longer() ->
         out = stream_in(redactor, text, [cut])
         assert out == want, cut
         assert "efgh" not in out
+
+
+def test_a_secret_is_found_as_json_and_repr_write_it() -> None:
+    secret = "p\\ss\"w'rd-é\t9"
+    redactor = Redactor([secret])
+    for text in (json.dumps({"e": secret}), json.dumps([secret], ensure_ascii=False)):
+        assert secret not in json.loads(redactor.redact(text))
+        assert REDACTED in redactor.redact(text)
+    assert redactor.redact(f"got {secret!r}") == f"got '{REDACTED}'"
 
 
 def test_shown_redacts_before_it_makes_the_text_inert() -> None:

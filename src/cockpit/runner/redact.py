@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import json
 import re
 from collections.abc import Iterable
 
@@ -50,6 +51,16 @@ MAX_HOLD = 65536
 invisible characters; past that the text is let through as it stands."""
 
 Span = tuple[int, int]
+
+
+def _written_forms(secret: str) -> set[str]:
+    """A secret as written, and as JSON and ``repr()`` write it between the quotes."""
+    return {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+    }
 
 
 def _hidden_runs(text: str) -> list[Span]:
@@ -107,13 +118,21 @@ class Redactor:
     The replacement then covers those too. A secret inside an escape sequence (the URL of
     an OSC 8 link) is found as written.
 
+    A secret is also found as JSON and Python's ``repr()`` write it inside a string
+    (``\\`` for a backslash, ``\\u00e9``): an answer or an error message that quotes it.
+
     A secret that is itself a substring of ``[REDACTED]`` or contains ``[`` or
     ``]`` can appear to re-form around a marker; that reveals nothing that was
     not already visible, so it is not treated as a leak.
     """
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        unique = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}
+        unique = {
+            form
+            for s in secrets
+            if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH
+            for form in _written_forms(s)
+        }
         # Longest first: regex alternation takes the first alternative that matches.
         self.secrets: tuple[str, ...] = tuple(sorted(unique, key=lambda s: (-len(s), s)))
         self.max_length = len(self.secrets[0]) if self.secrets else 0
