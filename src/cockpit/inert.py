@@ -17,6 +17,7 @@ redactor by path, and the redactor loads this file the same way.
 
 from __future__ import annotations
 
+import json
 import re
 
 TAB_SIZE = 8
@@ -105,10 +106,21 @@ def is_inert(text: str, *, multiline: bool = False) -> bool:
     return unsafe.search(text) is None
 
 
-def quoted(text: str) -> str:
-    """Outside text inside quotes, inert, for a message: ``'…'``.
+_UNSAFE_IN_JSON = re.compile(f"[{UNSAFE_CHARACTERS}]")
 
-    Not ``repr()``: that doubles backslashes and escapes quotes, so a secret with either
-    is no longer recognised by the redactor once quoted.
+
+def _json_escape(match: re.Match[str]) -> str:
+    units = match.group().encode("utf-16-be", "surrogatepass")
+    return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+
+
+def json_text(value: object, *, indent: int | None = None) -> str:
+    """``value`` as JSON that a terminal can only print, the data unchanged.
+
+    ``json.dumps`` escapes C0 controls inside strings but lets DEL, C1 controls, bidi and
+    zero-width characters and lone surrogates through; here each of them is written as a
+    JSON ``\\u`` escape too (a surrogate pair beyond the BMP), so a reader of the JSON gets
+    exactly the value, and a terminal shows only text. Other non-ASCII stays readable.
     """
-    return f"'{inert(text)}'"
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _UNSAFE_IN_JSON.sub(_json_escape, text)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import unicodedata
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from cockpit.inert import HIDDEN, inert, is_inert
+from cockpit.inert import HIDDEN, inert, is_inert, json_text
 
 # Terminal commands and text tricks, each with the inert form that must be visible instead.
 HOSTILE = [
@@ -107,3 +109,14 @@ def test_every_inert_form_is_visible_text() -> None:
         shown = inert(chr(code))
         assert shown.isprintable()
         assert len(shown) >= 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=any_text | st.text(alphabet=st.characters(codec=None, categories=["Cs", "Cf"])))
+def test_json_text_keeps_the_data_and_holds_nothing_a_terminal_obeys(text: str) -> None:
+    # A high then a low surrogate read back as one character, in any JSON.
+    assume(re.search("[\ud800-\udbff][\udc00-\udfff]", text) is None)
+    value = {"k": text, "list": [text, 1]}
+    shown = json_text(value, indent=2)
+    assert json.loads(shown) == value
+    assert is_inert(shown, multiline=True)
