@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cockpit.inert import inert
 from cockpit.profile.models import Profile
 
 
@@ -23,9 +24,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        """One line for a person: the path, the key and the message may quote the file, so
+        the line is inert (see :func:`cockpit.inert.inert`)."""
         place = f"{self.path}:{self.line}" if self.line else self.path
         where = f" {self.where}:" if self.where else ""
-        return f"{place}:{where} {self.message}"
+        return inert(f"{place}:{where} {self.message}")
 
 
 class ProfileError(Exception):
