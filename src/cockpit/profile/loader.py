@@ -168,7 +168,7 @@ _FIXES = {
 }
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: dict[str, Any], *, show_input: bool = True) -> str:
     kind = error["type"]
     msg = str(error["msg"])
     if kind in ("extra_forbidden", "missing"):
@@ -183,7 +183,9 @@ def _message(error: dict[str, Any]) -> str:
         return "nan and inf are not allowed; give a finite number"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    return f"{msg} (got {error.get('input')!r})" if kind.endswith("_type") else msg
+    if kind.endswith("_type") and show_input:
+        return f"{msg} (got {error.get('input')!r})"
+    return msg
 
 
 def _locate(message: str, text: str) -> int | None:
@@ -248,16 +250,29 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        lines = key_lines(text)
-        problems = []
-        for error in exc.errors():
-            loc = _clean_loc(tuple(error["loc"]))
-            if error["type"] == "union_tag_invalid":
-                loc = (*loc, "kind")
-            message = _message(dict(error))
+        raise ProfileError(validation_problems(exc, path, text)) from None
+
+
+def validation_problems(
+    exc: ValidationError, path: str, text: str | None = None, *, show_input: bool = True
+) -> list[Problem]:
+    """One :class:`Problem` per error of a validation, located in ``text`` when given.
+
+    ``show_input=False`` leaves the offending values out of the messages (pydantic's own
+    ``str(exc)`` prints them): for values substituted from the environment, secrets included.
+    """
+    lines = key_lines(text) if text is not None else {}
+    problems = []
+    for error in exc.errors(include_input=show_input):
+        loc = _clean_loc(tuple(error["loc"]))
+        if error["type"] == "union_tag_invalid":
+            loc = (*loc, "kind")
+        message = _message(dict(error), show_input=show_input)
+        line: int | None = None
+        if text is not None:
             line = line_of(lines, loc) if loc else _locate(message, text)
-            problems.append(Problem(path, line, _format_loc(loc), message))
-        raise ProfileError(problems) from None
+        problems.append(Problem(path, line, _format_loc(loc), message))
+    return problems
 
 
 def load_profile(path: Path | str) -> Profile:

@@ -52,6 +52,19 @@ invisible characters; past that the text is let through as it stands."""
 
 Span = tuple[int, int]
 
+_REMEMBERED: set[str] = set()
+
+
+def remember_secrets(secrets: Iterable[str]) -> None:
+    """Keep secret values this process resolved, for the last-resort redaction of a crash
+    report (``cockpit.cli``): no traceback may print one."""
+    _REMEMBERED.update(secrets)
+
+
+def remembered_secrets() -> tuple[str, ...]:
+    """Every secret value :func:`remember_secrets` was given in this process."""
+    return tuple(_REMEMBERED)
+
 
 def _written_forms(secret: str) -> set[str]:
     """A secret as written, and as JSON and ``repr()`` write it between the quotes."""
