@@ -31,6 +31,7 @@ from tests.support.ui import (
     text_of,
     wait_until,
 )
+from tests.unit.test_probe_fakeserver import FakeServer
 
 pytestmark = pytest.mark.usefixtures("utc_timezone")
 
@@ -47,7 +48,7 @@ PRINTER = (
 SHOWN = "out ^[[2J^[[H^[]2;pwned^G^[]52;c;cm0=^G^[[6n\\x9b2J \\u202eevil"
 
 
-def hostile_profile(directory: Path, *, strings: bool) -> Path:
+def hostile_profile(directory: Path, *, strings: bool, extra: str = "") -> Path:
     """The Pilot tests' profile with a step printing terminal commands, and with ``strings``
     such commands in its strings too (TOML's \\u escapes put the raw characters there)."""
     text = FAST_PROFILE.read_text()
@@ -67,7 +68,7 @@ def hostile_profile(directory: Path, *, strings: bool) -> Path:
         f"command = ['{sys.executable}', '-c', '{PRINTER}']\n"
         'env = { TOKEN = "${env:UI_TOKEN}" }'
     )
-    text = text[:start] + command + text[end:]
+    text = text[:start] + command + text[end:] + extra
     path = directory / "hostile.toml"
     path.write_text(text)
     return path
@@ -95,7 +96,7 @@ class Crew:
     app: CockpitApp
 
 
-def crew_for(tmp_path: Path, *, strings: bool) -> Crew:
+def crew_for(tmp_path: Path, *, strings: bool, extra: str = "") -> Crew:
     workdir = tmp_path / "ui"
     workdir.mkdir()
     smoke = workdir / "smoke-passed"
@@ -103,7 +104,7 @@ def crew_for(tmp_path: Path, *, strings: bool) -> Crew:
     os.utime(smoke, (WALL - 60, WALL - 60))
     clock = FakeClock(WALL)
     environ = {"COCKPIT_UI_DIR": str(workdir), "UI_TOKEN": SECRET}
-    profile = hostile_profile(tmp_path, strings=strings)
+    profile = hostile_profile(tmp_path, strings=strings, extra=extra)
     session = new_session(profile, tmp_path, clock, environ)
     return Crew(session, clock, make_app(session, clock=clock, run_loops=False))
 
@@ -151,6 +152,29 @@ async def test_profile_strings_holding_terminal_commands_are_shown_inert(tmp_pat
         assert "HTTP ^[]52;c;cm0" in str(app.screen.query(MetricRow).first().render())
         assert_inert_screen(app)
         await crew.session.close()
+
+
+async def test_a_secret_in_a_probe_answer_never_reaches_the_screen(tmp_path: Path) -> None:
+    async with FakeServer() as server:
+        # Where the old detail cut the body (80 characters) and so left the secret's start.
+        server.text("/login", "x" * 60 + SECRET + " was refused", status=401)
+        check = (
+            '\n[[checks]]\nid = "login"\ntitle = "Login works"\n'
+            f'[checks.source]\nkind = "http"\nurl = "{server.url}/login"\n'
+            'headers = { Authorization = "${env:UI_TOKEN}" }\n'
+        )
+        crew = crew_for(tmp_path, strings=False, extra=check)
+        async with crew.app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("t")
+            await crew.session.run_checks()
+            await pilot.pause()
+            checklist = text_of(crew.app, "#checklist")
+            assert "HTTP 401" in checklist
+            assert "[REDAC" in checklist
+            screen = assert_inert_screen(crew.app)
+            shown = [SECRET[k : k + 6] for k in range(len(SECRET) - 5)]
+            assert [w for w in shown if w in screen or w in checklist] == []
+            await crew.session.close()
 
 
 async def test_a_screen_tail_redacts_and_sanitises_an_output_file_it_did_not_write(
