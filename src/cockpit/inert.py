@@ -41,6 +41,7 @@ UNSAFE_CHARACTERS = _C0_AND_C1 + _FORMAT + _SEPARATORS_AND_SURROGATES
 """A regular-expression class body: the characters :func:`inert` never lets through."""
 
 _UNSAFE_ONE_LINE = re.compile(f"[{UNSAFE_CHARACTERS}\t\n]")
+_UNSAFE_IN_TEXT = re.compile(f"[{UNSAFE_CHARACTERS}]")
 _UNSAFE_MULTILINE = re.compile(f"[{UNSAFE_CHARACTERS}\t]")
 
 _LONGEST = 256
@@ -50,16 +51,33 @@ LONGEST_OPEN_SEQUENCE = 2 * _LONGEST + 2
 """The most characters an escape sequence that has not ended yet can span."""
 _STRING_START = r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])"  # OSC, DCS, SOS, PM, APC
 _CSI_START = r"(?:\x1b\[|\x9b)"
-_ESCAPE_SEQUENCE = (
-    rf"{_CSI_START}[\x30-\x3f]{{0,{_LONGEST}}}[\x20-\x2f]{{0,{_LONGEST}}}[\x40-\x7e]"
-    rf"|{_STRING_START}[^\x07\x1b\x9c]{{0,{_LONGEST}}}(?:\x07|\x1b\\|\x9c)"
-    rf"|\x1b[\x20-\x2f]{{0,{_LONGEST}}}[\x30-\x7e]"
+_PARAMETERS = rf"[\x30-\x3f]{{0,{_LONGEST}}}[\x20-\x2f]{{0,{_LONGEST}}}"
+_STRING = rf"[^\x07\x1b\x9c]{{0,{_LONGEST}}}(?:\x07|\x1b\\|\x9c)"
+# Factored on the ESC (a CSI, a string, any other sequence, or ESC alone), which scans
+# about three times faster than the same alternatives written out whole.
+_AFTER_ESC = (
+    rf"\x1b(?:\[{_PARAMETERS}[\x40-\x7e]|[\]PX^_]{_STRING}|[\x20-\x2f]{{0,{_LONGEST}}}[\x30-\x7e])?"
 )
+_C1_SEQUENCE = rf"\x9b{_PARAMETERS}[\x40-\x7e]|[\x90\x98\x9d\x9e\x9f]{_STRING}"
+_ALONE = "\x00-\x08\x0b-\x1a\x1c-\x1f"  # with ESC and tab and newline taken out
 
-HIDDEN = re.compile(f"{_ESCAPE_SEQUENCE}|[{UNSAFE_CHARACTERS}]")
-"""What a terminal would not show as characters: a whole escape sequence, or one control,
-format (zero-width, bidi), separator or surrogate character. Tab and newline are visible
-layout and not part of it."""
+HIDDEN = re.compile(
+    f"{_AFTER_ESC}|{_C1_SEQUENCE}|[{_ALONE}\x7f-\x9f{_FORMAT}{_SEPARATORS_AND_SURROGATES}]"
+)
+"""What a terminal would not show as characters: a whole escape sequence (CSI, OSC, DCS,
+SOS, PM, APC, or any other), or one control, format (zero-width, bidi), separator or
+surrogate character. Tab and newline are visible layout and not part of it."""
+_HIDDEN_ASCII = re.compile(f"{_AFTER_ESC}|[{_ALONE}\x7f]")
+# The same for ASCII text, which is most output: a small first-character set scans several
+# times faster than one with the ranges beyond the BMP.
+
+# Printable ASCII, with newline and tab where a text may hold them: an ASCII text without
+# any other byte needs no work at all, and bytes.translate finds that at memory speed
+# (Python's regular expressions scan about 20 times slower).
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
+_PLAIN_ONE_LINE = _PRINTABLE_ASCII
+_PLAIN_MULTILINE = _PRINTABLE_ASCII + b"\n"
+_PLAIN_LAYOUT = _PRINTABLE_ASCII + b"\n\t"
 
 OPEN_SEQUENCE_AT_END = re.compile(
     rf"(?:{_CSI_START}[\x30-\x3f]{{0,{_LONGEST}}}[\x20-\x2f]{{0,{_LONGEST}}}"
@@ -83,6 +101,22 @@ def _shown(match: re.Match[str]) -> str:
     return f"\\U{code:08x}"
 
 
+def _plain_ascii(text: str, allowed: bytes) -> bool:
+    return text.isascii() and not text.encode("ascii").translate(None, allowed)
+
+
+def has_hidden(text: str) -> bool:
+    """Whether ``text`` holds anything :data:`HIDDEN` matches (cheap for plain text)."""
+    if _plain_ascii(text, _PLAIN_LAYOUT):
+        return False
+    return _UNSAFE_IN_TEXT.search(text) is not None
+
+
+def hidden_pattern(text: str) -> re.Pattern[str]:
+    """:data:`HIDDEN`, or the same pattern made faster for ASCII when ``text`` is ASCII."""
+    return _HIDDEN_ASCII if text.isascii() else HIDDEN
+
+
 def inert(text: str, *, multiline: bool = False) -> str:
     """``text`` as plain characters that a terminal can only print.
 
@@ -93,20 +127,19 @@ def inert(text: str, *, multiline: bool = False) -> str:
     otherwise it shows as ``^J``. Printable text comes back unchanged, and so does text that
     is already inert.
     """
-    unsafe = _UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE
-    if unsafe.search(text) is None:
+    if is_inert(text, multiline=multiline):
         return text
+    unsafe = _UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE
     shown = unsafe.sub(lambda m: m.group() if m.group() == "\t" else _shown(m), text)
     return shown.expandtabs(TAB_SIZE) if "\t" in shown else shown
 
 
 def is_inert(text: str, *, multiline: bool = False) -> bool:
     """Whether :func:`inert` would leave ``text`` as it is."""
+    if _plain_ascii(text, _PLAIN_MULTILINE if multiline else _PLAIN_ONE_LINE):
+        return True
     unsafe = _UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE
     return unsafe.search(text) is None
-
-
-_UNSAFE_IN_JSON = re.compile(f"[{UNSAFE_CHARACTERS}]")
 
 
 def _json_escape(match: re.Match[str]) -> str:
@@ -123,4 +156,4 @@ def json_text(value: object, *, indent: int | None = None) -> str:
     exactly the value, and a terminal shows only text. Other non-ASCII stays readable.
     """
     text = json.dumps(value, ensure_ascii=False, indent=indent)
-    return _UNSAFE_IN_JSON.sub(_json_escape, text)
+    return _UNSAFE_IN_TEXT.sub(_json_escape, text)

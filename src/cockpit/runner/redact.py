@@ -76,24 +76,53 @@ def _written_forms(secret: str) -> set[str]:
     }
 
 
-def _hidden_runs(text: str) -> list[Span]:
-    """The escape sequences and invisible characters of ``text``, in order."""
-    return [match.span() for match in inert.HIDDEN.finditer(text)]
+class _View:
+    """A text as a terminal shows it: its hidden runs (escape sequences, invisible
+    characters) taken out. Where each run is, and so the way back from a shown character to
+    the text, is worked out only when asked for: most texts never need it."""
 
+    def __init__(self, text: str) -> None:
+        self._source = text
+        self._pattern = inert.hidden_pattern(text)
+        self.text = self._pattern.sub("", text)
+        self._runs: list[Span] | None = None
+        self._shown_at: list[int] = []  # where each kept piece starts, shown
+        self._text_at: list[int] = []  # and in the text
 
-def _visible(text: str, runs: list[Span]) -> tuple[str, list[int]]:
-    """``text`` as a terminal shows it (``runs`` removed), and for each character left its
-    index in ``text``."""
-    kept: list[str] = []
-    where: list[int] = []
-    pos = 0
-    for start, end in runs:
-        kept.append(text[pos:start])
-        where.extend(range(pos, start))
-        pos = end
-    kept.append(text[pos:])
-    where.extend(range(pos, len(text)))
-    return "".join(kept), where
+    @property
+    def runs(self) -> list[Span]:
+        """The hidden runs, in order."""
+        if self._runs is None:
+            self._runs = self._work_out()
+        return self._runs
+
+    def _work_out(self) -> list[Span]:
+        runs = [match.span() for match in self._pattern.finditer(self._source)]
+        pos = shown = 0
+        for start, end in [*runs, (len(self._source), len(self._source))]:
+            if start > pos:
+                self._shown_at.append(shown)
+                self._text_at.append(pos)
+                shown += start - pos
+            pos = end
+        return runs
+
+    def index_in_text(self, index: int) -> int:
+        """Where the shown character ``index`` is in the text."""
+        _ = self.runs
+        k = bisect.bisect_right(self._shown_at, index) - 1
+        return self._text_at[k] + index - self._shown_at[k]
+
+    def shown_before(self, position: int) -> int:
+        """How many characters are shown before ``position`` of the text."""
+        if position >= len(self._source):
+            return len(self.text)
+        _ = self.runs
+        k = bisect.bisect_right(self._text_at, position) - 1
+        if k < 0:
+            return 0
+        end = self._shown_at[k + 1] if k + 1 < len(self._shown_at) else len(self.text)
+        return min(self._shown_at[k] + position - self._text_at[k], end)
 
 
 def _widen(span: Span, runs: list[Span], starts: list[int]) -> Span:
@@ -160,7 +189,8 @@ class Redactor:
         """Return ``text`` with every secret replaced."""
         if self._pattern is None:
             return text
-        return self._replace(text, self._spans(text), len(text))
+        view = _View(text) if inert.has_hidden(text) else None
+        return self._replace(text, self._spans(text, view), len(text))
 
     def redact_start(self, text: str, limit: int) -> str:
         """The redacted start of ``text``, read no further than ``limit`` characters.
@@ -185,22 +215,19 @@ class Redactor:
         """A streaming redactor for output that arrives in chunks."""
         return RedactingStream(self)
 
-    def _spans(self, text: str, runs: list[Span] | None = None) -> list[Span]:
-        """Where the secrets are: as written, and as a terminal shows the text.
-
-        ``runs`` are the hidden runs of ``text`` when the caller has them already.
-        """
+    def _spans(self, text: str, view: _View | None) -> list[Span]:
+        """Where the secrets are in ``text``: as written, and as a terminal shows it."""
         assert self._pattern is not None
         spans = [match.span() for match in self._pattern.finditer(text)]
-        if runs is None:
-            runs = _hidden_runs(text) if inert.HIDDEN.search(text) else []
-        if not runs:
+        if view is None:
             return spans
-        starts = [start for start, _ in runs]
-        spans = [_widen(span, runs, starts) for span in spans]
-        view, where = _visible(text, runs)
-        for match in self._pattern.finditer(view):
-            spans.append((where[match.start()], where[match.end() - 1] + 1))
+        if spans:
+            runs = view.runs
+            starts = [start for start, _ in runs]
+            spans = [_widen(span, runs, starts) for span in spans]
+        for match in self._pattern.finditer(view.text):
+            start = view.index_in_text(match.start())
+            spans.append((start, view.index_in_text(match.end() - 1) + 1))
         return _merge(spans)
 
     @staticmethod
@@ -215,12 +242,13 @@ class Redactor:
         out.append(text[pos:limit])
         return "".join(out)
 
-    def _first_unsettled(self, buf: str, start: int) -> int:
-        """First position at or after ``start`` where a longer secret could still begin."""
-        n = len(buf)
+    def _first_unsettled(self, buf: str, start: int, end: int | None = None) -> int:
+        """First position in ``buf[start:end]`` where a longer secret could still begin
+        (``end`` if none)."""
+        n = len(buf) if end is None else end
         pos = max(start, n - self.max_length + 1)
         while pos < n:
-            tail = buf[pos:]
+            tail = buf[pos:n]
             if any(len(s) > n - pos and s.startswith(tail) for s in self.secrets):
                 return pos
             pos += 1
@@ -250,35 +278,42 @@ class RedactingStream:
         if red._pattern is None:
             return text
         buf = self._held + text
-        runs = _hidden_runs(buf) if inert.HIDDEN.search(buf) else []
-        limit = self._settled(buf, runs)
-        spans = red._spans(buf, runs)
+        view = _View(buf) if inert.has_hidden(buf) else None
+        limit = self._settled(buf, view)
+        spans = red._spans(buf, view)
+        runs = view.runs if view is not None and limit < len(buf) else []
+        starts = [start for start, _ in runs]
         # Emit only whole secrets and whole escape sequences: one that reaches past the
         # limit is held back from its start (and so on, until nothing crosses the limit).
         moved = True
         while moved:
             moved = False
-            for start, end in (*spans, *runs):
+            k = bisect.bisect_left(starts, limit) - 1
+            if k >= 0 and runs[k][1] > limit:
+                limit, moved = runs[k][0], True
+            for start, end in spans:
                 if start < limit < end:
                     limit, moved = start, True
         self._held = buf[limit:]
         return red._replace(buf, [span for span in spans if span[1] <= limit], limit)
 
-    def _settled(self, buf: str, runs: list[Span]) -> int:
+    def _settled(self, buf: str, view: _View | None) -> int:
         """Where the text that more text could still change begins."""
         red = self._redactor
         limit = red._first_unsettled(buf, 0)
-        if not runs:
+        if view is None:
             return limit
         # An escape sequence still open at the end may yet hide what it holds, so the text
         # before it is what a terminal shows for sure; a secret may continue after it.
         window = max(0, len(buf) - inert.LONGEST_OPEN_SEQUENCE)
         open_sequence = inert.OPEN_SEQUENCE_AT_END.search(buf, window)
         final = len(buf) if open_sequence is None else open_sequence.start()
-        view, where = _visible(buf[:final], [run for run in runs if run[1] <= final])
-        unsettled = red._first_unsettled(view, 0)
-        if unsettled < len(view) and final - where[unsettled] <= MAX_HOLD:
-            limit = min(limit, where[unsettled])
+        shown = view.shown_before(final)
+        unsettled = red._first_unsettled(view.text, 0, shown)
+        if unsettled < shown:
+            position = view.index_in_text(unsettled)
+            if final - position <= MAX_HOLD:
+                limit = min(limit, position)
         return min(limit, final)
 
     def finish(self) -> str:
