@@ -49,6 +49,7 @@ def hostile_profile(hostile: str) -> dict[str, Any]:
     doc["briefing"]["aim"] = f"aim {hostile}"
     doc["briefing"]["contingency"]["triggers"] = [f"trigger {hostile}"]
     doc["metrics"][0]["title"] = f"rate {hostile}"
+    doc["metrics"][0]["unit"] = f"% {hostile}"
     doc["stages"][0]["steps"][0]["title"] = f"deploy {hostile}"
     printer = "import sys; print('said', sys.argv[1]); sys.exit(1)"
     doc["checks"].append(

@@ -159,8 +159,8 @@ def render(rows: Sequence[Row], console: Console, *, now: float) -> None:
             status,
             row.kind,
             Text(f"{s.id}\n{inert(row.title)}"),
-            value,
-            threshold,
+            Text(inert(value)),  # the unit comes from the profile
+            Text(inert(threshold)),
             "" if row.manual_role else _age(s, now),
             Text(inert(why)),
         )
