@@ -109,10 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cockpit`` command; returns the exit status.
 
     Called without ``argv`` (the ``cockpit`` command itself, ``python -m cockpit``) it ends the
-    process when the command is done instead of returning: see :func:`_end_process`.
+    process when the command is done instead of returning: see :func:`_end_process`; and an
+    error nothing caught is reported without the secrets it may quote.
     """
-    sys.excepthook = _crash_report
-    threading.excepthook = _thread_crash_report
+    if argv is None:
+        install_crash_report()
     status = _run(argv)
     if argv is None:
         _end_process(status)
@@ -136,6 +137,12 @@ def _run(argv: Sequence[str] | None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+
+
+def install_crash_report() -> None:
+    """Report an error nothing caught (in any thread) through :func:`_crash_report`."""
+    sys.excepthook = _crash_report
+    threading.excepthook = _thread_crash_report
 
 
 def _crash_report(

@@ -258,7 +258,7 @@ from cockpit.profile import Profile, load_profile, resolve_profile
 doc = load_profile({str(QUICK)!r}).model_dump(mode="json")
 doc["metrics"][0]["source"]["headers"] = {{"A": "${{env:TOK}}"}}
 resolve_profile(Profile.model_validate(doc), {{"TOK": sys.argv[1]}})
-cli.main(["sessions", "--sessions-dir", "/nonexistent"])  # installs the crash report
+cli.install_crash_report()  # as the cockpit command does first
 raise RuntimeError("could not use " + sys.argv[1])
 """
     secret = "s3cr3t-\x1b]2;pwned\x07-value"
