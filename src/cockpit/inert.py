@@ -17,6 +17,7 @@ redactor by path, and the redactor loads this file the same way.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -40,9 +41,11 @@ _SEPARATORS_AND_SURROGATES = "\u2028\u2029\ud800-\udfff"
 UNSAFE_CHARACTERS = _C0_AND_C1 + _FORMAT + _SEPARATORS_AND_SURROGATES
 """A regular-expression class body: the characters :func:`inert` never lets through."""
 
-_UNSAFE_ONE_LINE = re.compile(f"[{UNSAFE_CHARACTERS}\t\n]")
-_UNSAFE_IN_TEXT = re.compile(f"[{UNSAFE_CHARACTERS}]")
-_UNSAFE_MULTILINE = re.compile(f"[{UNSAFE_CHARACTERS}\t]")
+# Patterns are compiled on first use (see _compiled): plain ASCII text never needs them, and
+# compiling them all costs about 10 ms of every start.
+_UNSAFE_ONE_LINE = f"[{UNSAFE_CHARACTERS}\t\n]"
+_UNSAFE_IN_TEXT = f"[{UNSAFE_CHARACTERS}]"
+_UNSAFE_MULTILINE = f"[{UNSAFE_CHARACTERS}\t]"
 
 _LONGEST = 256
 """Longest escape sequence recognised as one (parameters, or the text of an OSC string);
@@ -61,15 +64,13 @@ _AFTER_ESC = (
 _C1_SEQUENCE = rf"\x9b{_PARAMETERS}[\x40-\x7e]|[\x90\x98\x9d\x9e\x9f]{_STRING}"
 _ALONE = "\x00-\x08\x0b-\x1a\x1c-\x1f"  # with ESC and tab and newline taken out
 
-HIDDEN = re.compile(
-    f"{_AFTER_ESC}|{_C1_SEQUENCE}|[{_ALONE}\x7f-\x9f{_FORMAT}{_SEPARATORS_AND_SURROGATES}]"
-)
-"""What a terminal would not show as characters: a whole escape sequence (CSI, OSC, DCS,
-SOS, PM, APC, or any other), or one control, format (zero-width, bidi), separator or
-surrogate character. Tab and newline are visible layout and not part of it."""
-_HIDDEN_ASCII = re.compile(f"{_AFTER_ESC}|[{_ALONE}\x7f]")
+# What a terminal would not show as characters (a "hidden run"): a whole escape sequence
+# (CSI, OSC, DCS, SOS, PM, APC, or any other), or one control, format (zero-width, bidi),
+# separator or surrogate character. Tab and newline are visible layout and not part of it.
+_HIDDEN = f"{_AFTER_ESC}|{_C1_SEQUENCE}|[{_ALONE}\x7f-\x9f{_FORMAT}{_SEPARATORS_AND_SURROGATES}]"
 # The same for ASCII text, which is most output: a small first-character set scans several
 # times faster than one with the ranges beyond the BMP.
+_HIDDEN_ASCII = f"{_AFTER_ESC}|[{_ALONE}\x7f]"
 
 # Printable ASCII, with newline and tab where a text may hold them: an ASCII text without
 # any other byte needs no work at all, and bytes.translate finds that at memory speed
@@ -79,13 +80,16 @@ _PLAIN_ONE_LINE = _PRINTABLE_ASCII
 _PLAIN_MULTILINE = _PRINTABLE_ASCII + b"\n"
 _PLAIN_LAYOUT = _PRINTABLE_ASCII + b"\n\t"
 
-OPEN_SEQUENCE_AT_END = re.compile(
+_OPEN_SEQUENCE_AT_END = (
     rf"(?:{_CSI_START}[\x30-\x3f]{{0,{_LONGEST}}}[\x20-\x2f]{{0,{_LONGEST}}}"
     rf"|{_STRING_START}[^\x07\x1b\x9c]{{0,{_LONGEST}}}\x1b?"
     rf"|\x1b[\x20-\x2f]{{0,{_LONGEST}}})\Z"
 )
-"""An escape sequence that has begun at the end of a text and may still go on: what comes
-next decides whether (and where) it is one :data:`HIDDEN` run."""
+
+
+@functools.cache
+def _compiled(source: str) -> re.Pattern[str]:
+    return re.compile(source)
 
 
 def _shown(match: re.Match[str]) -> str:
@@ -106,15 +110,31 @@ def _plain_ascii(text: str, allowed: bytes) -> bool:
 
 
 def has_hidden(text: str) -> bool:
-    """Whether ``text`` holds anything :data:`HIDDEN` matches (cheap for plain text)."""
+    """Whether ``text`` holds a hidden run: an escape sequence, or a control, format (bidi,
+    zero-width), separator or surrogate character (tab and newline are not). Cheap for plain
+    text."""
     if _plain_ascii(text, _PLAIN_LAYOUT):
         return False
-    return _UNSAFE_IN_TEXT.search(text) is not None
+    return _compiled(_UNSAFE_IN_TEXT).search(text) is not None
 
 
 def hidden_pattern(text: str) -> re.Pattern[str]:
-    """:data:`HIDDEN`, or the same pattern made faster for ASCII when ``text`` is ASCII."""
-    return _HIDDEN_ASCII if text.isascii() else HIDDEN
+    """The pattern of the hidden runs (see :func:`has_hidden`), fit for ``text``: every
+    escape sequence is one run, as a terminal reads it; a faster one for ASCII text."""
+    return _compiled(_HIDDEN_ASCII if text.isascii() else _HIDDEN)
+
+
+def visible(text: str) -> str:
+    """``text`` as a terminal would show it: the hidden runs taken out."""
+    return hidden_pattern(text).sub("", text) if has_hidden(text) else text
+
+
+def open_sequence_start(text: str) -> int | None:
+    """Where an escape sequence that is still open at the end of ``text`` begins: what comes
+    next decides whether (and where) it is a hidden run. ``None`` when there is none."""
+    window = max(0, len(text) - LONGEST_OPEN_SEQUENCE)
+    found = _compiled(_OPEN_SEQUENCE_AT_END).search(text, window)
+    return None if found is None else found.start()
 
 
 def inert(text: str, *, multiline: bool = False) -> str:
@@ -129,7 +149,7 @@ def inert(text: str, *, multiline: bool = False) -> str:
     """
     if is_inert(text, multiline=multiline):
         return text
-    unsafe = _UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE
+    unsafe = _compiled(_UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE)
     shown = unsafe.sub(lambda m: m.group() if m.group() == "\t" else _shown(m), text)
     return shown.expandtabs(TAB_SIZE) if "\t" in shown else shown
 
@@ -138,7 +158,7 @@ def is_inert(text: str, *, multiline: bool = False) -> bool:
     """Whether :func:`inert` would leave ``text`` as it is."""
     if _plain_ascii(text, _PLAIN_MULTILINE if multiline else _PLAIN_ONE_LINE):
         return True
-    unsafe = _UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE
+    unsafe = _compiled(_UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE)
     return unsafe.search(text) is None
 
 
@@ -156,4 +176,4 @@ def json_text(value: object, *, indent: int | None = None) -> str:
     exactly the value, and a terminal shows only text. Other non-ASCII stays readable.
     """
     text = json.dumps(value, ensure_ascii=False, indent=indent)
-    return _UNSAFE_IN_TEXT.sub(_json_escape, text)
+    return _compiled(_UNSAFE_IN_TEXT).sub(_json_escape, text)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cockpit.inert import HIDDEN
+from cockpit.inert import visible
 from cockpit.runner import REDACTED, ProcessSpec, Redactor, start_process
 
 SECRET = "s3cr3t-TOKEN-value"
@@ -28,11 +28,6 @@ INTERRUPTIONS = [
     pytest.param("\x1b]8;;https://x\x1b\\", id="osc8-link"),
     pytest.param("\x1b[0m\u200b\x1b[1m", id="several"),
 ]
-
-
-def visible(text: str) -> str:
-    """The text as a terminal shows it."""
-    return HIDDEN.sub("", text)
 
 
 def stream_in(redactor: Redactor, data: str | bytes, cuts: list[int]) -> str:

@@ -23,7 +23,7 @@ from cockpit.cli import main
 from cockpit.clock import FakeClock
 from cockpit.engine import intents as i
 from cockpit.evidence import write_evidence
-from cockpit.inert import HIDDEN
+from cockpit.inert import visible
 from cockpit.probes import sample_metric
 from cockpit.profile import Profile, ProfileError, load_profile, resolve_profile
 from cockpit.profile.models import HttpSource
@@ -54,7 +54,7 @@ def windows(size: int = 6) -> list[str]:
 
 def leaks(text: str) -> list[str]:
     """Parts of the secret in ``text``, also once escapes and invisible characters are out."""
-    return sorted({w for shown in (text, HIDDEN.sub("", text)) for w in windows() if w in shown})
+    return sorted({w for shown in (text, visible(text)) for w in windows() if w in shown})
 
 
 def assert_hidden(where: str, text: str) -> None:

@@ -305,9 +305,8 @@ class RedactingStream:
             return limit
         # An escape sequence still open at the end may yet hide what it holds, so the text
         # before it is what a terminal shows for sure; a secret may continue after it.
-        window = max(0, len(buf) - inert.LONGEST_OPEN_SEQUENCE)
-        open_sequence = inert.OPEN_SEQUENCE_AT_END.search(buf, window)
-        final = len(buf) if open_sequence is None else open_sequence.start()
+        open_sequence = inert.open_sequence_start(buf)
+        final = len(buf) if open_sequence is None else open_sequence
         shown = view.shown_before(final)
         unsettled = red._first_unsettled(view.text, 0, shown)
         if unsettled < shown:
