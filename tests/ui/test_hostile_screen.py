@@ -120,8 +120,13 @@ async def run_step_1(pilot: Pilot[None], crew: Crew) -> list[str]:
     assert crew.session.state.phase is Phase.EXECUTING
     await pilot.press("v", "x")
     step = crew.session.state.steps[0]
-    await wait_until(pilot, lambda: step.finished is not None, "the step", 15.0)
-    await wait_until(pilot, lambda: any("done" in x for x in output_lines(crew.app)), "output")
+    await wait_until(pilot, lambda: step.finished is not None, "the step", 30.0)
+
+    def printed() -> bool:
+        # The command is shown first, and it holds the same words: wait for what it printed.
+        return any(line.startswith("out ") for line in output_lines(crew.app))
+
+    await wait_until(pilot, printed, "the step's output")
     return output_lines(crew.app)
 
 
