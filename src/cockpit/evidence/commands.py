@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from cockpit.evidence.writer import write_evidence
+from cockpit.inert import inert
 from cockpit.journal import JournalDamaged, JournalError
 
 EXIT_WRITTEN = 0
@@ -22,19 +23,23 @@ def report_command(args: argparse.Namespace) -> int:
         written = write_evidence(path, out)
     except JournalDamaged as exc:
         print(
-            f"damaged: {path}: first bad record {exc.seq}: {exc.reason}."
-            " No evidence was written: a report must not rest on a damaged record"
-            " (see `cockpit verify`).",
+            inert(
+                f"damaged: {path}: first bad record {exc.seq}: {exc.reason}."
+                " No evidence was written: a report must not rest on a damaged record"
+                " (see `cockpit verify`)."
+            ),
             file=sys.stderr,
         )
         return EXIT_DAMAGED
     except JournalError as exc:
-        print(f"unreadable: {exc}", file=sys.stderr)
+        print(inert(f"unreadable: {exc}"), file=sys.stderr)
         return EXIT_UNREADABLE
     except OSError as exc:
         where = out if out is not None else path.with_suffix("")
-        print(f"cannot write the evidence to {where}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            inert(f"cannot write the evidence to {where}: {exc.strerror or exc}"), file=sys.stderr
+        )
         return EXIT_UNREADABLE
     for file in written:
-        print(file)
+        print(inert(str(file)))
     return EXIT_WRITTEN

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from cockpit.inert import inert
 from cockpit.profile.lint import lint
 from cockpit.profile.loader import ProfileError, load_profile
 
@@ -25,11 +26,13 @@ def validate_command(args: argparse.Namespace) -> int:
             if findings:
                 status = 2
                 for where, advice in findings:
-                    print(f"error: {name}: {where}: {advice} (--strict)")
+                    print(inert(f"error: {name}: {where}: {advice} (--strict)"))
                 continue
         print(
-            f"ok: {name}: {profile.deployment.name} ({len(profile.steps())} steps, "
-            f"{len(profile.checks)} checks, {len(profile.metrics)} metrics)"
+            inert(
+                f"ok: {name}: {profile.deployment.name} ({len(profile.steps())} steps, "
+                f"{len(profile.checks)} checks, {len(profile.metrics)} metrics)"
+            )
         )
     return status
 

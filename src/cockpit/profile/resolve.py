@@ -2,7 +2,8 @@
 
 Secret values (``${env:...}``) are collected so the runner and the journal can redact them.
 In the text of a ``shell = true`` command each value is quoted as one word of sh (see
-``cockpit.profile.shell``).
+``cockpit.profile.shell``). A value from the environment is data: it is substituted once and
+never parsed as a reference again, and no message about the resolved profile prints it.
 """
 
 from __future__ import annotations
@@ -11,9 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.profile.loader import Problem, ProfileError
-from cockpit.profile.models import REFERENCE, Profile
+from pydantic import ValidationError
+
+from cockpit.profile.loader import Problem, ProfileError, validation_problems
+from cockpit.profile.models import REFERENCE, RESOLVED, Profile
 from cockpit.profile.shell import quote
+from cockpit.runner.redact import Redactor, remember_secrets
+
+_WHERE = "<environment>"
 
 
 @dataclass(frozen=True)
@@ -43,10 +49,7 @@ def _walk(
                     return quote(default) if shell else str(default)
                 missing.append(
                     Problem(
-                        "<environment>",
-                        None,
-                        where,
-                        f"environment variable {name} is not set; export it",
+                        _WHERE, None, where, f"environment variable {name} is not set; export it"
                     )
                 )
                 return ""
@@ -54,6 +57,7 @@ def _walk(
                 secrets.add(found)
             return quote(found) if shell else found
 
+        # One pass: what a reference is replaced with is not read again.
         return REFERENCE.sub(substitute, value)
     if isinstance(value, dict):
         # The command text of a step, rollback or command source that runs through sh.
@@ -80,14 +84,34 @@ def _walk(
 def resolve_profile(profile: Profile, environ: Mapping[str, str]) -> ResolvedProfile:
     """Substitute references from ``environ``.
 
+    The result is validated again (a value may leave a command empty), but references are not
+    looked for in it: a secret that contains ``${`` is a secret, not a typo.
+
     Raises:
-        ProfileError: naming every variable that is not set, and where it is used.
+        ProfileError: naming every variable that is not set, and where it is used; or what
+            the substituted values break, without the values themselves.
     """
     secrets: set[str] = set()
     missing: list[Problem] = []
     data = _walk(profile.model_dump(mode="json"), environ, "", secrets, missing)
+    remember_secrets(secrets)
     if missing:
         raise ProfileError(missing)
-    return ResolvedProfile(
-        Profile.model_validate(data), tuple(sorted(secrets, key=len, reverse=True))
-    )
+    token = RESOLVED.set(True)
+    try:
+        resolved = Profile.model_validate(data)
+    except ValidationError as exc:
+        redactor = Redactor(secrets)
+        problems = [
+            Problem(
+                _WHERE,
+                None,
+                p.where,
+                redactor.redact(f"with the environment's values substituted: {p.message}"),
+            )
+            for p in validation_problems(exc, _WHERE, show_input=False)
+        ]
+        raise ProfileError(problems) from None
+    finally:
+        RESOLVED.reset(token)
+    return ResolvedProfile(resolved, tuple(sorted(secrets, key=len, reverse=True)))
