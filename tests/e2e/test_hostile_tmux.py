@@ -110,7 +110,7 @@ metrics = ["rate"]
 
 
 @pytest.fixture
-def pane(tmux_ready: None) -> Iterator[TmuxPane]:  # noqa: F811 (the fixture imported above)
+def pane(tmux_ready: None) -> Iterator[TmuxPane]:
     with TmuxPane(120, 40, name="cockpit-e2e-hostile") as pane:
         yield pane
 
