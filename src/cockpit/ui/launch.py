@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cockpit import startup
 from cockpit.engine import Refusal
+from cockpit.inert import inert
 from cockpit.journal import JournalError
 from cockpit.profile import ProfileError
 from cockpit.ui import MIN_HEIGHT, MIN_WIDTH
@@ -56,13 +57,13 @@ def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | 
             )
     except ProfileError as exc:
         for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+            _say(f"error: {problem}", error=True)
         return 2
     except Refusal as refusal:
-        print(f"error: {refusal.reason}", file=sys.stderr)
+        _say(f"error: {refusal.reason}", error=True)
         return 2
     except (JournalError, OSError) as exc:
-        print(f"error: cannot open the session journal: {exc}", file=sys.stderr)
+        _say(f"error: cannot open the session journal: {exc}", error=True)
         return 2
     from cockpit.ui.app import make_app
 
@@ -97,10 +98,12 @@ def _say_unrecorded(failure: str, lines: list[str]) -> None:
 
 
 def _say(text: str, *, error: bool = False) -> None:
-    """Print after the screen closed; the terminal may be gone (SIGHUP), and what matters is
-    already on disk, so a dead terminal is not an error."""
+    """Print a line, shown inert (it may hold outside text: paths, reasons, step output).
+
+    After the screen closed the terminal may be gone (SIGHUP), and what matters is already on
+    disk, so a dead terminal is not an error."""
     with contextlib.suppress(OSError, ValueError):
-        print(text, file=sys.stderr if error else sys.stdout, flush=True)
+        print(inert(text), file=sys.stderr if error else sys.stdout, flush=True)
 
 
 async def _close(session: object) -> None:
@@ -134,10 +137,10 @@ def watch_command(args: argparse.Namespace) -> int:
         directory = Path(args.sessions_dir) if args.sessions_dir else default_sessions_dir()
         live = [e for e in list_sessions(directory) if e.open] if directory.is_dir() else []
         if not live:
-            print(
+            _say(
                 f"error: no cockpit has a session open in {directory}; give the JOURNAL to watch"
                 " (`cockpit sessions` lists them)",
-                file=sys.stderr,
+                error=True,
             )
             return 2
         journal = live[0].journal
@@ -146,7 +149,7 @@ def watch_command(args: argparse.Namespace) -> int:
     try:
         session = WatchedSession.watch(journal)
     except (JournalError, OSError) as exc:
-        print(f"error: cannot watch {journal}: {exc}", file=sys.stderr)
+        _say(f"error: cannot watch {journal}: {exc}", error=True)
         return 2
     from cockpit.ui.app import make_app
 
@@ -170,7 +173,7 @@ def demo_command(args: argparse.Namespace) -> int:
     try:
         stack.start()
     except Exception as exc:  # a demo that cannot start must say why, not print a traceback
-        print(f"error: the demo service did not start: {exc}", file=sys.stderr)
+        _say(f"error: the demo service did not start: {exc}", error=True)
         stack.stop()
         return 1
     try:
