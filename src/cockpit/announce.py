@@ -19,42 +19,43 @@ from typing import Any
 
 from cockpit.durations import format_clock, format_duration
 from cockpit.engine import Event, Phase, State
+from cockpit.engine.kinds import Kind
 from cockpit.runner.redact import Redactor
 from cockpit.sample import Status
 
 ANNOUNCED_KINDS = frozenset(
     {
-        "session.started",
-        "readback.confirmed",
-        "check.result",
-        "check.confirmed",
-        "go",
-        "nogo",
-        "execution.started",
-        "hold",
-        "resume",
-        "step.approved",
-        "step.irreversible_acknowledged",
-        "step.starting",
-        "step.finished",
-        "stop_point.passed",
-        "stop_point.accepted",
-        "health.started",
-        "window.not_green",
-        "window.green",
-        "rollback.advised",
-        "rollback.started",
-        "rollback.command_finished",
-        "rollback.verifying",
-        "rollback.verified",
-        "rollback.not_verified",
-        "session.complete",
-        "session.aborted",
-        "process.started",
-        "step.not_started",
-        "loop.failed",
-        "loop.stopped",
-        "loop.recovered",
+        Kind.SESSION_STARTED,
+        Kind.READBACK_CONFIRMED,
+        Kind.CHECK_RESULT,
+        Kind.CHECK_CONFIRMED,
+        Kind.GO,
+        Kind.NOGO,
+        Kind.EXECUTION_STARTED,
+        Kind.HOLD,
+        Kind.RESUME,
+        Kind.STEP_APPROVED,
+        Kind.STEP_IRREVERSIBLE_ACKNOWLEDGED,
+        Kind.STEP_STARTING,
+        Kind.STEP_FINISHED,
+        Kind.STOP_POINT_PASSED,
+        Kind.STOP_POINT_ACCEPTED,
+        Kind.HEALTH_STARTED,
+        Kind.WINDOW_NOT_GREEN,
+        Kind.WINDOW_GREEN,
+        Kind.ROLLBACK_ADVISED,
+        Kind.ROLLBACK_STARTED,
+        Kind.ROLLBACK_COMMAND_FINISHED,
+        Kind.ROLLBACK_VERIFYING,
+        Kind.ROLLBACK_VERIFIED,
+        Kind.ROLLBACK_NOT_VERIFIED,
+        Kind.SESSION_COMPLETE,
+        Kind.SESSION_ABORTED,
+        Kind.PROCESS_STARTED,
+        Kind.STEP_NOT_STARTED,
+        Kind.LOOP_FAILED,
+        Kind.LOOP_STOPPED,
+        Kind.LOOP_RECOVERED,
     }
 )
 """Kinds that may be announced; for any other kind ``announcement`` returns None, so a caller
@@ -126,96 +127,96 @@ def announcement(event: Event, state_before: State, state_after: State) -> str |
     b = event.body
     after = state_after
     kind = event.kind
-    if kind == "session.started":
+    if kind == Kind.SESSION_STARTED:
         assert after.profile is not None
         d = after.profile.deployment
         return (
             f"BRIEFING: {d.name} ({d.service} to {', '.join(d.environments)}) — Operator "
             f"{after.crew.get('operator')}, Monitor {after.crew.get('monitor')}"
         )
-    if kind == "readback.confirmed":
+    if kind == Kind.READBACK_CONFIRMED:
         return f"Rollback triggers read back by {_who(event)} — CHECKLIST"
-    if kind == "check.result":
+    if kind == Kind.CHECK_RESULT:
         return _check_result(event, state_before, after)
-    if kind == "check.confirmed":
+    if kind == Kind.CHECK_CONFIRMED:
         if state_before.checks_green() and not after.checks_green():
             return "Readiness: every check GREEN — ready for the GO call"
         return None
-    if kind == "go":
+    if kind == Kind.GO:
         return f"GO from {_who(event)}"
-    if kind == "nogo":
+    if kind == Kind.NOGO:
         return f"NO-GO from {_who(event)}: {b.get('reason')} — deploy on HOLD"
-    if kind == "execution.started":
+    if kind == Kind.EXECUTION_STARTED:
         return "EXECUTION STARTED: T0, the clock runs" + _approval_request(after)
-    if kind == "hold":
+    if kind == Kind.HOLD:
         return f"HOLD by {_who(event)}: {b.get('reason')}"
-    if kind == "resume":
+    if kind == Kind.RESUME:
         held = b.get("held_for")
         span = f" after {format_clock(float(held))} on hold" if held is not None else ""
         reason = f" (held for: {state_before.hold.reason})" if state_before.hold else ""
         return f"RESUMED by {_who(event)}{span}{reason}"
-    if kind == "step.approved":
+    if kind == Kind.STEP_APPROVED:
         return f"Approved: {_step_label(after, str(b.get('step')))} by {_who(event)}"
-    if kind == "step.irreversible_acknowledged":
+    if kind == Kind.STEP_IRREVERSIBLE_ACKNOWLEDGED:
         return (
             f"POINT OF NO RETURN acknowledged by {_who(event)}: "
             f"{_step_label(after, str(b.get('step')))}"
         )
-    if kind == "step.starting":
+    if kind == Kind.STEP_STARTING:
         return f"STARTED {_step_label(after, str(b.get('step')))}"
-    if kind == "step.finished":
+    if kind == Kind.STEP_FINISHED:
         label = _step_label(after, str(b.get("step")))
         if b.get("ok"):
             return f"Finished {label}: OK; stop point being checked"
         return f"FAILED {label}: {b.get('why')}"
-    if kind == "stop_point.passed":
+    if kind == Kind.STOP_POINT_PASSED:
         label = _step_label(after, str(b.get("step")))
         return f"Stop point GREEN after {label} ({b.get('how')})" + _approval_request(after)
-    if kind == "stop_point.accepted":
+    if kind == Kind.STOP_POINT_ACCEPTED:
         return f"INCONCLUSIVE stop point accepted by {_who(event)}: {b.get('reason')}"
-    if kind == "health.started":
+    if kind == Kind.HEALTH_STARTED:
         duration = b.get("duration")
         span = f" ({format_duration(float(duration))})" if duration is not None else ""
         return f"All steps done — HEALTH WINDOW started{span}"
-    if kind == "window.not_green":
+    if kind == Kind.WINDOW_NOT_GREEN:
         return f"Health window not GREEN ({b.get('verdict')}): contingency countdown running"
-    if kind == "window.green":
+    if kind == Kind.WINDOW_GREEN:
         return "Health window GREEN again"
-    if kind == "rollback.advised":
+    if kind == Kind.ROLLBACK_ADVISED:
         return f"ROLLBACK ADVISED: {b.get('reason')}"
-    if kind == "rollback.started":
+    if kind == Kind.ROLLBACK_STARTED:
         how = "automatic" if b.get("automatic") else f"by {_who(event)}"
         return f"ROLLING BACK NOW ({how}): {b.get('reason')}"
-    if kind == "rollback.command_finished":
+    if kind == Kind.ROLLBACK_COMMAND_FINISHED:
         if b.get("ok"):
             return None  # the verification line follows
         return f"Rollback command {int(b.get('index', 0)) + 1} FAILED: {b.get('why')}"
-    if kind == "rollback.verifying":
+    if kind == Kind.ROLLBACK_VERIFYING:
         return "Rollback commands done — verifying against the GO baseline"
-    if kind == "rollback.verified":
+    if kind == Kind.ROLLBACK_VERIFIED:
         return "ROLLED BACK — VERIFIED: metrics back at the GO baseline"
-    if kind == "rollback.not_verified":
+    if kind == Kind.ROLLBACK_NOT_VERIFIED:
         differences = "; ".join(str(d) for d in b.get("differences", []))
         return "ROLLED BACK — NOT VERIFIED" + (f": {differences}" if differences else "")
-    if kind == "session.complete":
+    if kind == Kind.SESSION_COMPLETE:
         name = after.profile.deployment.name if after.profile else "deploy"
         return f"COMPLETE: {name} — health window GREEN to the end"
-    if kind == "session.aborted":
+    if kind == Kind.SESSION_ABORTED:
         return f"ABORTED by {_who(event)}: {b.get('reason')}"
-    if kind == "process.started":
+    if kind == Kind.PROCESS_STARTED:
         return _found_on_resume(b, after)
-    if kind == "step.not_started":
+    if kind == Kind.STEP_NOT_STARTED:
         return (
             f"NOT RUN: {_step_label(after, str(b.get('step')))} was recorded as starting but "
             "never started (the cockpit stopped first). Run it again, or roll back"
         )
-    if kind == "loop.failed":
+    if kind == Kind.LOOP_FAILED:
         return f"{str(b.get('loop')).upper()} FAILING: {b.get('error')} (affects {b.get('duty')})"
-    if kind == "loop.stopped":
+    if kind == Kind.LOOP_STOPPED:
         return (
             f"{str(b.get('loop')).upper()} STOPPED: {b.get('error')}; not running: {b.get('duty')}"
         )
-    if kind == "loop.recovered":
+    if kind == Kind.LOOP_RECOVERED:
         return f"{str(b.get('loop')).upper()} works again"
     return None
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cockpit.durations import format_clock, format_duration
+from cockpit.engine.kinds import Kind
 from cockpit.evidence import markdown as md
 from cockpit.evidence.model import SessionRecord, iso, who
 from cockpit.evidence.report import outcome, verification_table
@@ -46,13 +47,13 @@ def readiness_checklist(session: SessionRecord) -> str:
     """Every readiness check's last result, the readback, the GO call, NO-GOs and holds."""
     state = session.state
     profile = session.profile
-    runs = Counter(str(r.body["sample"]["id"]) for r in session.of_kind("check.result"))
+    runs = Counter(str(r.body["sample"]["id"]) for r in session.of_kind(Kind.CHECK_RESULT))
     rows = []
     for check in profile.checks:
         cs = state.checks.get(check.id)
         name = f"{check.title} ({md.code(check.id)})"
         if check.manual is not None:
-            confirmed = _first(session, "check.confirmed", check=check.id)
+            confirmed = _first(session, Kind.CHECK_CONFIRMED, check=check.id)
             by, when = _by(session, confirmed)
             result = "✔ CONFIRMED" if confirmed else "✘ NOT CONFIRMED"
             rows.append(
@@ -79,7 +80,7 @@ def readiness_checklist(session: SessionRecord) -> str:
         "## Readiness checks (last result before execution)\n\n"
         + md.table(["Check", "Result", "Value", "Detail", "When (UTC)", "Runs"], rows),
     ]
-    readback = _first(session, "readback.confirmed")
+    readback = _first(session, Kind.READBACK_CONFIRMED)
     if readback is None:
         parts.append("## Readback of the rollback triggers\n\n✘ The triggers were never read back.")
     else:
@@ -88,7 +89,7 @@ def readiness_checklist(session: SessionRecord) -> str:
             "## Readback of the rollback triggers\n\n"
             f"✔ Read back by {who(readback.actor)} at {session.at(readback)}:\n\n{triggers}"
         )
-    gos = [(str(r.body.get("role")), who(r.actor), session.at(r)) for r in session.of_kind("go")]
+    gos = [(str(r.body.get("role")), who(r.actor), session.at(r)) for r in session.of_kind(Kind.GO)]
     t0 = "T0 " + iso(state.t0) if state.t0 is not None else "no T0: execution never started"
     parts.append(
         "## The GO call\n\n"
@@ -99,10 +100,10 @@ def readiness_checklist(session: SessionRecord) -> str:
         (
             session.at(r),
             who(r.actor),
-            "NO-GO" if r.kind == "nogo" else ("HOLD" if r.kind == "hold" else "resume"),
+            "NO-GO" if r.kind == Kind.NOGO else ("HOLD" if r.kind == Kind.HOLD else "resume"),
             r.body.get("reason") or "",
         )
-        for r in session.of_kind("nogo", "hold", "resume")
+        for r in session.of_kind(Kind.NOGO, Kind.HOLD, Kind.RESUME)
         if r.t_plus is None
     ]
     parts.append(
@@ -123,7 +124,7 @@ def release_manifest(session: SessionRecord) -> dict[str, Any]:
     body = session.started_body
     steps = []
     for index, (stage, step) in enumerate(profile.steps()):
-        starting = _first(session, "step.starting", step=step.id)
+        starting = _first(session, Kind.STEP_STARTING, step=step.id)
         s = state.steps[index]
         steps.append(
             {
@@ -201,14 +202,14 @@ def approval_record(session: SessionRecord) -> str:
     verified, approved, acknowledged = [], [], []
     for index, (_, step) in enumerate(profile.steps()):
         name = f"{index + 1}. {md.code(step.id)}"
-        by, when = _by(session, _first(session, "step.verified", step=step.id))
+        by, when = _by(session, _first(session, Kind.STEP_VERIFIED, step=step.id))
         verified.append((name, md.command(step.command), by, when))
         if step.approval is not None:
-            record = _first(session, "step.approved", step=step.id)
+            record = _first(session, Kind.STEP_APPROVED, step=step.id)
             by, when = _by(session, record)
             approved.append((name, step.approval, by if record else "✘ not approved", when))
         if step.irreversible:
-            record = _first(session, "step.irreversible_acknowledged", step=step.id)
+            record = _first(session, Kind.STEP_IRREVERSIBLE_ACKNOWLEDGED, step=step.id)
             by, when = _by(session, record)
             policy = step.irreversible_policy or ""
             acknowledged.append((name, policy, by if record else "✘ not acknowledged", when))
@@ -232,16 +233,17 @@ def approval_record(session: SessionRecord) -> str:
             else "No step is marked irreversible."
         )
     )
-    readback = _first(session, "readback.confirmed")
+    readback = _first(session, Kind.READBACK_CONFIRMED)
     gos = [
-        (f"GO ({r.body.get('role')})", who(r.actor), session.at(r)) for r in session.of_kind("go")
+        (f"GO ({r.body.get('role')})", who(r.actor), session.at(r))
+        for r in session.of_kind(Kind.GO)
     ]
     calls = [("Readback of the triggers", *_by(session, readback)), *gos]
     calls += [
         (f"Accepted INCONCLUSIVE stop point: {r.body.get('reason')}", who(r.actor), session.at(r))
-        for r in session.of_kind("stop_point.accepted")
+        for r in session.of_kind(Kind.STOP_POINT_ACCEPTED)
     ]
-    manual = [r for r in session.of_kind("rollback.started") if not r.body.get("automatic")]
+    manual = [r for r in session.of_kind(Kind.ROLLBACK_STARTED) if not r.body.get("automatic")]
     calls += [
         (f"ROLL BACK NOW: {r.body.get('reason')}", who(r.actor), session.at(r)) for r in manual
     ]
@@ -266,26 +268,26 @@ def _windows(session: SessionRecord) -> list[_Window]:
     current: _Window | None = None
     for record in session.records:
         b = record.body
-        if record.kind == "step.finished" and b.get("ok"):
+        if record.kind == Kind.STEP_FINISHED and b.get("ok"):
             current = _Window(str(b.get("step")), record)
             windows.append(current)
-        elif record.kind == "health.started":
+        elif record.kind == Kind.HEALTH_STARTED:
             current = _Window(None, record)
             windows.append(current)
         elif current is None or current.closed is not None:
             continue
-        elif record.kind == "stop_point.passed":
+        elif record.kind == Kind.STOP_POINT_PASSED:
             current.closed, current.verdict = record, f"✔ PASSED ({b.get('how')})"
-        elif record.kind == "stop_point.accepted" and current.step_id is None:
+        elif record.kind == Kind.STOP_POINT_ACCEPTED and current.step_id is None:
             current.verdict = f"… INCONCLUSIVE accepted by {who(record.actor)}: {b.get('reason')}"
-        elif record.kind == "rollback.advised" and not current.verdict.startswith("✘"):
+        elif record.kind == Kind.ROLLBACK_ADVISED and not current.verdict.startswith("✘"):
             current.verdict = f"✘ NOT GREEN: {b.get('reason')}"
-        elif record.kind == "rollback.started":
+        elif record.kind == Kind.ROLLBACK_STARTED:
             reason = b.get("reason")
             current.closed = record
             if not current.verdict.startswith("✘"):
                 current.verdict = f"✘ NOT GREEN: rolled back ({reason})"
-        elif record.kind == "session.complete":
+        elif record.kind == Kind.SESSION_COMPLETE:
             current.closed, current.verdict = record, "✔ PASSED: GREEN to the end"
     return windows
 
@@ -366,8 +368,8 @@ def post_deployment_validation(session: SessionRecord) -> str:
     else:
         transitions = [
             f"- {session.at(r)}: "
-            + ("not GREEN" if r.kind == "window.not_green" else "GREEN again")
-            for r in session.of_kind("window.not_green", "window.green")
+            + ("not GREEN" if r.kind == Kind.WINDOW_NOT_GREEN else "GREEN again")
+            for r in session.of_kind(Kind.WINDOW_NOT_GREEN, Kind.WINDOW_GREEN)
             if r.seq > health.opened.seq
         ]
         end = health.closed.wall if health.closed else None

@@ -15,6 +15,7 @@ from typing import Any
 from cockpit.durations import format_clock
 from cockpit.engine import Event, State, apply, events_from_records
 from cockpit.engine.events import SAMPLE
+from cockpit.engine.kinds import Kind
 from cockpit.journal import Actor, Record
 from cockpit.profile.models import Profile
 from cockpit.sample import Sample
@@ -147,7 +148,7 @@ def load_session(records: Sequence[Record], journal_path: str | None = None) -> 
     """
     if not records:
         raise NotASession("the journal is empty: no session was recorded")
-    if records[0].kind != "session.started":
+    if records[0].kind != Kind.SESSION_STARTED:
         raise NotASession(
             f"not a cockpit session: record 1 is {records[0].kind!r}, not 'session.started'"
         )

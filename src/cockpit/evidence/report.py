@@ -7,6 +7,7 @@ from typing import Any
 
 from cockpit.durations import format_clock, format_duration
 from cockpit.engine import Phase
+from cockpit.engine.kinds import Kind
 from cockpit.evidence import markdown as md
 from cockpit.evidence.model import SessionRecord, compact, iso, load_session, who
 from cockpit.journal import Record
@@ -79,96 +80,122 @@ def describe(session: SessionRecord, record: Record) -> str | None:
     """One record as a timeline line, or None for records the timeline leaves out."""
     b = dict(record.body)
     kind = record.kind
-    if kind in ("samples", "sample", "check.result", "output"):
+    if kind in (Kind.SAMPLES, Kind.SAMPLE, Kind.CHECK_RESULT):
         return None  # in the health log and the readiness checklist
-    if kind == "session.started":
+    if kind == Kind.SESSION_STARTED:
         return (
             f"Session started: {session.profile.deployment.name}; Operator {b.get('operator')},"
             f" Monitor {b.get('monitor')}"
         )
-    if kind == "readback.confirmed":
+    if kind == Kind.READBACK_CONFIRMED:
         return f"Rollback triggers read back ({len(b.get('triggers', []))} triggers)"
-    if kind == "check.confirmed":
+    if kind == Kind.CHECK_CONFIRMED:
         check = str(b.get("check"))
         title = next((c.title for c in session.profile.checks if c.id == check), check)
         return f"Readiness check confirmed: {title}"
-    if kind == "go":
+    if kind == Kind.GO:
         return f"GO ({b.get('role')})"
-    if kind == "nogo":
+    if kind == Kind.NOGO:
         return f"NO-GO: {b.get('reason')} (deploy on HOLD)"
-    if kind == "execution.started":
+    if kind == Kind.EXECUTION_STARTED:
         return f"**T0: execution started** ({_baseline(session, dict(b.get('baseline', {})))})"
-    if kind == "hold":
+    if kind == Kind.HOLD:
         return f"HOLD: {b.get('reason')}"
-    if kind == "resume":
+    if kind == Kind.RESUME:
         held = b.get("held_for")
         return "Resumed" + (f" after {format_clock(float(held))}" if held is not None else "")
-    if kind == "step.verified":
+    if kind == Kind.STEP_VERIFIED:
         return (
             f"Command of {_step_ref(session, str(b.get('step')))} verified:"
             f" {md.command(b.get('command', []))}"
         )
-    if kind == "step.approved":
+    if kind == Kind.STEP_APPROVED:
         return f"{_step_ref(session, str(b.get('step'))).capitalize()} approved"
-    if kind == "step.irreversible_acknowledged":
+    if kind == Kind.STEP_IRREVERSIBLE_ACKNOWLEDGED:
         policy = b.get("policy")
         return f"POINT OF NO RETURN acknowledged: {_step_ref(session, str(b.get('step')))}" + (
             f" ({policy})" if policy else ""
         )
-    if kind == "step.starting":
+    if kind == Kind.STEP_STARTING:
         step = str(b.get("step"))
         return (
             f"{_step_ref(session, step).capitalize()} started: {session.step_title(step)}:"
             f" {md.command(b.get('command', []))}"
         )
-    if kind == "process.started":
+    if kind == Kind.PROCESS_STARTED:
         where = f"pid {b.get('pid')}, output {md.code(str(b.get('output')))}"
         where += FOUND_ON_RESUME.get(str(b.get("found", "")), "")
         if b.get("purpose") == "rollback":
             return f"Rollback command {int(b.get('ref', 0)) + 1} process started: {where}"
         return f"Process of {_step_ref(session, str(b.get('ref')))} started: {where}"
-    if kind == "step.finished":
+    if kind == Kind.STEP_FINISHED:
         return (
             f"{_step_ref(session, str(b.get('step'))).capitalize()} finished: {_exit(b)}"
             + _output_of(session, b)
         )
-    if kind == "stop_point.passed":
+    if kind == Kind.STOP_POINT_PASSED:
         return f"Stop point after {_step_ref(session, str(b.get('step')))} passed ({b.get('how')})"
-    if kind == "stop_point.accepted":
+    if kind == Kind.STOP_POINT_ACCEPTED:
         return f"INCONCLUSIVE stop point accepted: {b.get('reason')}"
-    if kind == "health.started":
+    if kind == Kind.HEALTH_STARTED:
         duration = b.get("duration")
         span = f" ({format_duration(float(duration))})" if duration is not None else ""
         return f"Health window started{span}"
-    if kind == "window.not_green":
+    if kind == Kind.WINDOW_NOT_GREEN:
         return f"Health window not GREEN ({b.get('verdict')}): contingency countdown started"
-    if kind == "window.green":
+    if kind == Kind.WINDOW_GREEN:
         return "Health window GREEN again"
-    if kind == "rollback.advised":
+    if kind == Kind.ROLLBACK_ADVISED:
         return f"**ROLLBACK ADVISED**: {b.get('reason')}"
-    if kind == "rollback.started":
+    if kind == Kind.ROLLBACK_STARTED:
         how = "automatic" if b.get("automatic") else f"by {who(record.actor)}"
         return f"**ROLLING BACK NOW** ({how}): {b.get('reason')}"
-    if kind == "rollback.command_finished":
+    if kind == Kind.ROLLBACK_COMMAND_FINISHED:
         return f"Rollback command {int(b.get('index', 0)) + 1} finished: {_exit(b)}"
-    if kind == "rollback.snapshot":
+    if kind == Kind.ROLLBACK_SNAPSHOT:
         return f"Snapshot taken: {len(b.get('metrics', {}))} metrics, last output lines"
-    if kind == "rollback.verifying":
+    if kind == Kind.ROLLBACK_VERIFYING:
         return "Rollback commands done: verifying against the GO baseline"
-    if kind == "rollback.verified":
+    if kind == Kind.ROLLBACK_VERIFIED:
         return "**ROLLED BACK — VERIFIED**: every verified metric is back at its baseline"
-    if kind == "rollback.not_verified":
+    if kind == Kind.ROLLBACK_NOT_VERIFIED:
         differences = "; ".join(str(d) for d in b.get("differences", []))
         return "**ROLLED BACK — NOT VERIFIED**" + (f": {differences}" if differences else "")
-    if kind == "session.complete":
+    if kind == Kind.SESSION_COMPLETE:
         return "**COMPLETE**: health window GREEN to the end"
-    if kind == "session.aborted":
+    if kind == Kind.SESSION_ABORTED:
         return f"**ABORTED**: {b.get('reason')}"
-    if kind == "refused":
+    if kind == Kind.REFUSED:
         return f"Refused: {_intent(b)}: {b.get('reason')}"
-    if kind == "note":
+    if kind == Kind.NOTE:
         return f"Note: {b['text']}" if isinstance(b.get("text"), str) else f"Note: {compact(b)}"
-    return f"{kind}: {compact(b)}"
+    return _cockpit_itself(session, kind, b)
+
+
+def _cockpit_itself(session: SessionRecord, kind: str, b: dict[str, Any]) -> str:
+    """Records about the cockpit rather than the deploy: resumes and its own loops."""
+    if kind == Kind.SESSION_RESUMED:
+        where = f" on {b['host']}" if b.get("host") else ""
+        tty = f" ({b['tty']})" if b.get("tty") else ""
+        return f"Session resumed by a new cockpit{where}{tty}, run by {b.get('os_user')}"
+    if kind == Kind.STEP_NOT_STARTED:
+        return (
+            f"{_step_ref(session, str(b.get('step'))).capitalize()} was recorded as starting but"
+            " never started (the cockpit stopped first): marked as not run"
+        )
+    if kind == Kind.LOOP_FAILED:
+        return (
+            f"The cockpit's {b.get('loop')} loop failed a pass: {b.get('error')}"
+            f" (affects {b.get('duty')})"
+        )
+    if kind == Kind.LOOP_STOPPED:
+        return (
+            f"**The cockpit's {b.get('loop')} loop STOPPED**: {b.get('error')};"
+            f" not running: {b.get('duty')}"
+        )
+    if kind == Kind.LOOP_RECOVERED:
+        return f"The cockpit's {b.get('loop')} loop works again"
+    return f"{kind}: {compact(b)}"  # a kind this version does not know (a newer journal)
 
 
 FOUND_ON_RESUME = {
@@ -197,7 +224,7 @@ def refusals(session: SessionRecord) -> str:
     """Who tried what and why the cockpit refused it."""
     rows = [
         (session.at(r), who(r.actor), _intent(dict(r.body)), r.body.get("reason", ""))
-        for r in session.of_kind("refused")
+        for r in session.of_kind(Kind.REFUSED)
     ]
     if not rows:
         return "None: nothing was refused."
@@ -206,7 +233,7 @@ def refusals(session: SessionRecord) -> str:
 
 def verification_table(session: SessionRecord) -> str:
     """Baseline, now and tolerance per verified metric, as the verdict recorded them."""
-    verdicts = session.of_kind("rollback.verified", "rollback.not_verified")
+    verdicts = session.of_kind(Kind.ROLLBACK_VERIFIED, Kind.ROLLBACK_NOT_VERIFIED)
     recorded = dict(verdicts[-1].body.get("comparison") or {}) if verdicts else {}
     if not recorded:
         # A rollback command failed before verification began: no comparison was recorded,
@@ -235,7 +262,7 @@ def verification_table(session: SessionRecord) -> str:
 
 def snapshot(session: SessionRecord) -> str:
     """The metrics and output the cockpit captured when the rollback began."""
-    records = session.of_kind("rollback.snapshot")
+    records = session.of_kind(Kind.ROLLBACK_SNAPSHOT)
     if not records:
         return "No snapshot was recorded."
     record = records[-1]
@@ -266,7 +293,7 @@ def rollback_section(session: SessionRecord) -> str:
     rb = session.state.rollback
     if rb is None:
         return "No rollback."
-    started = session.of_kind("rollback.started")[-1]
+    started = session.of_kind(Kind.ROLLBACK_STARTED)[-1]
     how = "automatically by the cockpit" if rb.automatic else f"by {who(started.actor)}"
     lines = [
         f"- **Started** at {session.at(started)} {how}.",
@@ -274,7 +301,7 @@ def rollback_section(session: SessionRecord) -> str:
         "- **Commands**:",
     ]
     finished = {
-        int(r.body.get("index", -1)): r for r in session.of_kind("rollback.command_finished")
+        int(r.body.get("index", -1)): r for r in session.of_kind(Kind.ROLLBACK_COMMAND_FINISHED)
     }
     for index, argv in enumerate(session.profile.rollback.commands):
         done = finished.get(index)
@@ -282,7 +309,7 @@ def rollback_section(session: SessionRecord) -> str:
         result = "not run" if done is None else _exit(dict(done.body))
         output = f", output {md.code(command.output)}" if command and command.output else ""
         lines.append(f"  {index + 1}. {md.command(argv)}: {result}{output}")
-    verdicts = session.of_kind("rollback.verified", "rollback.not_verified")
+    verdicts = session.of_kind(Kind.ROLLBACK_VERIFIED, Kind.ROLLBACK_NOT_VERIFIED)
     verdict = f"**{rb.verdict}** at {session.at(verdicts[-1])}" if verdicts else "not reached"
     within = format_duration(session.profile.rollback.verify.within)
     lines.append(

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from cockpit.clock import Clock
 from cockpit.engine import Event, Phase, Refusal, State
 from cockpit.engine import intents as i
+from cockpit.engine.kinds import Kind
 from cockpit.guide import Next, keys_for, manual_pending, next_action
 from cockpit.journal import Actor
 from cockpit.runner import OutputTail
@@ -124,7 +125,7 @@ class CockpitScreen(Screen[None]):
     def _follow_latest(self) -> None:
         """After a resume, show the output of the last process started (maybe still running)."""
         for record in reversed(self.session.journal.records):
-            if record.kind == "process.started":
+            if record.kind == Kind.PROCESS_STARTED:
                 event = Event(record.kind, dict(record.body), record.actor, record.wall)
                 self._follow(Path(str(record.body["output"])), event)
                 return
@@ -154,7 +155,7 @@ class CockpitScreen(Screen[None]):
 
     def _on_events(self, events: list[Event]) -> None:
         """Session listener: called inside the session's submit; hand over as a message."""
-        if events and all(e.kind == "sample" for e in events):
+        if events and all(e.kind == Kind.SAMPLE for e in events):
             return  # rows redraw on the clock tick; decisions arrive as their own events
         first = not self._pending_events and not self._redraw_pending
         self._pending_events.extend(events)
@@ -167,7 +168,7 @@ class CockpitScreen(Screen[None]):
         events, self._pending_events = self._pending_events, []
         self._redraw_pending = False
         for event in events:
-            if event.kind == "process.started":
+            if event.kind == Kind.PROCESS_STARTED:
                 self._follow(Path(str(event.body["output"])), event)
         self._show_all()
 
