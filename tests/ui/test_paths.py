@@ -184,7 +184,7 @@ async def test_five_minute_rule_rolls_back_by_itself(crew: Crew) -> None:
         assert rollback.automatic
         banner = text_of(crew.app, "#banner")
         assert "ROLLING BACK NOW" in banner
-        assert "AUTOMATIC: 5-minute rule: not GREEN by T+" in banner
+        assert "AUTOMATIC: trigger time (05:00) passed: not GREEN by T+" in banner
         await wait_until(
             pilot, lambda: phase(crew) is Phase.VERIFYING, "rollback", PROCESS_DEADLINE
         )

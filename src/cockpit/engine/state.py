@@ -19,7 +19,7 @@ from cockpit.engine.verdict import (
 )
 from cockpit.journal.records import Record
 from cockpit.profile.models import Profile, Step
-from cockpit.sample import Sample
+from cockpit.sample import Sample, Status
 
 HISTORY = 120
 """Samples kept per metric for the sparkline."""
@@ -265,6 +265,25 @@ class State:
         if not since:
             return None
         return min(since) + self.profile.briefing.contingency.trigger_time
+
+    def baseline_at(self, now: float) -> dict[str, float]:
+        """The values GO would take as the baseline now: every metric with a fresh PASS."""
+        assert self.profile is not None
+        baseline: dict[str, float] = {}
+        for metric in self.profile.metrics:
+            last = self.metrics[metric.id].last
+            if last is None or last.value is None or last.status is not Status.PASS:
+                continue
+            if now - last.measured_at <= metric.staleness:
+                baseline[metric.id] = last.value
+        return baseline
+
+    def baseline_missing(self, now: float) -> list[str]:
+        """Verified metrics with no fresh PASS now: GO must wait for them (it takes their
+        values as the baseline the rollback is verified against)."""
+        assert self.profile is not None
+        baseline = self.baseline_at(now)
+        return [m for m in self.profile.rollback.verify.metrics if m not in baseline]
 
     def checks_green(self, now: float | None = None) -> list[str]:
         """Ids of readiness checks that are not GREEN (empty when all are).
