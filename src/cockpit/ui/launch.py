@@ -96,10 +96,40 @@ async def _close(session: object) -> None:
     session.journal.close()
 
 
+def _arguments_ok(
+    *, profile: str | None = None, journal: str | None = None, sessions_dir: str | None = None
+) -> bool:
+    """Check the files named on the command line before anything opens (and before the
+    terminal check), so that bad input gets its own message; print it and say False."""
+    from cockpit.files import FileRefused, check_regular_file, secure_directory
+    from cockpit.profile import load_profile, resolve_profile
+
+    try:
+        if journal is not None:  # never through a link: the session's files go beside it
+            check_regular_file(journal, what="journal file", follow_symlinks=False)
+            secure_directory(Path(journal).parent, create=False)
+            if os.path.lexists(Path(journal).with_suffix("")):
+                secure_directory(Path(journal).with_suffix(""), create=False)
+        if sessions_dir is not None and os.path.lexists(sessions_dir):
+            secure_directory(sessions_dir, create=False)
+        if profile is not None:
+            resolve_profile(load_profile(profile), os.environ)
+    except FileRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    except ProfileError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return False
+    return True
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Open the cockpit for a profile."""
     if (args.profile is None) == (args.resume is None):
         print("error: give a PROFILE to start a session, or --resume JOURNAL", file=sys.stderr)
+        return 2
+    if not _arguments_ok(profile=args.profile, journal=args.resume, sessions_dir=args.sessions_dir):
         return 2
     if not _terminal_ok():
         return 2
@@ -116,7 +146,12 @@ def watch_command(args: argparse.Namespace) -> int:
     journal = args.journal
     if journal is None:
         directory = Path(args.sessions_dir) if args.sessions_dir else default_sessions_dir()
-        live = [e for e in list_sessions(directory) if e.open] if directory.is_dir() else []
+        try:
+            found = list_sessions(directory) if os.path.lexists(directory) else []
+            live = [entry for entry in found if entry.open]
+        except OSError as exc:  # FileRefused among them: another user's directory
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         if not live:
             print(
                 f"error: no cockpit has a session open in {directory}; give the JOURNAL to watch"
@@ -125,7 +160,7 @@ def watch_command(args: argparse.Namespace) -> int:
             )
             return 2
         journal = live[0].journal
-    if not _terminal_ok():
+    if not _check_journal_to_watch(journal) or not _terminal_ok():
         return 2
     try:
         session = WatchedSession.watch(journal)
@@ -141,9 +176,20 @@ def watch_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_journal_to_watch(journal: str) -> bool:
+    from cockpit.files import FileRefused, check_regular_file
+
+    try:
+        check_regular_file(journal, what="journal file")  # watching reads, never writes
+    except FileRefused as exc:
+        print(f"error: cannot watch {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def demo_command(args: argparse.Namespace) -> int:
     """Start the demo service and its traffic, run the demo profile, stop them on exit."""
-    if not _terminal_ok():
+    if not _arguments_ok(sessions_dir=args.sessions_dir) or not _terminal_ok():
         return 2
     from cockpit.demo.stack import DemoStack
 
