@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.profile.loader import Problem, ProfileError
+from pydantic import ValidationError
+
+from cockpit.profile.loader import Problem, ProfileError, validation_problems
 from cockpit.profile.models import REFERENCE, Profile
 
 
@@ -67,6 +69,51 @@ def resolve_profile(profile: Profile, environ: Mapping[str, str]) -> ResolvedPro
     data = _walk(profile.model_dump(mode="json"), environ, "", secrets, missing)
     if missing:
         raise ProfileError(missing)
-    return ResolvedProfile(
-        Profile.model_validate(data), tuple(sorted(secrets, key=len, reverse=True))
-    )
+    ordered = tuple(sorted(secrets, key=len, reverse=True))
+    try:
+        return ResolvedProfile(Profile.model_validate(data), ordered)
+    except ValidationError as exc:  # a value made it invalid, e.g. an empty ${var:CMD}
+        written = profile.model_dump(mode="json")
+        problems = [
+            Problem(
+                problem.path,
+                None,
+                problem.where,
+                f"{_scrub(problem.message, ordered)} (once the environment's values are"
+                f" substituted for {_references_at(written, error['loc']) or 'the references'})",
+            )
+            for problem, error in zip(
+                validation_problems(exc, "<environment>", None), exc.errors(), strict=True
+            )
+        ]
+        raise ProfileError(problems) from None
+
+
+def _references_at(data: Any, loc: tuple[str | int, ...]) -> str:
+    """The references written at the place a validation error points to, for its message."""
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            break
+    found: list[str] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            found.extend(m.group(0) for m in REFERENCE.finditer(value))
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    collect(data)
+    return ", ".join(dict.fromkeys(found))
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    # A message may quote the value that made it invalid; never a secret's.
+    for secret in secrets:
+        text = text.replace(secret, "[secret]").replace(repr(secret)[1:-1], "[secret]")
+    return text
