@@ -175,7 +175,8 @@ def make_inputs(directory: Path) -> None:
 
 def run_case(case: Case, directory: Path) -> Outcome:
     args = [arg.replace(D, str(directory)) for arg in case.args]
-    return run_cli(*args, stdout=case.stdout, env=case.env)
+    env = {"XDG_STATE_HOME": str(directory / "state"), **case.env}  # never the user's own
+    return run_cli(*args, stdout=case.stdout, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -220,28 +221,40 @@ def test_bad_input_gets_one_line_on_stderr_and_exit_2(
     assert_one_clear_line(outcome, CASES[name].says, inputs)
 
 
-TERMINAL_CASES = {
-    "run-resume-directory": ("run", "--resume", f"{D}/adir"),
-    "run-resume-fifo": ("run", "--resume", f"{D}/fifo"),
-    "run-resume-link-loop": ("run", "--resume", f"{D}/loop"),
-    "run-resume-not-a-journal": ("run", "--resume", f"{D}/notes.txt"),
-    "watch-directory": ("watch", f"{D}/adir"),
-    "watch-fifo": ("watch", f"{D}/fifo"),
-    "watch-not-a-journal": ("watch", f"{D}/notes.txt"),
-    "run-fifo": ("run", f"{D}/fifo"),
-    "run-shell-with-two-arguments": ("run", f"{BAD}/shell-with-two-arguments.toml"),
-    "run-sessions-dir-writable-by-others": ("run", str(QUICK), "--sessions-dir", f"{D}/loose"),
-    "demo-sessions-dir-symbolic-link": ("demo", "--sessions-dir", f"{D}/linkdir"),
+TERMINAL_CASES: dict[str, tuple[tuple[str, ...], str]] = {
+    "run-resume-directory": (("run", "--resume", f"{D}/adir"), "is a directory"),
+    "run-resume-fifo": (("run", "--resume", f"{D}/fifo"), "is a FIFO"),
+    "run-resume-link-loop": (("run", "--resume", f"{D}/loop"), "is a symbolic link"),
+    "run-resume-not-a-journal": (("run", "--resume", f"{D}/notes.txt"), "not a cockpit journal"),
+    "watch-directory": (("watch", f"{D}/adir"), "is a directory"),
+    "watch-fifo": (("watch", f"{D}/fifo"), "is a FIFO"),
+    "watch-link-loop": (("watch", f"{D}/loop"), "too many levels of symbolic links"),
+    "watch-not-a-journal": (("watch", f"{D}/notes.txt"), "not a cockpit journal"),
+    "run-fifo": (("run", f"{D}/fifo"), "is a FIFO"),
+    "run-shell-with-two-arguments": (
+        ("run", f"{BAD}/shell-with-two-arguments.toml"),
+        "shell = true runs one command string",
+    ),
+    "run-sessions-dir-writable-by-others": (
+        ("run", str(QUICK), "--sessions-dir", f"{D}/loose"),
+        "is writable by group or others",
+    ),
+    "demo-sessions-dir-symbolic-link": (
+        ("demo", "--sessions-dir", f"{D}/linkdir"),
+        "is a symbolic link",
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(TERMINAL_CASES))
 def test_bad_input_with_a_terminal(name: str, inputs: Path) -> None:
-    args = TERMINAL_CASES[name]
+    args, why = TERMINAL_CASES[name]
     named = next(arg for arg in reversed(args) if not arg.startswith("-"))
-    outcome = run_cli(*(arg.replace(D, str(inputs)) for arg in args), stdout="terminal")
+    # A regression would open the screen and start a session: keep it out of $HOME.
+    env = {"XDG_STATE_HOME": str(inputs / "state")}
+    outcome = run_cli(*(arg.replace(D, str(inputs)) for arg in args), stdout="terminal", env=env)
     assert outcome.status == 2, outcome
     assert "Traceback" not in outcome.stderr, outcome.stderr
     assert len(outcome.stderr.splitlines()) == 1, outcome.stderr
-    assert named.replace(D, str(inputs)) in outcome.stderr
-    assert "needs a terminal" not in outcome.stderr
+    assert f"{named.replace(D, str(inputs))}:" in outcome.stderr
+    assert why in outcome.stderr
