@@ -89,8 +89,12 @@ while typing; `cockpit validate --strict` remains the check that counts.
 - **Ids** (checks, metrics, steps) are lower-case letters, digits, `-`, `_` and `.`, at most
   64 characters, unique within their kind.
 - **Commands** are argv lists, `["kubectl", "rollout", "status", "deployment/web"]`, run without
-  a shell unless `shell = true`.
+  a shell unless `shell = true`; then the command is one string, run by `/bin/sh -c`.
 - **Unknown keys** are errors, so a misspelt key never silently falls back to a default.
+- **Size and shape**: a profile is a regular file of at most 1 MiB; a dotted key has at most
+  32 parts and arrays or inline tables nest at most 32 deep (a profile needs 5 and 3).
+- `cockpit validate` refuses everything `cockpit run` would refuse about the file itself; only
+  the values the environment supplies to references are checked when the session starts.
 
 ## References
 
