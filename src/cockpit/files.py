@@ -168,13 +168,14 @@ def check_regular_file(
 # ---------------------------------------------------------------- directories
 
 
-def secure_directory(path: Path | str, *, create: bool = True) -> None:
+def secure_directory(path: Path | str, *, create: bool = True, missing_ok: bool = False) -> None:
     """Make sure nobody but this user can plant or replace anything in a directory.
 
     Refused: a symbolic link, something that is not a directory, a directory owned by
     another user or writable by group or others, and an ancestor another user could use to
     swap it (owned by someone other than root or this user, or writable by others without the
-    sticky bit). Missing directories are created with mode 0700 when ``create`` is set.
+    sticky bit). Missing directories are created with mode 0700 when ``create`` is set; with
+    ``missing_ok`` instead, a missing one is left for later, once its parents are checked.
 
     Raises:
         FileRefused: the directory (or an ancestor) is unsafe, missing (without ``create``),
@@ -192,6 +193,8 @@ def secure_directory(path: Path | str, *, create: bool = True) -> None:
         raise FileRefused(given, os_reason(exc), exc.errno or errno.EIO) from None
     _check_ancestors(given, absolute.parent)
     if info is None:
+        if missing_ok:
+            return
         if not create:
             raise FileRefused(given, "no such directory", errno.ENOENT)
         _make_directories(given, absolute)

@@ -206,7 +206,11 @@ def test_a_parent_others_may_write_to_lets_them_swap_the_directory(tmp_path: Pat
         secure_directory(parent / "sessions")
     with pytest.raises(FileRefused, match=f"lies in {parent}"):
         secure_directory(parent / "new")
+    with pytest.raises(FileRefused, match=f"lies in {parent}"):
+        secure_directory(parent / "new", create=False, missing_ok=True)
     assert not (parent / "new").exists(), "nothing is made in a place others control"
     parent.chmod(0o1777)  # the sticky bit (as /tmp has): only the owner may rename it
     secure_directory(parent / "sessions")
+    secure_directory(parent / "later", create=False, missing_ok=True)
+    assert not (parent / "later").exists()
     secure_directory(parent / "new")

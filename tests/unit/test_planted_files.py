@@ -29,6 +29,7 @@ from cockpit.journal import Actor, Journal, JournalUnreadable, new_session_path
 from cockpit.journal.sessions import default_sessions_dir
 from cockpit.session import Session
 from cockpit.session_list import list_sessions
+from tests.support.cli import run_cli
 from tests.support.demo import run_cockpit
 from tests.support.other_user import OtherUser, second_user
 
@@ -120,6 +121,11 @@ def test_a_state_directory_of_another_user_is_refused(
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
     with pytest.raises(OSError, match=f"lies in {state}, owned by {other.name}"):
         new_session_path(default_sessions_dir(), "quick", 0.0)
+    for args in (("run", str(PROFILE)), ("demo",)):
+        outcome = run_cli(*args, env={"XDG_STATE_HOME": str(state)})
+        assert outcome.status == 2, outcome
+        assert outcome.stderr.count("\n") == 1, outcome.stderr
+        assert f"lies in {state}, owned by {other.name}" in outcome.stderr
     assert list(state.iterdir()) == [], "nothing was made there"
 
 

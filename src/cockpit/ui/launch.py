@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cockpit import startup
 from cockpit.engine import Refusal
-from cockpit.journal import JournalError
+from cockpit.journal import JournalError, default_sessions_dir
 from cockpit.profile import ProfileError
 from cockpit.ui import MIN_HEIGHT, MIN_WIDTH
 
@@ -110,8 +110,8 @@ def _arguments_ok(
             secure_directory(Path(journal).parent, create=False)
             if os.path.lexists(Path(journal).with_suffix("")):
                 secure_directory(Path(journal).with_suffix(""), create=False)
-        if sessions_dir is not None and os.path.lexists(sessions_dir):
-            secure_directory(sessions_dir, create=False)
+        if sessions_dir is not None:  # made later; its parents must be safe already
+            secure_directory(sessions_dir, create=False, missing_ok=True)
         if profile is not None:
             resolve_profile(load_profile(profile), os.environ)
     except FileRefused as exc:
@@ -129,7 +129,8 @@ def run_command(args: argparse.Namespace) -> int:
     if (args.profile is None) == (args.resume is None):
         print("error: give a PROFILE to start a session, or --resume JOURNAL", file=sys.stderr)
         return 2
-    if not _arguments_ok(profile=args.profile, journal=args.resume, sessions_dir=args.sessions_dir):
+    sessions_dir = None if args.resume else args.sessions_dir or str(default_sessions_dir())
+    if not _arguments_ok(profile=args.profile, journal=args.resume, sessions_dir=sessions_dir):
         return 2
     if not _terminal_ok():
         return 2
@@ -139,7 +140,6 @@ def run_command(args: argparse.Namespace) -> int:
 
 def watch_command(args: argparse.Namespace) -> int:
     """Watch a session from a second terminal: its journal, on the same screen, read-only."""
-    from cockpit.journal import default_sessions_dir
     from cockpit.session_list import list_sessions
     from cockpit.watch import WatchedSession
 
@@ -189,7 +189,8 @@ def _check_journal_to_watch(journal: str) -> bool:
 
 def demo_command(args: argparse.Namespace) -> int:
     """Start the demo service and its traffic, run the demo profile, stop them on exit."""
-    if not _arguments_ok(sessions_dir=args.sessions_dir) or not _terminal_ok():
+    sessions_dir = args.sessions_dir or str(default_sessions_dir())
+    if not _arguments_ok(sessions_dir=sessions_dir) or not _terminal_ok():
         return 2
     from cockpit.demo.stack import DemoStack
 
