@@ -50,6 +50,11 @@ ANNOUNCED_KINDS = frozenset(
         "rollback.not_verified",
         "session.complete",
         "session.aborted",
+        "process.started",
+        "step.not_started",
+        "loop.failed",
+        "loop.stopped",
+        "loop.recovered",
     }
 )
 """Kinds that may be announced; for any other kind ``announcement`` returns None, so a caller
@@ -197,7 +202,38 @@ def announcement(event: Event, state_before: State, state_after: State) -> str |
         return f"COMPLETE: {name} — health window GREEN to the end"
     if kind == "session.aborted":
         return f"ABORTED by {_who(event)}: {b.get('reason')}"
+    if kind == "process.started":
+        return _found_on_resume(b, after)
+    if kind == "step.not_started":
+        return (
+            f"NOT RUN: {_step_label(after, str(b.get('step')))} was recorded as starting but "
+            "never started (the cockpit stopped first). Run it again, or roll back"
+        )
+    if kind == "loop.failed":
+        return f"{str(b.get('loop')).upper()} FAILING: {b.get('error')} (affects {b.get('duty')})"
+    if kind == "loop.stopped":
+        return (
+            f"{str(b.get('loop')).upper()} STOPPED: {b.get('error')}; not running: {b.get('duty')}"
+        )
+    if kind == "loop.recovered":
+        return f"{str(b.get('loop')).upper()} works again"
     return None
+
+
+def _found_on_resume(body: Any, after: State) -> str | None:
+    """What a resumed cockpit found of a process whose start was not recorded."""
+    found = body.get("found")
+    if not found:
+        return None  # an ordinary start: the step's own line says it
+    if body.get("purpose") == "rollback":
+        what = f"Rollback command {int(body.get('ref', 0)) + 1}"
+    else:
+        what = _step_label(after, str(body.get("ref"))).capitalize()
+    if found == "not started":
+        return f"{what} was recorded but never started: STARTED NOW, on resume"
+    if found == "running":
+        return f"{what} had started unrecorded and is still running: following it"
+    return f"{what} had started unrecorded and ended while the cockpit was down"
 
 
 class Webhook:

@@ -17,10 +17,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from cockpit.engine import replay
+from cockpit.engine import events_from_records, replay
 from cockpit.files import FileRefused, os_reason, secure_directory
 from cockpit.journal import JournalDamaged, JournalError, default_sessions_dir, read_journal
-from cockpit.session import events_from_records
 
 EXIT_LISTED = 0
 EXIT_UNREADABLE = 2

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from cockpit.clock import Clock, SystemClock
-from cockpit.engine import Event, Refusal, apply, replay
+from cockpit.engine import Event, Refusal, apply, decide, events_from_records, replay
 from cockpit.engine import intents as i
 from cockpit.journal import (
     Journal,
@@ -28,7 +28,8 @@ from cockpit.journal import (
 )
 from cockpit.journal.follow import JournalFollower
 from cockpit.profile import ResolvedProfile
-from cockpit.session import Crew, Session, events_from_records
+from cockpit.session import Crew, Session
+from cockpit.session.opening import Opened
 
 FOLLOW_INTERVAL = 0.25
 """Seconds between looks at the journal for new records."""
@@ -59,15 +60,15 @@ class WatchedSession(Session):
             monitor=state.crew["monitor"],
             approvers=state.approvers,
         )
-        session = cls(
+        opened = Opened(
             # The journal keeps the profile as written: ${env:...} secrets stay unresolved here.
             resolved=ResolvedProfile(state.profile, ()),
             journal=Journal.view(path, records),
             session_dir=path.with_suffix(""),
             crew=crew,
-            clock=clock or SystemClock(),
             state=state,
         )
+        session = cls(opened, clock=clock or SystemClock())
         session._follower = JournalFollower(path, session.journal.records)
         session.read_only_reason = (
             "this terminal only watches; act in the cockpit that runs the session "
@@ -83,6 +84,15 @@ class WatchedSession(Session):
     # ------------------------------------------------------------ nothing acts
 
     def submit(self, intent: i.Intent) -> list[Event]:
+        """Only this terminal's own loops report (their health, shown here, never recorded);
+        everything else is refused."""
+        if isinstance(intent, i.RecordLoopHealth):
+            events = decide(self.state, intent)
+            for event in events:
+                apply(self.state, event)
+            for listener in list(self.listeners):
+                listener(events)
+            return events
         raise Refusal(self.read_only_reason)
 
     async def act(self, intent: i.Intent) -> list[Event]:
@@ -114,25 +124,35 @@ class WatchedSession(Session):
 
     async def run_clock(self) -> None:
         """Follow the journal until cancelled: fold each new record in and tell the screen."""
+        await self.loops.guard.keep_running("follow", self._follow_until_damaged)
+
+    async def _follow_until_damaged(self) -> None:
         size = _size(self.journal_path)
         while True:
             await asyncio.sleep(FOLLOW_INTERVAL)
-            if self.state.phase.finished and not self.evidence:
-                await self.write_evidence()  # the cockpit writes it just after the end
-                if self.evidence:
+            with self.loops.guard.one_pass("follow"):
+                if self.state.phase.finished and not self.evidence:
+                    await self.write_evidence()  # the cockpit writes it just after the end
+                    if self.evidence:
+                        for listener in list(self.listeners):
+                            listener([])
+                now_size = _size(self.journal_path)
+                if now_size == size:
+                    continue
+                size = now_size
+                try:
+                    self.follow()
+                except JournalError as exc:
+                    self.recorder.failed = f"cannot follow the journal: {exc}"
                     for listener in list(self.listeners):
                         listener([])
-            now_size = _size(self.journal_path)
-            if now_size == size:
-                continue
-            size = now_size
-            try:
-                self.follow()
-            except JournalError as exc:
-                self.journal_failed = f"cannot follow the journal: {exc}"
-                for listener in list(self.listeners):
-                    listener([])
-                return
+                    await asyncio.Event().wait()  # damaged: nothing more to follow, ever
+
+    def check_loops(self) -> None:
+        """A watcher has no clock loop of its own to check."""
+
+    def reconcile(self) -> None:
+        """The running cockpit reconciles its processes; a watcher only looks."""
 
     def follow(self) -> list[Record]:
         """Read the records appended since the last look and apply them; return them.

@@ -23,6 +23,7 @@ from cockpit.clock import FakeClock
 from cockpit.engine import Phase
 from cockpit.engine import intents as i
 from cockpit.engine.events import SYSTEM
+from cockpit.evidence import write_evidence
 from cockpit.runner import ProcessResult, ProcessSpec, ProcessStarter, start_process
 from cockpit.sample import Sample, Status
 from cockpit.session import Session
@@ -67,6 +68,7 @@ def new_session(
         environ=environ or {},
         clock=clock,
         starter=starter,
+        evidence_writer=write_evidence,
     )
 
 
@@ -128,6 +130,8 @@ def clock_shown(app: CockpitApp) -> bool:
     width = pane.content_region.width or 60
     assert session.state.profile is not None
     for row in pane.query(MetricRow):
+        if not row.display:
+            continue  # a row the pane has no room for is not redrawn
         metric = session.state.profile.metric(row.metric_id)
         if str(row.render()) != render.metric_row(metric, session.state, now, width).plain:
             return False

@@ -7,26 +7,26 @@ Each test asserts on the session's state and on what the screen shows.
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 
-from cockpit.clock import FakeClock
 from cockpit.engine import Phase, StepStatus
-from cockpit.session import Session
-from cockpit.ui.app import CockpitApp, make_app
+from cockpit.ui.app import make_app
 from cockpit.ui.screens.dialogs import ConfirmDialog, ReasonDialog
+from tests.support.pilot import (
+    HEALTHY,
+    PROCESS_DEADLINE,
+    Crew,
+    make_crew,
+    phase,
+    run_step,
+    running,
+    through_checklist,
+    to_execution,
+)
 from tests.support.ui import (
-    FAST_PROFILE,
-    WALL,
     clock_shown,
-    feed,
-    new_session,
     output_lines,
     text_of,
     wait_until,
@@ -34,80 +34,10 @@ from tests.support.ui import (
 
 pytestmark = pytest.mark.usefixtures("utc_timezone")
 
-HEALTHY = {"error-rate": 0.3, "p99": 120.0}
-PROCESS_DEADLINE = 15.0
-"""Seconds a real step or rollback process may take (they take milliseconds)."""
-
-
-@dataclass
-class Crew:
-    """A session of the fast profile on a fake clock, and the app around it."""
-
-    session: Session
-    clock: FakeClock
-    app: CockpitApp
-    workdir: Path
-
-    def feed(self, values: dict[str, float], count: int = 1) -> None:
-        feed(self.session, self.clock, values, count=count)
-
-    def release_step_1(self) -> None:
-        """Let step 1's process finish (it waits for this file)."""
-        (self.workdir / "release").touch()
-
-
-def phase(crew: Crew) -> Phase:
-    """The phase, read through a call so that type narrowing does not stick."""
-    return crew.session.state.phase
-
 
 @pytest.fixture
 def crew(tmp_path: Path) -> Crew:
-    workdir = tmp_path / "ui"
-    workdir.mkdir()
-    smoke = workdir / "smoke-passed"
-    smoke.touch()
-    os.utime(smoke, (WALL - 60, WALL - 60))  # a minute old by the fake clock
-    clock = FakeClock(WALL)
-    session = new_session(FAST_PROFILE, tmp_path, clock, {"COCKPIT_UI_DIR": str(workdir)})
-    return Crew(session, clock, make_app(session, clock=clock, run_loops=False), workdir)
-
-
-@asynccontextmanager
-async def running(crew: Crew, size: tuple[int, int] = (120, 40)) -> AsyncIterator[Pilot[None]]:
-    """The app under the Pilot; afterwards the session is closed and step 1 released."""
-    try:
-        async with crew.app.run_test(size=size) as pilot:
-            yield pilot
-            await crew.session.close()
-    finally:
-        crew.release_step_1()
-
-
-async def through_checklist(pilot: Pilot[None], crew: Crew) -> None:
-    """Readback, the automated checks for real, both manual checks."""
-    await pilot.press("t")
-    assert phase(crew) is Phase.CHECKLIST
-    await crew.session.run_checks()
-    await pilot.press("c", "k")
-
-
-async def to_execution(pilot: Pilot[None], crew: Crew) -> None:
-    """Everything up to T0: checks GREEN, a fresh baseline, both GOs."""
-    await through_checklist(pilot, crew)
-    assert crew.session.state.checks_green() == []
-    crew.feed(HEALTHY)
-    await pilot.pause()  # the screen redraws from a message
-    await pilot.press("g", "m")
-    assert phase(crew) is Phase.EXECUTING, text_of(crew.app, "#notice")
-
-
-async def run_step(pilot: Pilot[None], crew: Crew, index: int) -> None:
-    """The Monitor verifies, the Operator runs; wait for the real process to end."""
-    await pilot.press("v", "x")
-    step = crew.session.state.steps[index]
-    assert step.status is not StepStatus.PENDING, text_of(crew.app, "#notice")
-    await wait_until(pilot, lambda: step.finished is not None, f"step {step.id}", PROCESS_DEADLINE)
+    return make_crew(tmp_path)
 
 
 async def test_happy_path_to_complete(crew: Crew) -> None:
@@ -348,3 +278,26 @@ async def test_ctrl_r_rolls_back_from_inside_a_dialog(crew: Crew) -> None:
             pilot, lambda: not isinstance(crew.app.screen, ReasonDialog), "the dialog to close"
         )
         assert crew.session.state.hold is None  # the half-typed HOLD was not recorded
+
+
+@pytest.mark.parametrize("key", ["R", "ctrl+r"])
+async def test_journal_failed_on_screen_and_r_still_rolls_back(crew: Crew, key: str) -> None:
+    crew.release_step_1()
+    async with running(crew) as pilot:
+        await to_execution(pilot, crew)
+        await run_step(pilot, crew, 0)
+
+        def broken(fd: int) -> None:
+            raise OSError(5, "Input/output error")
+
+        crew.session.journal._fsync = broken
+        await pilot.press("h")  # any new action: refused, and the failure is on screen
+        await wait_until(pilot, lambda: isinstance(crew.app.screen, ReasonDialog), "the dialog")
+        await pilot.press(*"disk", "enter")
+        await wait_until(pilot, lambda: "JOURNAL FAILED" in text_of(crew.app, "#notice"), "it")
+        assert crew.session.state.hold is None
+        await pilot.press(key)
+        await wait_until(
+            pilot, lambda: phase(crew) is Phase.VERIFYING, "the rollback", PROCESS_DEADLINE
+        )
+        assert "ROLLING BACK NOW" in text_of(crew.app, "#notice")  # named as not recorded

@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 
 from cockpit.announce import ANNOUNCED_KINDS, Webhook, announcement, state_before
-from cockpit.engine import Event, State, apply, decide
+from cockpit.engine import Event, State, apply, decide, events_from_records
 from cockpit.engine import intents as i
 from cockpit.engine.events import SYSTEM
 from cockpit.journal import Actor, read_journal
 from cockpit.sample import Sample, Status
-from cockpit.session import events_from_records
 from tests.unit.test_engine import two_step_data
 from tests.unit.test_evidence import MONITOR, OPERATOR, complete_session, rolled_back_session
 

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,10 @@ from typing import Any
 import pytest
 
 from cockpit.demo.stack import DemoStack
-from tests.support.demo import stats, wait_until
+from tests.support.demo import demo_profile_on_any_host, stats, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = str(ROOT / "profiles" / "demo.toml")
-HOST_CAPACITY = {"cpu", "memory", "disk"}
 
 
 def cockpit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -45,22 +43,18 @@ def rows_of(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any
     return {row["id"]: row for row in rows}
 
 
-def test_demo_v1_passes_and_v2_fails_on_the_error_rate(stack: DemoStack) -> None:
-    # The host-capacity checks measure this machine, which other work may load for a
-    # while: retry until a deadline for them; every other row must PASS in every run.
-    deadline = time.monotonic() + 30
-    while True:
-        result = cockpit("check", DEMO, "--json", env=stack.env())
-        assert "Traceback" not in result.stderr
-        rows = rows_of(result)
-        for row_id, row in rows.items():
-            if row["source"] == "manual":
-                assert row["status"] == "INCONCLUSIVE"
-                assert row["detail"] == "manual: confirmed by operator in the cockpit"
-            elif row_id not in HOST_CAPACITY:
-                assert row["status"] == "PASS", row
-        if result.returncode == 0 or time.monotonic() > deadline:
-            break
+def test_demo_v1_passes_and_v2_fails_on_the_error_rate(stack: DemoStack, tmp_path: Path) -> None:
+    # Capacity checks any host passes: this test must not depend on the machine being idle.
+    demo = str(demo_profile_on_any_host(tmp_path))
+    result = cockpit("check", demo, "--json", env=stack.env())
+    assert "Traceback" not in result.stderr
+    rows = rows_of(result)
+    for row in rows.values():
+        if row["source"] == "manual":
+            assert row["status"] == "INCONCLUSIVE"
+            assert row["detail"] == "manual: confirmed by operator in the cockpit"
+        else:
+            assert row["status"] == "PASS", row
     assert result.returncode == 0, result.stdout
     assert all(r["status"] == "PASS" for r in rows.values() if r["source"] != "manual")
     assert {r["kind"] for r in rows.values()} == {"check", "metric"}
@@ -74,7 +68,7 @@ def test_demo_v1_passes_and_v2_fails_on_the_error_rate(stack: DemoStack) -> None
         timeout=20,
         what="v2's error rate to show in /stats",
     )
-    table = cockpit("check", DEMO, env=stack.env())
+    table = cockpit("check", demo, env=stack.env())
     assert table.returncode == 1, table.stdout
     assert "\x1b[" not in table.stdout
     line = next(x for x in table.stdout.splitlines() if "error-rate" in x)

@@ -51,6 +51,12 @@ class Sim:
     def phase(self) -> Phase:
         return self.state.phase
 
+    def deployed(self) -> bool:
+        return self.state.deployed_anything
+
+    def step_status(self, index: int) -> StepStatus:
+        return self.state.steps[index].status
+
     def rollback_state(self) -> RollbackState | None:
         return self.state.rollback
 
@@ -550,3 +556,59 @@ def test_five_minute_rule_also_counts_after_a_failed_step(sim: Sim) -> None:
     rollback = sim.rollback_state()
     assert rollback is not None
     assert "a step failed" in rollback.reason
+
+
+# ---------------------------------------------------------------- loops and reconciling
+
+
+def test_a_failing_loop_is_recorded_once_a_minute_and_recovers(sim: Sim) -> None:
+    sim.to_execution()
+    failed = sim.do(i.RecordLoopHealth(OPERATOR, sim.at(10), "clock", "ValueError: x"))
+    assert sim.kinds(failed) == ["loop.failed"]
+    assert failed[0].body["duty"].startswith("the trigger-time rule")
+    assert sim.do(i.RecordLoopHealth(OPERATOR, sim.at(69), "clock", "ValueError: x")) == []
+    again = sim.do(i.RecordLoopHealth(OPERATOR, sim.at(71), "clock", "ValueError: x"))
+    assert sim.kinds(again) == ["loop.failed"]  # a minute on, still failing: said again
+    other = sim.do(i.RecordLoopHealth(OPERATOR, sim.at(72), "clock", "KeyError: y"))
+    assert sim.kinds(other) == ["loop.failed"]  # a different failure is news at once
+    assert sim.state.loops["clock"].since == T + 10
+    assert not sim.state.loops["clock"].stopped
+    recovered = sim.do(i.RecordLoopHealth(OPERATOR, sim.at(73), "clock"))
+    assert sim.kinds(recovered) == ["loop.recovered"]
+    assert sim.state.loops == {}
+    assert sim.do(i.RecordLoopHealth(OPERATOR, sim.at(74), "clock")) == []
+
+
+def test_a_stopped_loop_stays_stopped_until_it_works_again(sim: Sim) -> None:
+    sim.to_execution()
+    stopped = sim.do(i.RecordLoopHealth(OPERATOR, sim.at(1), "probes", "boom", stopped=True))
+    assert sim.kinds(stopped) == ["loop.stopped"]
+    assert sim.do(i.RecordLoopHealth(OPERATOR, sim.at(2), "probes", "boom", stopped=True)) == []
+    assert sim.do(i.RecordLoopHealth(OPERATOR, sim.at(200), "probes", "later")) == []
+    assert sim.state.loops["probes"].stopped
+    assert sim.kinds(sim.do(i.RecordLoopHealth(OPERATOR, sim.at(3), "probes"))) == [
+        "loop.recovered"
+    ]
+    # A resumed cockpit runs loops of its own: the old faults are gone with the old process.
+    sim.do(i.RecordLoopHealth(OPERATOR, sim.at(4), "clock", "boom", stopped=True))
+    apply(sim.state, Event("session.resumed", {}, OPERATOR, sim.at(5)))
+    assert sim.state.loops == {}
+
+
+def test_a_step_that_never_started_goes_back_to_pending(sim: Sim) -> None:
+    sim.to_execution()
+    step = sim.state.steps[0].id
+    sim.do(i.VerifyStep(MONITOR, sim.now, step))
+    sim.do(i.RunStep(OPERATOR, sim.now, step))
+    assert sim.step_status(0) is StepStatus.STARTING
+    assert sim.deployed()
+    sim.do(i.MarkNotStarted(OPERATOR, sim.now, step, "never started"))
+    assert sim.step_status(0) is StepStatus.PENDING
+    assert not sim.deployed()  # nothing ran: R has nothing to undo
+    assert "was not starting" in sim.refused(i.MarkNotStarted(OPERATOR, sim.now, step, "again"))
+    sim.do(i.RunStep(OPERATOR, sim.now, step))  # the crew decides: run it after all
+    started = sim.do(
+        i.ProcessStarted(OPERATOR, sim.now, "step", step, 7, 7, "/tmp/out", found="running")
+    )
+    assert started[0].body["found"] == "running"
+    assert sim.state.steps[0].status is StepStatus.RUNNING

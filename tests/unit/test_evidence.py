@@ -15,7 +15,8 @@ import pytest
 
 from cockpit.engine import Event, Phase, Refusal, State, apply, decide
 from cockpit.engine import intents as i
-from cockpit.engine.events import HIGH_RATE_KINDS, SYSTEM
+from cockpit.engine.events import SYSTEM
+from cockpit.engine.kinds import HIGH_RATE_KINDS
 from cockpit.evidence import EVIDENCE_FILES, NotASession, report_markdown, write_evidence
 from cockpit.journal import Actor, Batcher, Journal, JournalDamaged, JournalUnreadable, read_journal
 from cockpit.profile import load_profile

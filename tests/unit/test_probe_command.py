@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from cockpit.clock import SystemClock
 from cockpit.probes import measure, run_check
 from cockpit.profile.loader import load_profile
@@ -50,6 +52,29 @@ async def test_value_regex_reads_a_number_from_stdout() -> None:
     assert inside.status is Status.PASS and inside.value == 42
     assert outside.status is Status.FAIL and outside.value == 42
     assert nomatch.status is Status.ERROR and "no match" in nomatch.detail
+
+
+@pytest.mark.parametrize(
+    ("printed", "detail"),
+    [
+        ("nan", "value is NaN, not a finite number"),
+        ("NaN", "value is NaN, not a finite number"),
+        ("inf", "value is +Inf, not a finite number"),
+        ("-Infinity", "value is -Inf, not a finite number"),
+        ("1e999", "value is +Inf, not a finite number"),
+        ("12abc", "value_regex matched '12abc', not a number"),
+    ],
+)
+async def test_a_printed_value_that_is_not_a_finite_number_is_an_error(
+    printed: str, detail: str
+) -> None:
+    sample = await command(
+        "printf", "lag=%s\\n", printed, value_regex=r"lag=(\S+)", threshold=Threshold(below=100)
+    )
+    assert sample.status is Status.ERROR, sample
+    assert detail in sample.detail, sample.detail
+    assert "probe failed" not in sample.detail and "Error" not in sample.detail
+    assert sample.value is None
 
 
 async def test_a_threshold_without_a_number_is_never_pass() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from cockpit.clock import SystemClock
 from cockpit.probes import measure
 from cockpit.profile.models import HttpSource, Threshold
@@ -77,6 +79,36 @@ async def test_missing_path_and_non_numbers_are_errors_with_the_path() -> None:
     assert "not an object" in listed.detail
     assert "nan" in nan.detail.lower()
     assert "not JSON" in html.detail
+
+
+# Raw bodies (Python's json module reads NaN and Infinity); the threshold is "below 100".
+HOSTILE_BODIES: list[tuple[str, bytes, Status, str]] = [
+    ("NaN", b'{"v": NaN}', Status.ERROR, "v is NaN, not a finite number"),
+    ("Infinity", b'{"v": Infinity}', Status.ERROR, "v is +Inf, not a finite number"),
+    ("-Infinity", b'{"v": -Infinity}', Status.ERROR, "v is -Inf, not a finite number"),
+    ("past float range", b'{"v": 1e999}', Status.ERROR, "v is +Inf, not a finite number"),
+    ("401-digit integer", b'{"v": 1' + b"0" * 400 + b"}", Status.ERROR, "401-digit number"),
+    ("1e300", b'{"v": 1e300}', Status.FAIL, "1e+300 %, outside < 100 %"),
+    ("negative", b'{"v": -1}', Status.PASS, "-1 %, within < 100 %"),
+    ('"NaN" as text', b'{"v": "NaN"}', Status.ERROR, "'v' is \"NaN\", not a number"),
+    ("null", b'{"v": null}', Status.ERROR, "'v' is null, not a number"),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [c[1:] for c in HOSTILE_BODIES],
+    ids=[c[0] for c in HOSTILE_BODIES],
+)
+async def test_hostile_json_values_are_never_pass_by_mistake(
+    body: bytes, status: Status, detail: str
+) -> None:
+    async with FakeServer() as server:
+        server.raw("/stats", response(200, body))
+        sample = await probe(server.url + "/stats", json_path="v", threshold=Threshold(below=100))
+    assert sample.status is status, sample
+    assert detail in sample.detail, sample.detail
+    assert "probe failed" not in sample.detail and "Error" not in sample.detail, sample.detail
 
 
 async def test_unexpected_status_fails_a_readiness_probe_and_errors_a_carrier() -> None:

@@ -1,19 +1,24 @@
 """Prometheus probe against an imitation of the query API: the edge cases a real server
-does not easily produce (status error, warnings, NaN, several series, stale timestamps)."""
+does not easily produce (status error, warnings, NaN, several series, timestamps that are
+stale, from the future or not numbers)."""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cockpit.clock import FakeClock
-from cockpit.probes import measure
-from cockpit.profile.models import PrometheusSource, Threshold
+from cockpit.probes import measure, run_check, sample_metric
+from cockpit.profile.loader import load_profile
+from cockpit.profile.models import Check, Metric, PrometheusSource, Threshold
 from cockpit.sample import Sample, Status
 from tests.unit.test_probe_fakeserver import FakeServer, closed_port
 
 NOW = 1_800_000_000.0
+DEMO = load_profile(Path(__file__).resolve().parents[2] / "profiles" / "demo.toml")
 
 
 def vector(*values: str, ts: float = NOW) -> dict[str, Any]:
@@ -76,11 +81,112 @@ async def test_warnings_are_never_pass() -> None:
     assert "store eu-1 unreachable" in sample.detail
 
 
-@pytest.mark.parametrize("text", ["NaN", "+Inf", "-Inf"])
-async def test_non_finite_values_are_errors(text: str) -> None:
-    sample, _ = await ask(vector(text), threshold=Threshold(above=-1))
-    assert sample.status is Status.ERROR
-    assert sample.value is None
+def series_at(ts: Any, value: Any) -> dict[str, Any]:
+    """A one-series vector whose sample is ``[ts, value]``, whatever their types."""
+    result = [{"metric": {"job": "web"}, "value": [ts, value]}]
+    return {"status": "success", "data": {"resultType": "vector", "result": result}}
+
+
+def scalar_at(ts: Any, value: Any) -> dict[str, Any]:
+    return {"status": "success", "data": {"resultType": "scalar", "result": [ts, value]}}
+
+
+# The clock reads NOW + 1 in every case; the threshold is "below 2" (a check has no unit).
+HOSTILE: list[tuple[str, dict[str, Any], Status, str]] = [
+    ("value NaN", series_at(NOW, "NaN"), Status.ERROR, "value is NaN, not a finite number"),
+    ("value +Inf", series_at(NOW, "+Inf"), Status.ERROR, "value is +Inf, not a finite number"),
+    ("value -Inf", series_at(NOW, "-Inf"), Status.ERROR, "value is -Inf, not a finite number"),
+    ("value past float range", series_at(NOW, "1e999"), Status.ERROR, "value is +Inf"),
+    ("value 1e300", series_at(NOW, "1e300"), Status.FAIL, "1e+300"),
+    # A negative number is a measurement: the threshold decides (between = [0, 2] refuses it).
+    ("value negative", series_at(NOW, "-1"), Status.PASS, "within < 2"),
+    ("value garbage", series_at(NOW, "1.5; rm"), Status.ERROR, "value '1.5; rm' is not a number"),
+    ("value empty", series_at(NOW, ""), Status.ERROR, "value '' is not a number"),
+    ("value a JSON number", series_at(NOW, 1.5), Status.ERROR, "not [timestamp, value]"),
+    ("value null", series_at(NOW, None), Status.ERROR, "not [timestamp, value]"),
+    ("timestamp NaN", series_at(math.nan, "1"), Status.ERROR, "timestamp is NaN, not a time"),
+    ("timestamp +Inf", series_at(math.inf, "1"), Status.ERROR, "timestamp is +Inf, not a time"),
+    ("timestamp -Inf", series_at(-math.inf, "1"), Status.ERROR, "timestamp is -Inf, not a time"),
+    (
+        "timestamp an hour ahead",
+        series_at(NOW + 3601, "1"),
+        Status.ERROR,
+        "timestamp is in the future by 3600 s",
+    ),
+    ("timestamp 6 s ahead", series_at(NOW + 7, "1"), Status.ERROR, "in the future by 6 s"),
+    ("timestamp 4 s ahead (clock skew)", series_at(NOW + 5, "1"), Status.PASS, "within < 2"),
+    ("timestamp 1e300", series_at(1e300, "1"), Status.ERROR, "in the future by 1e+300 s"),
+    ("timestamp 401 digits", series_at(10**400, "1"), Status.ERROR, "401-digit number"),
+    ("timestamp an hour old", series_at(NOW - 3599, "1"), Status.INCONCLUSIVE, "3600 s old"),
+    ("timestamp negative", series_at(-5, "1"), Status.INCONCLUSIVE, "stale: value 1 is"),
+    ("timestamp zero", series_at(0, "1"), Status.INCONCLUSIVE, "stale: value 1 is"),
+    ("timestamp a string", series_at("now", "1"), Status.ERROR, "not [timestamp, value]"),
+    ("timestamp true", series_at(True, "1"), Status.ERROR, "not [timestamp, value]"),
+    ("scalar NaN", scalar_at(NOW, "NaN"), Status.ERROR, "value is NaN"),
+    ("scalar from the future", scalar_at(NOW + 3601, "1"), Status.ERROR, "in the future"),
+    ("two series", vector("0.1", "0.2"), Status.ERROR, "2 series; aggregate with sum()/max()"),
+    ("empty vector", vector(), Status.INCONCLUSIVE, "no data"),
+    (
+        "matrix instead of vector",
+        {"status": "success", "data": {"resultType": "matrix", "result": []}},
+        Status.ERROR,
+        "range vector",
+    ),
+    (
+        "string result",
+        {"status": "success", "data": {"resultType": "string", "result": [NOW, "1"]}},
+        Status.ERROR,
+        "result type 'string'",
+    ),
+    ("no data object", {"status": "success"}, Status.ERROR, "no data object"),
+]
+
+
+def metric_of(url: str) -> Metric:
+    return Metric.model_validate(
+        {
+            "id": "error-rate",
+            "title": "5xx rate",
+            "unit": "%",
+            "threshold": {"below": 2},
+            "staleness": "10s",
+            "source": {"kind": "prometheus", "url": url, "query": "sum(rate(x[30s]))"},
+        }
+    )
+
+
+def check_of(url: str) -> Check:
+    return Check.model_validate(
+        {
+            "id": "error-rate",
+            "title": "5xx rate",
+            "threshold": {"below": 2},
+            "source": {"kind": "prometheus", "url": url, "query": "sum(rate(x[30s]))"},
+        }
+    )
+
+
+@pytest.mark.parametrize("via", ["metric", "check"])
+@pytest.mark.parametrize(
+    ("doc", "status", "detail"), [c[1:] for c in HOSTILE], ids=[c[0] for c in HOSTILE]
+)
+async def test_hostile_answers_are_never_pass_by_mistake(
+    via: str, doc: dict[str, Any], status: Status, detail: str
+) -> None:
+    """Through both real entry points (a stop-point metric, a readiness check)."""
+    clock = FakeClock(wall=NOW + 1)
+    async with FakeServer() as server:
+        server.prometheus(lambda q: (200, doc))
+        if via == "metric":
+            sample = await sample_metric(metric_of(server.url), clock=clock)
+        else:
+            sample = await run_check(check_of(server.url), DEMO, clock=clock)
+    assert sample.status is status, sample
+    assert detail in sample.detail, sample.detail
+    # Plain words, never the text of a Python exception.
+    assert "probe failed" not in sample.detail and "Error" not in sample.detail, sample.detail
+    if status is Status.ERROR:
+        assert sample.value is None
 
 
 async def test_several_series_must_be_aggregated() -> None:

@@ -23,9 +23,13 @@ from cockpit.profile.loader import load_profile
 from cockpit.profile.models import Metric, Profile, PrometheusSource, Threshold
 from cockpit.profile.resolve import resolve_profile
 from cockpit.sample import Sample, Status
-from tests.support.prometheus import PrometheusServer, ensure_prometheus
+from tests.support import prometheus as prometheus_support
+from tests.support.prometheus import PrometheusServer, StartPrometheus, ensure_prometheus
 
 pytestmark = pytest.mark.prometheus
+
+# Register the support module's fixture here (as tests/unit/test_prometheus_fixture.py does).
+prometheus_factory = prometheus_support.prometheus_factory
 
 PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "demo-prometheus.toml"
 
@@ -136,3 +140,22 @@ def test_a_dead_target_is_not_pass_and_a_dead_prometheus_is_an_error(
     prometheus.stop()
     dead = poll(error_rate, "ERROR", timeout=5)
     assert dead.status is Status.ERROR and "cannot connect" in dead.detail
+
+
+def test_a_real_prometheus_answering_nan_or_inf_is_an_error_in_words(
+    prometheus_factory: StartPrometheus,
+) -> None:
+    """PromQL's own non-finite numbers (0/0, 1/0), as scalars and as vectors."""
+    import asyncio
+
+    server = prometheus_factory([])
+    for promql, word in (
+        ("0/0", "NaN"),
+        ("1/0", "+Inf"),
+        ("-1/0", "-Inf"),
+        ("vector(0/0)", "NaN"),
+        ("vector(1/0)", "+Inf"),
+    ):
+        sample = asyncio.run(query(server, promql))
+        assert sample.status is Status.ERROR, (promql, sample)
+        assert sample.detail == f"value is {word}, not a finite number", (promql, sample)

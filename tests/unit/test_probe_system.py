@@ -54,6 +54,7 @@ async def test_unstable_readings_fail(monkeypatch: pytest.MonkeyPatch) -> None:
 
     class Memory:
         def __init__(self) -> None:
+            self.total = 8 << 30
             self.percent = next(readings)
 
     monkeypatch.setattr(psutil, "virtual_memory", Memory)
@@ -98,3 +99,54 @@ async def test_readings_spread_over_the_window_without_blocking_the_loop() -> No
 async def test_a_window_longer_than_the_deadline_is_an_error() -> None:
     sample = await system("memory", Threshold(below=100), window="5s", timeout=0.3)
     assert sample.status is Status.ERROR and "deadline" in sample.detail
+
+
+# A crafted /proc read by the real psutil (psutil.PROCFS_PATH is its documented setting for
+# a procfs elsewhere): what a container's or a broken kernel's /proc can hold.
+MEMINFO = (
+    "MemTotal: {total} kB\nMemFree: 0 kB\nMemAvailable: 0 kB\nBuffers: 0 kB\nCached: 0 kB\n"
+    "Shmem: 0 kB\nActive: 0 kB\nInactive: 0 kB\n"
+)
+CRAFTED_PROC: list[tuple[str, str, str, str]] = [
+    ("cpu", "stat", "cpu  nan 0 100 200 0 0 0 0 0 0\n", "cpu: a reading is NaN, not a number"),
+    ("cpu", "stat", "cpu  inf 0 100 200 0 0 0 0 0 0\n", "cpu: a reading is NaN, not a number"),
+    (
+        "cpu",
+        "stat",
+        "cpu  100 0 100 200 0 0 0 0 0 0\n",  # the same counters at every reading
+        "cpu: the CPU time counters did not advance",
+    ),
+    (
+        "memory",
+        "meminfo",
+        MEMINFO.format(total="0"),
+        "memory: the OS reports no memory at all",
+    ),
+    (
+        "memory",
+        "meminfo",
+        MEMINFO.format(total="nan"),
+        "memory: the OS's figures are not numbers",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("resource", "name", "content", "detail"),
+    CRAFTED_PROC,
+    ids=[f"{c[0]}: {c[2].split(chr(10))[0]}" for c in CRAFTED_PROC],
+)
+async def test_figures_from_proc_that_measure_nothing_are_errors(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    resource: str,
+    name: str,
+    content: str,
+    detail: str,
+) -> None:
+    (tmp_path / name).write_text(content)
+    monkeypatch.setattr(psutil, "PROCFS_PATH", str(tmp_path))
+    sample = await system(resource, Threshold(below=60), stable_within=100)
+    assert sample.status is Status.ERROR, sample
+    assert detail in sample.detail, sample.detail
+    assert "probe failed" not in sample.detail and "Error" not in sample.detail

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,10 +20,12 @@ from cockpit.runner import (
     ProcessHandle,
     ProcessSpec,
     SpawnError,
+    StandbySupervisor,
     reattach,
     start_process,
 )
 from cockpit.runner.proctree import is_alive
+from tests.support.filesystems import small_tmpfs
 from tests.support.processes import kill_recorded, my_children, wait_for
 
 SUPPORT = Path(__file__).resolve().parents[1] / "support"
@@ -107,12 +111,12 @@ async def test_spawn_failures_are_clear_errors(tmp_path: Path) -> None:
     script = tmp_path / "not-executable.sh"
     script.write_text("#!/bin/sh\necho hi\n")
     with pytest.raises(SpawnError, match="permission denied") as info:
-        await start_process(ProcessSpec((str(script),), out))
+        await start_process(ProcessSpec((str(script),), tmp_path / "second.log"))
     assert info.value.result.error is not None
     assert not info.value.result.ok
 
     with pytest.raises(SpawnError, match="working directory"):
-        await start_process(ProcessSpec(("true",), out, cwd=tmp_path / "missing"))
+        await start_process(ProcessSpec(("true",), tmp_path / "third.log", cwd=tmp_path / "x"))
 
 
 async def test_spawn_error_message_is_redacted(tmp_path: Path) -> None:
@@ -320,3 +324,25 @@ async def test_fifty_megabytes_of_output(tmp_path: Path) -> None:
         assert SECRET.encode() not in f.read()
     print(f"supervisor peak RSS while streaming 50 MB: {peak} KiB")
     assert 0 < peak < 40 * 1024, f"supervisor memory grew to {peak} KiB"
+
+
+async def test_the_result_reaches_the_cockpit_when_the_disk_is_full(tmp_path: Path) -> None:
+    # A real full filesystem: neither the output nor the result file can be written. The
+    # supervisor sends the result on its status pipe too; a quick command's result can arrive
+    # together with its "started" line (the cockpit's event loop was busy), and must not be
+    # lost with it. Half the runs keep the loop busy while the command runs.
+    with small_tmpfs(tmp_path / "full", size="64k") as full:
+        with contextlib.suppress(OSError), (full / "filler").open("wb") as filler:
+            while True:
+                filler.write(b"\0" * 65536)
+        for n in range(10):
+            standby = StandbySupervisor() if n % 2 else None
+            spec = ProcessSpec(("/bin/sh", "-c", f"echo run {n}; exit 3"), full / f"out-{n}")
+            if n % 2:
+                asyncio.get_running_loop().call_soon(time.sleep, 0.3)  # a busy screen
+            handle = await start_process(spec, standby=standby)
+            result = await handle.wait()
+            assert result.exit_code == 3, result
+            assert result.error is None, result
+            assert result.note is not None
+            assert "result file could not be written" in result.note

@@ -76,3 +76,24 @@ async def test_a_failed_journal_still_rolls_back(tmp_path: Path) -> None:
     await session.close()
     # Nothing after the failure was written as if it were durable.
     assert len(read_journal(session.journal_path, allow_torn_tail=True)) <= recorded + 1
+
+
+async def test_r_rolls_back_after_the_journal_failed_on_another_action(tmp_path: Path) -> None:
+    # JOURNAL FAILED is on the screen (an fsync failed while recording the step's end, an
+    # I/O error): new actions are refused, R never is.
+    session = executing(tmp_path)
+    op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
+    await session.act(i.VerifyStep(mon, session.clock.wall(), "deploy"))
+    await session.act(i.RunStep(op, session.clock.wall(), "deploy"))
+    fail_fsync(session)
+    await wait_for(lambda: session.journal_failed is not None, 20, "the journal to fail")
+    with pytest.raises(Refusal, match="R still rolls back"):
+        await session.act(i.Hold(op, session.clock.wall(), "disk trouble"))
+    await session.act(i.RollBackNow(session.crew.anyone(), session.clock.wall(), "R"))
+    rollback = session.state.rollback
+    assert rollback is not None
+    await wait_for(lambda: rollback.commands[0].finished, 20, "the rollback command to finish")
+    assert rollback.commands[0].exit_code == 0
+    assert (session.session_dir / "rollback-1.out").read_text() == "rolling back\n"
+    assert any("ROLLING BACK NOW" in line for line in session.unrecorded_lines())
+    await session.close()

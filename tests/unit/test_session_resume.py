@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.engine import StepStatus, replay
+from cockpit.engine import StepStatus, events_from_records, replay
 from cockpit.journal import JournalUnreadable, read_journal, verify_journal
-from cockpit.session import Session, events_from_records
+from cockpit.session import Session
 from tests.support.processes import wait_for
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "session"

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from cockpit.engine.events import SYSTEM, Event
 from cockpit.engine.rules import Refusal, comparison, decide
-from cockpit.engine.state import Phase, State, StepStatus, apply, replay
+from cockpit.engine.state import (
+    LOOP_DUTIES,
+    Phase,
+    State,
+    StepStatus,
+    apply,
+    events_from_records,
+    replay,
+)
 from cockpit.engine.verdict import Verdict
 
 __all__ = [
+    "LOOP_DUTIES",
     "SYSTEM",
     "Event",
     "Phase",
@@ -18,5 +27,6 @@ __all__ = [
     "apply",
     "comparison",
     "decide",
+    "events_from_records",
     "replay",
 ]

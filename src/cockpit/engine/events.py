@@ -6,15 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cockpit.engine.kinds import Kind
 from cockpit.journal.records import Actor
 
 SYSTEM = Actor(role="cockpit", user="cockpit", tty=None)
 """The actor of decisions the cockpit makes by itself (the 5-minute rule, verdicts)."""
 
 # Kinds that arrive at a high rate and may be batched into one journal record.
-SAMPLE = "sample"
-OUTPUT = "output"
-HIGH_RATE_KINDS = frozenset({SAMPLE, OUTPUT})
+SAMPLE = Kind.SAMPLE
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,18 @@ class ProcessStarted(Intent):
     argv: tuple[str, ...] = ()
     supervisor_pid: int = 0
     started_wall: float = 0.0
+    found: str = ""
+    """Set on resume: what reconciling the record with the system found ("not started":
+    started now; "running"; "ended"). Empty for a process started the ordinary way."""
+
+
+@dataclass(frozen=True)
+class MarkNotStarted(Intent):
+    """A step was recorded as starting but its process never started (the cockpit stopped
+    in between): it has not run, and the crew decides what next."""
+
+    step_id: str
+    why: str
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,8 @@ class ProcessExited(Intent):
     timed_out: bool = False
     duration: float = 0.0
     error: str | None = None
+    note: str | None = None
+    """What went wrong around the process, not with it (its output could not be kept)."""
 
 
 @dataclass(frozen=True)
@@ -173,3 +187,14 @@ class RecordSnapshot(Intent):
 
     metrics: dict[str, Any]
     output_tail: list[str]
+
+
+@dataclass(frozen=True)
+class RecordLoopHealth(Intent):
+    """A background loop (the clock, the probes, the checks, the output reader) reports a
+    failed pass (``error``), that it stopped (``stopped``), or, with no error, that it works
+    again."""
+
+    loop: str
+    error: str | None = None
+    stopped: bool = False

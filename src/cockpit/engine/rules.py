@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 from cockpit.durations import format_clock
 from cockpit.engine import intents as i
 from cockpit.engine.events import SYSTEM, Event
-from cockpit.engine.state import Phase, State, StepStatus
+from cockpit.engine.kinds import Kind
+from cockpit.engine.state import LOOP_DUTIES, Phase, State, StepStatus
 from cockpit.engine.verdict import (
     MetricWindow,
     Verdict,
@@ -115,7 +116,7 @@ def _start(state: State, intent: i.StartSession) -> list[Event]:
     return [
         _event(
             intent,
-            "session.started",
+            Kind.SESSION_STARTED,
             profile=intent.profile,
             profile_sha256=intent.profile_sha256,
             profile_path=intent.profile_path,
@@ -136,7 +137,7 @@ def _readback(state: State, intent: i.ConfirmReadback) -> list[Event]:
     if state.phase is not Phase.BRIEFING:
         raise Refusal(f"the readback belongs to the briefing, not to {state.phase.value}")
     triggers = list(_profile(state).briefing.contingency.triggers)
-    return [_event(intent, "readback.confirmed", triggers=triggers)]
+    return [_event(intent, Kind.READBACK_CONFIRMED, triggers=triggers)]
 
 
 @_rule(i.RecordCheck)
@@ -145,7 +146,7 @@ def _check(state: State, intent: i.RecordCheck) -> list[Event]:
         raise Refusal("readiness checks are closed once execution has started")
     if intent.sample.id not in state.checks:
         raise Refusal(f"unknown check {intent.sample.id!r}")
-    return [_event(intent, "check.result", sample=intent.sample.to_json())]
+    return [_event(intent, Kind.CHECK_RESULT, sample=intent.sample.to_json())]
 
 
 @_rule(i.ConfirmManualCheck)
@@ -160,7 +161,7 @@ def _confirm(state: State, intent: i.ConfirmManualCheck) -> list[Event]:
     _require_role(state, intent, check.manual.role)
     if state.checks[check.id].confirmed_by is not None:
         raise Refusal(f"{check.title}: already confirmed by {state.checks[check.id].confirmed_by}")
-    return [_event(intent, "check.confirmed", check=check.id, prompt=check.manual.prompt)]
+    return [_event(intent, Kind.CHECK_CONFIRMED, check=check.id, prompt=check.manual.prompt)]
 
 
 @_rule(i.Go)
@@ -192,9 +193,9 @@ def _go(state: State, intent: i.Go) -> list[Event]:
             + ", ".join(missing)
             + ": the metrics must be fresh and PASS at GO"
         )
-    events = [_event(intent, "go", role=intent.actor.role)]
+    events = [_event(intent, Kind.GO, role=intent.actor.role)]
     if {"operator", "monitor"} <= set(state.go) | {intent.actor.role}:
-        events.append(_system(intent, "execution.started", baseline=baseline))
+        events.append(_system(intent, Kind.EXECUTION_STARTED, baseline=baseline))
     return events
 
 
@@ -204,7 +205,7 @@ def _nogo(state: State, intent: i.NoGo) -> list[Event]:
         raise Refusal("NO-GO belongs to the GO call; during execution use HOLD or roll back")
     if not intent.reason.strip():
         raise Refusal("say why: a NO-GO needs a reason")
-    return [_event(intent, "nogo", reason=intent.reason.strip())]
+    return [_event(intent, Kind.NOGO, reason=intent.reason.strip())]
 
 
 @_rule(i.Abort)
@@ -212,7 +213,9 @@ def _abort(state: State, intent: i.Abort) -> list[Event]:
     if state.t0 is not None:
         raise Refusal("execution has started: roll back (R) or HOLD instead of aborting")
     _not_finished(state)
-    return [_event(intent, "session.aborted", reason=intent.reason or "aborted before execution")]
+    return [
+        _event(intent, Kind.SESSION_ABORTED, reason=intent.reason or "aborted before execution")
+    ]
 
 
 # ---------------------------------------------------------------- execution
@@ -243,7 +246,7 @@ def _verify(state: State, intent: i.VerifyStep) -> list[Event]:
         raise Refusal(f"already verified by {state.steps[index].verified_by}")
     _, step = _profile(state).steps()[index]
     command = list(intent.command) or list(step.command)
-    return [_event(intent, "step.verified", step=step.id, command=command)]
+    return [_event(intent, Kind.STEP_VERIFIED, step=step.id, command=command)]
 
 
 @_rule(i.ApproveStep)
@@ -263,7 +266,7 @@ def _approve(state: State, intent: i.ApproveStep) -> list[Event]:
             raise Refusal(f"{intent.actor.user} is not an approver ({', '.join(state.approvers)})")
     if state.steps[index].approved_by is not None:
         raise Refusal(f"already approved by {state.steps[index].approved_by}")
-    return [_event(intent, "step.approved", step=step.id)]
+    return [_event(intent, Kind.STEP_APPROVED, step=step.id)]
 
 
 @_rule(i.AcknowledgeIrreversible)
@@ -277,7 +280,7 @@ def _ack(state: State, intent: i.AcknowledgeIrreversible) -> list[Event]:
     return [
         _event(
             intent,
-            "step.irreversible_acknowledged",
+            Kind.STEP_IRREVERSIBLE_ACKNOWLEDGED,
             step=step.id,
             policy=step.irreversible_policy or "",
         )
@@ -308,14 +311,18 @@ def _run(state: State, intent: i.RunStep) -> list[Event]:
         raise Refusal(f"step {step.id!r} needs the {step.approval}'s approval first")
     if step.irreversible and s.irreversible_ack_by is None:
         raise Refusal(f"step {step.id!r} is a POINT OF NO RETURN: acknowledge it first")
-    return [_event(intent, "step.starting", step=step.id, index=index, command=list(step.command))]
+    return [
+        _event(intent, Kind.STEP_STARTING, step=step.id, index=index, command=list(step.command))
+    ]
 
 
 def _stop_point_passed(state: State, intent: i.Intent, step_id: str, how: str) -> list[Event]:
     """Events when a step's stop point turns GREEN; after the last step, health begins."""
-    events = [_system(intent, "stop_point.passed", step=step_id, how=how)]
+    events = [_system(intent, Kind.STOP_POINT_PASSED, step=step_id, how=how)]
     if step_id == _profile(state).steps()[-1][1].id:
-        events.append(_system(intent, "health.started", duration=_profile(state).health.duration))
+        events.append(
+            _system(intent, Kind.HEALTH_STARTED, duration=_profile(state).health.duration)
+        )
     return events
 
 
@@ -323,7 +330,7 @@ def _start_rollback(state: State, intent: i.Intent, reason: str, automatic: bool
     commands = len(_profile(state).rollback.commands)
     return [
         Event(
-            kind="rollback.started",
+            kind=Kind.ROLLBACK_STARTED,
             body={"automatic": automatic, "reason": reason, "commands": commands},
             actor=SYSTEM if automatic else intent.actor,
             wall=intent.wall,
@@ -337,7 +344,7 @@ def _failure(state: State, intent: i.Intent, reason: str) -> list[Event]:
         return _start_rollback(state, intent, reason, automatic=True)
     if state.advisory is not None:
         return []  # advised once; the banner stays until someone acts
-    return [_system(intent, "rollback.advised", reason=reason)]
+    return [_system(intent, Kind.ROLLBACK_ADVISED, reason=reason)]
 
 
 @_rule(i.ProcessStarted)
@@ -350,7 +357,7 @@ def _started(state: State, intent: i.ProcessStarted) -> list[Event]:
     return [
         _system(
             intent,
-            "process.started",
+            Kind.PROCESS_STARTED,
             purpose=intent.purpose,
             ref=intent.ref,
             pid=intent.pid,
@@ -359,8 +366,16 @@ def _started(state: State, intent: i.ProcessStarted) -> list[Event]:
             argv=list(intent.argv),
             supervisor_pid=intent.supervisor_pid,
             started_wall=intent.started_wall,
+            **({"found": intent.found} if intent.found else {}),
         )
     ]
+
+
+@_rule(i.MarkNotStarted)
+def _not_started(state: State, intent: i.MarkNotStarted) -> list[Event]:
+    if state.step_state(intent.step_id).status is not StepStatus.STARTING:
+        raise Refusal(f"step {intent.step_id!r} was not starting")
+    return [_system(intent, Kind.STEP_NOT_STARTED, step=intent.step_id, why=intent.why)]
 
 
 def _why(intent: i.ProcessExited) -> str | None:
@@ -387,24 +402,25 @@ def _exited(state: State, intent: i.ProcessExited) -> list[Event]:
         events = [
             _system(
                 intent,
-                "rollback.command_finished",
+                Kind.ROLLBACK_COMMAND_FINISHED,
                 index=index,
                 ok=ok,
                 exit_code=intent.exit_code,
                 why=why,
                 duration=intent.duration,
+                **({"note": intent.note} if intent.note else {}),
             )
         ]
         if not ok:
             events.append(
                 _system(
                     intent,
-                    "rollback.not_verified",
+                    Kind.ROLLBACK_NOT_VERIFIED,
                     differences=[f"rollback command {index + 1} failed: {why}"],
                 )
             )
         elif index == len(rb.commands) - 1:
-            events.append(_system(intent, "rollback.verifying"))
+            events.append(_system(intent, Kind.ROLLBACK_VERIFYING))
         return events
     step = state.step_state(intent.ref)
     if step.status not in (StepStatus.STARTING, StepStatus.RUNNING):
@@ -412,12 +428,13 @@ def _exited(state: State, intent: i.ProcessExited) -> list[Event]:
     events = [
         _system(
             intent,
-            "step.finished",
+            Kind.STEP_FINISHED,
             step=intent.ref,
             ok=ok,
             exit_code=intent.exit_code,
             why=why,
             duration=intent.duration,
+            **({"note": intent.note} if intent.note else {}),
         )
     ]
     if state.rollback is not None:
@@ -439,7 +456,7 @@ def _sample(state: State, intent: i.RecordSample) -> list[Event]:
     profile = _profile(state)
     if sample.id not in state.metrics:
         raise Refusal(f"unknown metric {sample.id!r}")
-    events = [_system(intent, "sample", **sample.to_json())]
+    events = [_system(intent, Kind.SAMPLE, **sample.to_json())]
     metric = profile.metric(sample.id)
     window = state.window
     if window is not None and state.rollback is None and sample.id in window.counters:
@@ -485,9 +502,9 @@ def _judge_window(state: State, intent: i.Intent, counters: dict[str, MetricWind
     if not all(counters[m].samples >= profile.metric(m).pass_count for m in window.metrics):
         return []
     if overall is Verdict.GREEN and window.not_green_since is not None:
-        return [_system(intent, "window.green")]
+        return [_system(intent, Kind.WINDOW_GREEN)]
     if overall is not Verdict.GREEN and window.not_green_since is None:
-        return [_system(intent, "window.not_green", verdict=overall.value)]
+        return [_system(intent, Kind.WINDOW_NOT_GREEN, verdict=overall.value)]
     return []
 
 
@@ -516,7 +533,7 @@ def _judge_verification(
 ) -> list[Event]:
     result = comparison(state, counters)
     if all(entry["back"] for entry in result.values()):
-        return [_system(intent, "rollback.verified", comparison=result)]
+        return [_system(intent, Kind.ROLLBACK_VERIFIED, comparison=result)]
     return []
 
 
@@ -550,7 +567,7 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
             return [
                 _system(
                     intent,
-                    "rollback.not_verified",
+                    Kind.ROLLBACK_NOT_VERIFIED,
                     differences=_differences(state),
                     comparison=comparison(state, rb.counters),
                 )
@@ -578,13 +595,37 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
         if state.profile.rollback.on_trigger_time == "automatic":
             return _start_rollback(state, intent, reason, automatic=True)
         if state.advisory is None or not state.advisory.startswith("5-minute rule"):
-            return [_system(intent, "rollback.advised", reason=reason)]
+            return [_system(intent, Kind.ROLLBACK_ADVISED, reason=reason)]
         return []
     if state.phase is Phase.HEALTH and state.health_started is not None:
         end = state.health_started + state.profile.health.duration
         if now >= end and state.window_verdict(now) is Verdict.GREEN and state.hold is None:
-            return [_system(intent, "session.complete")]
+            return [_system(intent, Kind.SESSION_COMPLETE)]
     return []
+
+
+LOOP_FAULT_REPEAT = 60.0
+"""Seconds before the same failure of the same loop is recorded again (it is shown at once)."""
+
+
+@_rule(i.RecordLoopHealth)
+def _loop_health(state: State, intent: i.RecordLoopHealth) -> list[Event]:
+    known = state.loops.get(intent.loop)
+    if intent.error is None:
+        if known is None:
+            return []
+        return [_system(intent, Kind.LOOP_RECOVERED, loop=intent.loop)]
+    duty = LOOP_DUTIES.get(intent.loop, intent.loop)
+    if intent.stopped:
+        if known is not None and known.stopped:
+            return []
+        return [_system(intent, Kind.LOOP_STOPPED, loop=intent.loop, error=intent.error, duty=duty)]
+    if known is not None and (
+        known.stopped
+        or (known.error == intent.error and intent.wall - known.recorded < LOOP_FAULT_REPEAT)
+    ):
+        return []
+    return [_system(intent, Kind.LOOP_FAILED, loop=intent.loop, error=intent.error, duty=duty)]
 
 
 # ---------------------------------------------------------------- hold and rollback
@@ -599,14 +640,14 @@ def _hold(state: State, intent: i.Hold) -> list[Event]:
         raise Refusal("a rollback is running; it is not held")
     if not intent.reason.strip():
         raise Refusal("say why: a HOLD needs a reason")
-    return [_event(intent, "hold", reason=intent.reason.strip())]
+    return [_event(intent, Kind.HOLD, reason=intent.reason.strip())]
 
 
 @_rule(i.Resume)
 def _resume(state: State, intent: i.Resume) -> list[Event]:
     if state.hold is None:
         raise Refusal("not on HOLD")
-    return [_event(intent, "resume", held_for=intent.wall - state.hold.since)]
+    return [_event(intent, Kind.RESUME, held_for=intent.wall - state.hold.since)]
 
 
 @_rule(i.RollBackNow)
@@ -626,7 +667,7 @@ def _accept(state: State, intent: i.AcceptInconclusive) -> list[Event]:
         raise Refusal("only an INCONCLUSIVE stop point can be accepted")
     if not intent.reason.strip():
         raise Refusal("say why the stop point is acceptable")
-    accepted = _event(intent, "stop_point.accepted", reason=intent.reason.strip())
+    accepted = _event(intent, Kind.STOP_POINT_ACCEPTED, reason=intent.reason.strip())
     if state.window.step_id is None:
         return [accepted]
     passed = _stop_point_passed(state, intent, state.window.step_id, "accepted by the Monitor")
@@ -637,4 +678,6 @@ def _accept(state: State, intent: i.AcceptInconclusive) -> list[Event]:
 def _snapshot(state: State, intent: i.RecordSnapshot) -> list[Event]:
     if state.rollback is None:
         raise Refusal("a snapshot belongs to a rollback")
-    return [_system(intent, "rollback.snapshot", metrics=intent.metrics, output=intent.output_tail)]
+    return [
+        _system(intent, Kind.ROLLBACK_SNAPSHOT, metrics=intent.metrics, output=intent.output_tail)
+    ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cockpit.engine.events import Event
+from cockpit.engine.events import SAMPLE, Event
+from cockpit.engine.kinds import NOT_EVENTS, Kind
 from cockpit.engine.verdict import (
     MetricWindow,
     Verdict,
@@ -15,11 +17,21 @@ from cockpit.engine.verdict import (
     metric_verdict,
     verification_sample,
 )
+from cockpit.journal.records import Record
 from cockpit.profile.models import Profile, Step
 from cockpit.sample import Sample
 
 HISTORY = 120
 """Samples kept per metric for the sparkline."""
+
+LOOP_DUTIES = {
+    "clock": "the trigger-time rule, the health window and rollback verification",
+    "probes": "the stop-point metrics",
+    "checks": "the readiness checks",
+    "output": "the step output on screen (the output file keeps all of it)",
+    "follow": "following the journal",
+}
+"""What each background loop carries: what stops when it stops."""
 
 
 class Phase(StrEnum):
@@ -65,6 +77,8 @@ class StepState:
     pid: int | None = None
     pgid: int | None = None
     output: str | None = None
+    supervisor_pid: int = 0
+    process_started: float = 0.0
     started: float | None = None
     finished: float | None = None
     exit_code: int | None = None
@@ -114,6 +128,8 @@ class RollbackCommand:
     pid: int | None = None
     pgid: int | None = None
     output: str | None = None
+    supervisor_pid: int = 0
+    process_started: float = 0.0
     exit_code: int | None = None
     finished: bool = False
     why: str | None = None
@@ -146,6 +162,18 @@ class Hold:
 
 
 @dataclass
+class LoopFault:
+    """A background loop that failed a pass or stopped, until it works again."""
+
+    loop: str
+    error: str
+    stopped: bool
+    since: float
+    recorded: float
+    """When this fault was last recorded (a repeated failure is recorded again only later)."""
+
+
+@dataclass
 class State:
     """Everything known about a session, derived only from its events."""
 
@@ -171,6 +199,8 @@ class State:
     step_failed_at: float | None = None
     finished: float | None = None
     aborted_reason: str | None = None
+    loops: dict[str, LoopFault] = field(default_factory=dict)
+    """Background loops that are failing or stopped (empty while all work)."""
     event_count: int = 0
 
     # ------------------------------------------------------------ derived views
@@ -295,6 +325,21 @@ def replay(events: list[Event]) -> State:
     return state
 
 
+def events_from_records(records: list[Record]) -> list[Event]:
+    """The engine events a journal holds, with batched samples expanded in order."""
+    events: list[Event] = []
+    for record in records:
+        if record.kind == Kind.SAMPLES:
+            for items in record.body.values():
+                for item in items:
+                    body = dict(item)
+                    wall = float(body.pop("wall", record.wall))
+                    events.append(Event(SAMPLE, body, record.actor, wall))
+        elif record.kind not in NOT_EVENTS:
+            events.append(Event(record.kind, dict(record.body), record.actor, record.wall))
+    return events
+
+
 def _session_started(state: State, e: Event) -> None:
     b = e.body
     profile = Profile.model_validate(b["profile"])
@@ -338,7 +383,7 @@ def _execution_started(state: State, e: Event) -> None:
 
 def _hold(state: State, e: Event) -> None:
     state.hold = Hold(str(e.body["reason"]), e.actor.user, e.actor.role, e.wall)
-    if e.kind == "nogo":
+    if e.kind == Kind.NOGO:
         state.go.clear()
 
 
@@ -363,13 +408,23 @@ def _step_starting(state: State, e: Event) -> None:
 
 def _process_started(state: State, e: Event) -> None:
     b = e.body
+    target: StepState | RollbackCommand
     if b["purpose"] == "step":
-        s = state.step_state(str(b["ref"]))
-        s.status = StepStatus.RUNNING
-        s.pid, s.pgid, s.output = int(b["pid"]), int(b["pgid"]), str(b["output"])
+        target = state.step_state(str(b["ref"]))
+        target.status = StepStatus.RUNNING
     elif state.rollback is not None:
-        c = state.rollback.commands[int(b["ref"])]
-        c.pid, c.pgid, c.output = int(b["pid"]), int(b["pgid"]), str(b["output"])
+        target = state.rollback.commands[int(b["ref"])]
+    else:
+        return
+    target.pid, target.pgid, target.output = int(b["pid"]), int(b["pgid"]), str(b["output"])
+    target.supervisor_pid = int(b.get("supervisor_pid") or 0)
+    target.process_started = float(b.get("started_wall") or e.wall)
+
+
+def _step_not_started(state: State, e: Event) -> None:
+    s = state.step_state(str(e.body["step"]))
+    s.status = StepStatus.PENDING
+    s.started = None
 
 
 def _step_finished(state: State, e: Event) -> None:
@@ -458,7 +513,7 @@ def _rollback_verifying(state: State, e: Event) -> None:
 
 def _rollback_verdict(state: State, e: Event) -> None:
     assert state.rollback is not None
-    verified = e.kind == "rollback.verified"
+    verified = e.kind == Kind.ROLLBACK_VERIFIED
     state.phase = Phase.ROLLED_BACK if verified else Phase.NOT_VERIFIED
     state.rollback.verdict = "VERIFIED" if verified else "NOT VERIFIED"
     state.rollback.differences = [str(d) for d in e.body.get("differences", [])]
@@ -488,40 +543,66 @@ def _snapshot(state: State, e: Event) -> None:
         state.rollback.snapshot = dict(e.body)
 
 
+def _loop_fault(state: State, e: Event) -> None:
+    loop = str(e.body["loop"])
+    known = state.loops.get(loop)
+    same = known is not None and known.stopped == (e.kind == Kind.LOOP_STOPPED)
+    state.loops[loop] = LoopFault(
+        loop=loop,
+        error=str(e.body.get("error", "")),
+        stopped=e.kind == Kind.LOOP_STOPPED,
+        since=known.since if same and known is not None else e.wall,
+        recorded=e.wall,
+    )
+
+
+def _loop_recovered(state: State, e: Event) -> None:
+    state.loops.pop(str(e.body["loop"]), None)
+
+
+def _resumed(state: State, e: Event) -> None:
+    state.loops.clear()  # a resumed cockpit runs loops of its own
+
+
 def _window_green(state: State, e: Event) -> None:
     if state.window is not None:
-        state.window.not_green_since = None if e.kind == "window.green" else e.wall
+        state.window.not_green_since = None if e.kind == Kind.WINDOW_GREEN else e.wall
 
 
-_HANDLERS = {
-    "session.started": _session_started,
-    "readback.confirmed": _readback,
-    "check.result": _check_result,
-    "check.confirmed": _check_confirmed,
-    "go": _go,
-    "execution.started": _execution_started,
-    "hold": _hold,
-    "nogo": _hold,
-    "resume": _resume,
-    "step.verified": _step_flag("verified_by"),
-    "step.approved": _step_flag("approved_by"),
-    "step.irreversible_acknowledged": _step_flag("irreversible_ack_by"),
-    "step.starting": _step_starting,
-    "process.started": _process_started,
-    "step.finished": _step_finished,
-    "stop_point.passed": _window_passed,
-    "health.started": _health_started,
-    "rollback.advised": _advised,
-    "stop_point.accepted": _accepted,
-    "window.green": _window_green,
-    "window.not_green": _window_green,
-    "session.complete": _complete,
-    "session.aborted": _aborted,
-    "rollback.started": _rollback_started,
-    "rollback.command_finished": _rollback_command_finished,
-    "rollback.verifying": _rollback_verifying,
-    "rollback.verified": _rollback_verdict,
-    "rollback.not_verified": _rollback_verdict,
-    "sample": _sample,
-    "rollback.snapshot": _snapshot,
+_HANDLERS: dict[str, Callable[[State, Event], None]] = {
+    Kind.SESSION_STARTED: _session_started,
+    Kind.READBACK_CONFIRMED: _readback,
+    Kind.CHECK_RESULT: _check_result,
+    Kind.CHECK_CONFIRMED: _check_confirmed,
+    Kind.GO: _go,
+    Kind.EXECUTION_STARTED: _execution_started,
+    Kind.HOLD: _hold,
+    Kind.NOGO: _hold,
+    Kind.RESUME: _resume,
+    Kind.STEP_VERIFIED: _step_flag("verified_by"),
+    Kind.STEP_APPROVED: _step_flag("approved_by"),
+    Kind.STEP_IRREVERSIBLE_ACKNOWLEDGED: _step_flag("irreversible_ack_by"),
+    Kind.STEP_STARTING: _step_starting,
+    Kind.PROCESS_STARTED: _process_started,
+    Kind.STEP_FINISHED: _step_finished,
+    Kind.STOP_POINT_PASSED: _window_passed,
+    Kind.HEALTH_STARTED: _health_started,
+    Kind.ROLLBACK_ADVISED: _advised,
+    Kind.STOP_POINT_ACCEPTED: _accepted,
+    Kind.WINDOW_GREEN: _window_green,
+    Kind.WINDOW_NOT_GREEN: _window_green,
+    Kind.SESSION_COMPLETE: _complete,
+    Kind.SESSION_ABORTED: _aborted,
+    Kind.ROLLBACK_STARTED: _rollback_started,
+    Kind.ROLLBACK_COMMAND_FINISHED: _rollback_command_finished,
+    Kind.ROLLBACK_VERIFYING: _rollback_verifying,
+    Kind.ROLLBACK_VERIFIED: _rollback_verdict,
+    Kind.ROLLBACK_NOT_VERIFIED: _rollback_verdict,
+    Kind.SAMPLE: _sample,
+    Kind.ROLLBACK_SNAPSHOT: _snapshot,
+    Kind.STEP_NOT_STARTED: _step_not_started,
+    Kind.LOOP_FAILED: _loop_fault,
+    Kind.LOOP_STOPPED: _loop_fault,
+    Kind.LOOP_RECOVERED: _loop_recovered,
+    Kind.SESSION_RESUMED: _resumed,
 }

@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.durations import format_clock
-from cockpit.engine import Event, State, apply
+from cockpit.engine import Event, State, apply, events_from_records
 from cockpit.engine.events import SAMPLE
 from cockpit.journal import Actor, Record
 from cockpit.profile.models import Profile
 from cockpit.sample import Sample
-from cockpit.session import events_from_records
 
 
 class NotASession(ValueError):

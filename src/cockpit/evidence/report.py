@@ -123,6 +123,7 @@ def describe(session: SessionRecord, record: Record) -> str | None:
         )
     if kind == "process.started":
         where = f"pid {b.get('pid')}, output {md.code(str(b.get('output')))}"
+        where += FOUND_ON_RESUME.get(str(b.get("found", "")), "")
         if b.get("purpose") == "rollback":
             return f"Rollback command {int(b.get('ref', 0)) + 1} process started: {where}"
         return f"Process of {_step_ref(session, str(b.get('ref')))} started: {where}"
@@ -168,6 +169,13 @@ def describe(session: SessionRecord, record: Record) -> str | None:
     if kind == "note":
         return f"Note: {b['text']}" if isinstance(b.get("text"), str) else f"Note: {compact(b)}"
     return f"{kind}: {compact(b)}"
+
+
+FOUND_ON_RESUME = {
+    "not started": " (recorded but never started: started on resume)",
+    "running": " (started unrecorded before a crash; found running on resume)",
+    "ended": " (started unrecorded before a crash; found ended on resume)",
+}
 
 
 def _intent(body: dict[str, Any]) -> str:

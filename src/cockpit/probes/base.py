@@ -32,10 +32,13 @@ def one_line(text: str, limit: int = MAX_DETAIL) -> str:
 
 
 def format_value(value: float) -> str:
-    """A number as people read it: ``2``, ``0.8``, ``123.5``."""
+    """A number as people read it: ``2``, ``0.8``, ``123.5``, ``1e+300``; ``NaN``, ``+Inf``."""
+    if not math.isfinite(value):
+        # Prometheus's own spelling; int() of these raises, and a detail must never.
+        return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
-    return f"{value:.4g}" if abs(value) < 1000 else f"{value:.1f}"
+    return f"{value:.4g}" if abs(value) < 1000 or abs(value) >= 1e15 else f"{value:.1f}"
 
 
 class HttpClients:
@@ -171,7 +174,7 @@ class ProbeContext:
             what: Extra facts for the detail, e.g. ``"HTTP 200"``.
         """
         if not math.isfinite(value):
-            return self.error(f"measured {value} (not a finite number){_tail(what)}")
+            return self.error(f"value is {format_value(value)}, not a finite number{_tail(what)}")
         shown = f"{format_value(value)}{' ' + self.unit if self.unit else ''}"
         if self.threshold is None:
             return self.sample(Status.PASS, f"{shown}{_tail(what)}", value)

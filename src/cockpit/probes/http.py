@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from cockpit.probes.base import MAX_BODY, HttpClients, ProbeContext, one_line
+from cockpit.probes.base import MAX_BODY, HttpClients, ProbeContext, format_value, one_line
 from cockpit.profile.models import HttpSource
 from cockpit.sample import Sample
 
@@ -102,7 +102,10 @@ def number_at(doc: Any, path: str) -> float:
     # bool is an int in Python, but true/false is not a measurement.
     if isinstance(node, bool) or not isinstance(node, int | float):
         raise LookupError(f"{path!r} is {json.dumps(node)[:40]}, not a number")
-    return float(node)
+    try:
+        return float(node)
+    except OverflowError:  # a JSON integer beyond float range
+        raise LookupError(f"{path!r} is a {len(str(abs(node)))}-digit number, too large") from None
 
 
 async def probe_http(source: HttpSource, ctx: ProbeContext) -> Sample:
@@ -140,7 +143,7 @@ async def probe_http(source: HttpSource, ctx: ProbeContext) -> Sample:
     except LookupError as exc:
         return ctx.error(str(exc))
     if not math.isfinite(value):
-        return ctx.error(f"{source.json_path} is {value}, not a finite number")
+        return ctx.error(f"{source.json_path} is {format_value(value)}, not a finite number")
     return ctx.judge(value, f"HTTP {code} in {latency_ms:.0f} ms")
 
 

@@ -6,8 +6,11 @@ Fail-safe reading of the answer:
 * ``warnings`` present -> INCONCLUSIVE (a partial answer is never evidence of health);
 * a scalar -> its value; a vector with one series -> its value; several series -> ERROR
   (aggregate with ``sum()`` or ``max()``); an empty vector -> INCONCLUSIVE "no data";
-* a timestamp older than the metric's staleness -> INCONCLUSIVE "stale";
-* NaN or infinity -> ERROR.
+* a timestamp older than the metric's staleness -> INCONCLUSIVE "stale" (a readiness check,
+  which has no staleness of its own, allows :data:`DEFAULT_STALENESS` or its timeout);
+* a timestamp that is not finite, or more than :data:`CLOCK_SKEW` ahead of this clock ->
+  ERROR (an answer from the future would also pass any staleness check);
+* a value of NaN or infinity -> ERROR.
 
 About staleness: the timestamp of an instant query's result is the *evaluation* time, not
 the time the underlying series was last scraped. The check therefore catches answers that
@@ -31,6 +34,20 @@ from cockpit.probes.http import BodyTooLarge, describe_http_error, fetch
 from cockpit.profile.models import PrometheusSource
 from cockpit.sample import Sample
 
+CLOCK_SKEW = 5.0
+"""Seconds an answer's timestamp may lie ahead of this machine's clock.
+
+An instant query is stamped with the Prometheus server's time of evaluation, so a timestamp
+ahead of ours means the two clocks differ. NTP keeps hosts within milliseconds (the usual
+alert on clock skew fires at 50 ms); Prometheus's own web UI warns of "time drift" at 30 s.
+5 s allows for a slow NTP correction and still catches the skew that would hide a stale
+answer (a staleness of 5 s is common).
+"""
+
+DEFAULT_STALENESS = 10.0
+"""Oldest acceptable answer when the caller gives no staleness (a readiness check): the
+metrics' default staleness."""
+
 
 class _BadAnswer(Exception):
     """The answer does not have the shape of the Prometheus query API."""
@@ -44,9 +61,13 @@ def _parse_value(pair: Any) -> tuple[float, float]:
     if isinstance(ts, bool) or not isinstance(ts, int | float) or not isinstance(text, str):
         raise _BadAnswer(f"value is {json.dumps(pair)[:40]}, not [timestamp, value]")
     try:
-        return float(ts), float(text)
+        stamp = float(ts)
+    except OverflowError:  # a JSON integer beyond float range
+        raise _BadAnswer(f"timestamp is a {len(str(abs(ts)))}-digit number, not a time") from None
+    try:
+        return stamp, float(text)
     except ValueError:
-        raise _BadAnswer(f"value {text!r} is not a number") from None
+        raise _BadAnswer(f"value {text[:40]!r} is not a number") from None
 
 
 def _labels(series: Any) -> str:
@@ -91,19 +112,39 @@ async def probe_prometheus(source: PrometheusSource, ctx: ProbeContext) -> Sampl
         return ctx.error(f"Prometheus: {exc}")
     if series == 0:
         return ctx.inconclusive("no data: the query returned an empty vector")
+    now = ctx.clock.wall()
+    problem = _timestamp_problem(timestamp, now)
+    if problem is not None:
+        return ctx.error(problem)
+    if not math.isfinite(value):
+        return ctx.error(f"value is {format_value(value)}, not a finite number")
     warnings = doc.get("warnings")
     if warnings:
         text = "; ".join(str(w) for w in warnings) if isinstance(warnings, list) else warnings
         return ctx.inconclusive(f"Prometheus warned: {text}", value)
-    if not math.isfinite(value):
-        return ctx.error(f"the query returned {format_value(value)} (not a finite number)")
-    age = ctx.clock.wall() - timestamp
-    if ctx.staleness is not None and age > ctx.staleness:
+    # An answer carries the time of the query, so it can be as old as the query took.
+    staleness = ctx.staleness if ctx.staleness is not None else max(DEFAULT_STALENESS, ctx.timeout)
+    age = now - timestamp
+    if age > staleness:
         return ctx.inconclusive(
-            f"stale: value {format_value(value)} is {age:.0f}s old (staleness {ctx.staleness:g}s)",
+            f"stale: value {format_value(value)} is {format_value(round(age))} s old "
+            f"(staleness {staleness:g} s)",
             value,
         )
     return ctx.judge(value)
+
+
+def _timestamp_problem(timestamp: float, now: float) -> str | None:
+    """Why an answer's timestamp cannot be trusted, or ``None``."""
+    if not math.isfinite(timestamp):
+        return f"timestamp is {format_value(timestamp)}, not a time"
+    ahead = timestamp - now
+    if ahead > CLOCK_SKEW:
+        return (
+            f"timestamp is in the future by {format_value(round(ahead))} s "
+            f"(more than the {CLOCK_SKEW:g} s clock skew allowed); check the clocks"
+        )
+    return None
 
 
 def _single_value(data: Any) -> tuple[float, float, int]:

@@ -22,7 +22,7 @@ from cockpit.clock import Clock
 from cockpit.probes.base import HttpClients
 from cockpit.probes.measure import sample_metric_with
 from cockpit.profile.models import Metric
-from cockpit.sample import Sample
+from cockpit.sample import Sample, Status
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,11 @@ class ProbeScheduler:
     Args:
         metrics: The metrics to sample.
         on_sample: Called in the event loop with each sample as it completes; an exception
-            it raises is logged and does not stop the probes.
+            it raises is reported to ``on_fault`` and does not stop the probes.
+        on_fault: Told of every exception in a pass, with the metric's id: a probe that raised
+            instead of returning a sample (then with the ERROR sample that stands for it: a
+            gap would look like a stale PASS), or a consumer that raised (no sample). Without
+            it, faults are logged and the ERROR sample goes to ``on_sample``.
         clock: The injected clock; its monotonic time places the ticks.
         secrets: Values redacted from every detail.
         max_concurrency: Most samples in flight at once.
@@ -52,11 +56,13 @@ class ProbeScheduler:
         secrets: Sequence[str] = (),
         max_concurrency: int = 16,
         sleep: Sleep | None = None,
+        on_fault: Callable[[str, BaseException, Sample | None], None] | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.metrics = tuple(metrics)
         self.on_sample = on_sample
+        self.on_fault = on_fault
         self.clock = clock
         self.secrets = tuple(secrets)
         self.max_concurrency = max_concurrency
@@ -97,23 +103,48 @@ class ProbeScheduler:
             delay = start + tick * interval - self.clock.monotonic()
             if delay > 0:
                 await self._sleep(delay)
-            if running is not None and not running.done():
-                self.skipped[metric.id] += 1
-            else:
-                self.started[metric.id] += 1
-                running = asyncio.create_task(self._sample(metric, clients, slots))
-                in_flight.add(running)
-                running.add_done_callback(in_flight.discard)
+            try:
+                if running is not None and not running.done():
+                    self.skipped[metric.id] += 1
+                else:
+                    self.started[metric.id] += 1
+                    running = asyncio.create_task(self._sample(metric, clients, slots))
+                    in_flight.add(running)
+                    running.add_done_callback(in_flight.discard)
+            except Exception as exc:  # this tick is lost, not the metric's loop
+                self._fault(metric.id, exc, None)
             # The next tick strictly after now: late wake-ups never cause a burst.
             behind = math.floor((self.clock.monotonic() - start) / interval) + 1
             tick = max(tick + 1, behind)
 
     async def _sample(self, metric: Metric, clients: HttpClients, slots: asyncio.Semaphore) -> None:
-        async with slots:
-            sample = await sample_metric_with(
-                metric, clock=self.clock, secrets=self.secrets, clients=clients
+        try:
+            async with slots:
+                sample = await sample_metric_with(
+                    metric, clock=self.clock, secrets=self.secrets, clients=clients
+                )
+        except Exception as exc:  # a probe's bug: fail safe, and say so
+            failed = Sample(
+                metric.id,
+                Status.ERROR,
+                None,
+                metric.unit,
+                self.clock.wall(),
+                f"probe failed: {type(exc).__name__}",
             )
+            self._fault(metric.id, exc, failed)
+            return
         try:
             self.on_sample(sample)
-        except Exception:  # the consumer's bug must not stop every probe
-            log.exception("on_sample failed for %s", metric.id)
+        except Exception as exc:  # the consumer's bug must not stop every probe
+            self._fault(metric.id, exc, None)
+
+    def _fault(self, metric_id: str, exc: BaseException, sample: Sample | None) -> None:
+        log.error("probe of %s failed", metric_id, exc_info=exc)
+        try:
+            if self.on_fault is not None:
+                self.on_fault(metric_id, exc, sample)
+            elif sample is not None:
+                self.on_sample(sample)
+        except Exception:
+            log.exception("a fault of %s could not be reported", metric_id)

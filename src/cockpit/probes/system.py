@@ -9,6 +9,7 @@ fact; the detail shows the range.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from collections.abc import Callable
 
@@ -17,6 +18,10 @@ import psutil
 from cockpit.probes.base import ProbeContext, format_value
 from cockpit.profile.models import SystemSource
 from cockpit.sample import Sample
+
+
+class _Unmeasurable(Exception):
+    """The OS answered with figures that measure nothing."""
 
 
 class _CpuMeter:
@@ -44,13 +49,18 @@ class _CpuMeter:
         last_total, last_busy = self._last
         self._last = (total, busy)
         elapsed = total - last_total
-        if elapsed <= 0:
-            return 0.0
-        return max(0.0, min(100.0, (busy - last_busy) / elapsed * 100.0))
+        if not elapsed > 0 and math.isfinite(elapsed):
+            raise _Unmeasurable("the CPU time counters did not advance; nothing was measured")
+        share = (busy - last_busy) / elapsed * 100.0
+        # Counters may step back a little (iowait does): clamp, but never turn NaN into 100.
+        return max(0.0, min(100.0, share)) if math.isfinite(share) else share
 
 
 def _memory() -> float:
-    return float(psutil.virtual_memory().percent)
+    memory = psutil.virtual_memory()
+    if memory.total <= 0:  # psutil then reports 0 % used
+        raise _Unmeasurable("the OS reports no memory at all")
+    return float(memory.percent)
 
 
 def _load() -> float:
@@ -72,6 +82,13 @@ async def probe_system(source: SystemSource, ctx: ProbeContext) -> Sample:
         return ctx.error(f"disk: no such path {source.path!r}")
     except (psutil.Error, OSError) as exc:
         return ctx.error(f"{source.resource}: {type(exc).__name__}: {exc}")
+    except _Unmeasurable as exc:
+        return ctx.error(f"{source.resource}: {exc}")
+    except ValueError:  # psutil parsing what /proc holds
+        return ctx.error(f"{source.resource}: the OS's figures are not numbers")
+    problem = _not_a_number(source.resource, readings)
+    if problem is not None:
+        return ctx.error(problem)
     last = readings[-1]
     shown = ", ".join(format_value(round(r, 1)) for r in readings)
     spread = max(readings) - min(readings)
@@ -89,6 +106,14 @@ async def probe_system(source: SystemSource, ctx: ProbeContext) -> Sample:
             last,
         )
     return ctx.judge(last, f"{len(readings)} readings over {source.window:g}s: {shown}")
+
+
+def _not_a_number(resource: str, readings: list[float]) -> str | None:
+    """Why the readings cannot be compared with a threshold, or None."""
+    for reading in readings:
+        if not math.isfinite(reading):
+            return f"{resource}: a reading is {format_value(reading)}, not a number"
+    return None
 
 
 async def _readings(source: SystemSource) -> list[float]:

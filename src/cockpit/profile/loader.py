@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from cockpit.files import FileRefused, read_regular_file
 from cockpit.profile.models import Profile
+from cockpit.profile.shell import misplaced_references
 
 
 @dataclass(frozen=True)
@@ -326,9 +327,16 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
             [Problem(path, None, "", "the profile is empty; start from profiles/demo.toml")]
         )
     try:
-        return Profile.model_validate(data)
+        profile = Profile.model_validate(data)
     except ValidationError as exc:
         raise ProfileError(validation_problems(exc, path, text)) from None
+    misplaced = list(misplaced_references(profile))
+    if misplaced:
+        lines = key_lines(text)
+        raise ProfileError(
+            [Problem(path, line_of(lines, loc), _format_loc(loc), why) for loc, why in misplaced]
+        )
+    return profile
 
 
 def validation_problems(exc: ValidationError, path: str, text: str | None) -> list[Problem]:

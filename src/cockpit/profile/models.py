@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -29,6 +30,13 @@ from pydantic import (
 from cockpit.durations import DurationError, format_duration, parse_duration
 
 PROFILE_VERSION = 1
+
+# The most metrics, readiness checks and steps (in all stages) a profile may have, measured
+# with benchmarks/ui_scale.py: up to these a key answers as fast as with 8 metrics and idle
+# CPU stays within a few percent of a core; 10,000 metrics took 7.6 s to paint and 16 s a key.
+MAX_METRICS = 64
+MAX_CHECKS = 32
+MAX_STEPS = 32
 
 # A default may not hold another reference: ``${var:U:-${env:S}}`` would resolve to a secret
 # reference where no secret may go (argv).
@@ -622,6 +630,13 @@ class Announce(_Model):
     _refs = field_validator("webhook")(lambda v: check_references(v) if v else v)
 
 
+_LIMITS = {
+    "checks": ("checks", MAX_CHECKS, "merge checks, or split the procedure into profiles"),
+    "metrics": ("metrics", MAX_METRICS, "aggregate series (sum() or max()), or split the profile"),
+    "stages": ("steps in all", MAX_STEPS, "split the procedure into several profiles"),
+}
+
+
 class Profile(_Model):
     """A deploy procedure for one service (profile format v1)."""
 
@@ -684,6 +699,15 @@ class Profile(_Model):
         for key in self.rollback.verify.tolerance_abs:
             need("rollback.verify.tolerance_abs", [key])
         return self
+
+    @field_validator("checks", "metrics", "stages")
+    @classmethod
+    def _not_too_many(cls, items: list[Any], info: ValidationInfo) -> list[Any]:
+        what, limit, fix = _LIMITS[str(info.field_name)]
+        count = sum(len(s.steps) for s in items) if info.field_name == "stages" else len(items)
+        if count > limit:
+            raise ValueError(f"{count} {what}: the cockpit supports at most {limit}; {fix}")
+        return items
 
     # ------------------------------------------------------------ helpers
 

@@ -1,6 +1,8 @@
 """Resolve ``${env:NAME}`` and ``${var:NAME}`` references at run time.
 
 Secret values (``${env:...}``) are collected so the runner and the journal can redact them.
+In the text of a ``shell = true`` command each value is quoted as one word of sh (see
+``cockpit.profile.shell``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pydantic import ValidationError
 
 from cockpit.profile.loader import Problem, ProfileError, validation_problems
 from cockpit.profile.models import REFERENCE, Profile
+from cockpit.profile.shell import quote
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,13 @@ class ResolvedProfile:
 
 
 def _walk(
-    value: Any, environ: Mapping[str, str], where: str, secrets: set[str], missing: list[Problem]
+    value: Any,
+    environ: Mapping[str, str],
+    where: str,
+    secrets: set[str],
+    missing: list[Problem],
+    *,
+    shell: bool = False,
 ) -> Any:
     if isinstance(value, str):
 
@@ -33,7 +42,7 @@ def _walk(
             found = environ.get(name)
             if found is None:
                 if kind == "var" and default is not None:
-                    return str(default)
+                    return quote(default) if shell else str(default)
                 missing.append(
                     Problem(
                         "<environment>",
@@ -45,16 +54,28 @@ def _walk(
                 return ""
             if kind == "env" and found:
                 secrets.add(found)
-            return found
+            return quote(found) if shell else found
 
         return REFERENCE.sub(substitute, value)
     if isinstance(value, dict):
+        # The command text of a step, rollback or command source that runs through sh.
+        sh = value.get("shell") is True
         return {
-            k: _walk(v, environ, f"{where}.{k}" if where else str(k), secrets, missing)
+            k: _walk(
+                v,
+                environ,
+                f"{where}.{k}" if where else str(k),
+                secrets,
+                missing,
+                shell=shell or (sh and k in ("command", "commands")),
+            )
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_walk(v, environ, f"{where}[{i}]", secrets, missing) for i, v in enumerate(value)]
+        return [
+            _walk(v, environ, f"{where}[{i}]", secrets, missing, shell=shell)
+            for i, v in enumerate(value)
+        ]
     return value
 
 

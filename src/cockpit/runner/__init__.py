@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from cockpit.runner.command import CommandResult, run_command
 from cockpit.runner.process import (
+    AlreadyClaimed,
     ProcessHandle,
     ProcessResult,
     ProcessSpec,
@@ -17,8 +18,10 @@ from cockpit.runner.process import (
     SpawnError,
     StandbySupervisor,
     StartedProcess,
+    attach,
     reattach,
     result_path_for,
+    run_path_for,
     start_process,
 )
 from cockpit.runner.redact import REDACTED, RedactingStream, Redactor
@@ -26,6 +29,7 @@ from cockpit.runner.tail import OutputTail
 
 __all__ = [
     "REDACTED",
+    "AlreadyClaimed",
     "CommandResult",
     "OutputTail",
     "ProcessHandle",
@@ -37,8 +41,10 @@ __all__ = [
     "SpawnError",
     "StandbySupervisor",
     "StartedProcess",
+    "attach",
     "reattach",
     "result_path_for",
     "run_command",
+    "run_path_for",
     "start_process",
 ]

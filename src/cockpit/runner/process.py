@@ -14,6 +14,7 @@ import marshal
 import os
 import secrets
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -52,6 +53,11 @@ class SpawnError(Exception):
         self.result = result or ProcessResult(None, None, False, 0.0, message)
 
 
+class AlreadyClaimed(SpawnError):
+    """The run's output file exists: an earlier supervisor owns this run, so it was not
+    started again. :func:`attach` finds that run."""
+
+
 @dataclass(frozen=True)
 class ProcessSpec:
     """What to run and where its output goes.
@@ -87,6 +93,8 @@ class ProcessResult:
         timed_out: Whether the timeout expired while it was running.
         duration: Seconds from spawn to exit.
         error: Why it did not end normally (redacted), or ``None``.
+        note: What went wrong around it, not with it (its output or result could not be
+            written: the disk is full), or ``None``.
     """
 
     exit_code: int | None
@@ -94,6 +102,7 @@ class ProcessResult:
     timed_out: bool
     duration: float
     error: str | None
+    note: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -109,6 +118,7 @@ class ProcessResult:
             timed_out=bool(data.get("timed_out", False)),
             duration=float(data.get("duration", 0.0)),
             error=data.get("error"),
+            note=data.get("note"),
         )
 
 
@@ -119,6 +129,23 @@ def result_path_for(output_path: Path) -> Path:
 
 def _cancel_path_for(output_path: Path) -> Path:
     return output_path.with_name(output_path.name + ".cancel")
+
+
+def run_path_for(output_path: Path) -> Path:
+    """Where the supervisor of the step writing ``output_path`` says who runs it."""
+    return output_path.with_name(output_path.name + ".run.json")
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Replace ``path`` by a new file holding ``text``; a symlink planted there is removed,
+    never followed."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
 
 
 class StartedProcess(Protocol):
@@ -164,6 +191,8 @@ class ProcessHandle:
         secrets: tuple[str, ...] = (),
         popen: subprocess.Popen[bytes] | None = None,
         result: ProcessResult | None = None,
+        status_fd: int | None = None,
+        status_read: bytes = b"",
     ) -> None:
         self.pid = pid
         self.pgid = pgid
@@ -176,6 +205,10 @@ class ProcessHandle:
         self._redactor = Redactor(secrets)
         self._popen = popen
         self._result = result
+        # The supervisor's stdout: its result when no file can hold it (and what was already
+        # read from it after the "started" line).
+        self._status_fd = status_fd
+        self._status_read = status_read
         self._pidfd: int | None = None
         if result is None:
             try:
@@ -233,7 +266,7 @@ class ProcessHandle:
         cancel = _cancel_path_for(self.output_path)
         try:
             tmp = cancel.with_name(cancel.name + ".tmp")
-            tmp.write_text(f"{max(0.0, grace)!r}\n", encoding="ascii")
+            _write_new(tmp, f"{max(0.0, grace)!r}\n")
             tmp.replace(cancel)
         except OSError:
             pass  # the supervisor falls back to the spec's grace
@@ -275,6 +308,9 @@ class ProcessHandle:
             data = json.loads(self.result_path.read_text(encoding="utf-8"))
             self._result = ProcessResult.from_json(data)
         except (OSError, ValueError, TypeError, AttributeError):
+            self._result = self._result_from_status_pipe()
+        self._close_status()
+        if self._result is None:
             # The supervisor died without a result (SIGKILL?): make sure the
             # step is not left running unsupervised.
             proctree.kill_tree(None, self.pgid, self._tag)
@@ -289,10 +325,32 @@ class ProcessHandle:
             _cancel_path_for(self.output_path).unlink()
         return self._result
 
+    def _result_from_status_pipe(self) -> ProcessResult | None:
+        """The ``result`` line the supervisor sent on its stdout (the file could not be
+        written: the disk is full), or None."""
+        if self._status_fd is None:
+            return None
+        data = bytearray(self._status_read)
+        with contextlib.suppress(OSError):  # BlockingIOError: nothing more was sent
+            while chunk := os.read(self._status_fd, 65536):
+                data.extend(chunk)
+        for line in bytes(data).splitlines():
+            if line.startswith(b"result "):
+                with contextlib.suppress(ValueError, TypeError, AttributeError):
+                    return ProcessResult.from_json(json.loads(line[len(b"result ") :]))
+        return None
+
+    def _close_status(self) -> None:
+        if self._status_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._status_fd)
+            self._status_fd = None
+
     def __del__(self) -> None:
         if self._pidfd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._pidfd)
+        self._close_status()
 
 
 def _validate(spec: ProcessSpec, redactor: Redactor) -> list[str]:
@@ -389,12 +447,13 @@ async def start_process(
     output = Path(os.path.abspath(spec.output_path))
     result = result_path_for(output)
     cancel = _cancel_path_for(output)
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        for stale in (result, cancel):
-            stale.unlink(missing_ok=True)
-    except OSError as exc:
-        raise SpawnError(redactor.redact(f"cannot prepare {output}: {exc.strerror}")) from None
+    # Nothing here may stop a rollback: if the output cannot be created (the disk is full),
+    # the supervisor runs the command without it and says so in the result.
+    with contextlib.suppress(OSError):
+        output.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not os.path.lexists(output):  # an existing output belongs to its run: see attach
+            for stale in (result, cancel, run_path_for(output)):
+                stale.unlink(missing_ok=True)
     tag = secrets.token_hex(8)
     job = {
         "argv": argv,
@@ -418,7 +477,8 @@ async def start_process(
             popen.stdin.close()
         except BrokenPipeError:
             pass  # the supervisor died; the status read below reports it
-        line = await _read_status(popen.stdout.fileno())
+        first, rest = await _read_status(popen.stdout.fileno())
+        line = first.decode("utf-8", "replace")
         words = line.split(" ", 1)
         if words[0] == "started":
             pid, pgid, wall = words[1].split()
@@ -432,8 +492,13 @@ async def start_process(
                 tag=tag,
                 secrets=spec.secrets,
                 popen=popen,
+                status_fd=os.dup(popen.stdout.fileno()),
+                status_read=rest,
             )
             return handle
+        if words[0] == "claimed":
+            popen.wait()
+            raise AlreadyClaimed(f"{output.name} exists: this run was started before")
         message = words[1] if words[0] == "error" and len(words) > 1 else ""
         popen.wait()
         if not message:
@@ -472,11 +537,12 @@ def _reap_later(popen: subprocess.Popen[bytes]) -> None:
     loop.add_reader(pidfd, reap)
 
 
-async def _read_status(fd: int) -> str:
-    """Read the supervisor's one status line without blocking the event loop."""
+async def _read_status(fd: int) -> tuple[bytes, bytes]:
+    """Read the supervisor's status line without blocking the event loop; return it and
+    whatever came after it (a quick command's result may already be there)."""
     os.set_blocking(fd, False)
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[str] = loop.create_future()
+    done: asyncio.Future[tuple[bytes, bytes]] = loop.create_future()
     buf = bytearray()
 
     def on_readable() -> None:
@@ -488,7 +554,8 @@ async def _read_status(fd: int) -> str:
             data = b""
         buf.extend(data)
         if (not data or b"\n" in buf) and not done.done():
-            done.set_result(bytes(buf).split(b"\n", 1)[0].decode("utf-8", "replace"))
+            first, _, rest = bytes(buf).partition(b"\n")
+            done.set_result((first, rest))
 
     loop.add_reader(fd, on_readable)
     try:
@@ -548,3 +615,107 @@ def _is_supervisor_of(supervisor_pid: int, output: Path) -> bool:
         return any(os.readlink(f"{fd_dir}/{fd}") == str(output) for fd in os.listdir(fd_dir))
     except OSError:
         return False
+
+
+async def attach(
+    output_path: Path,
+    *,
+    grace: float = 5.0,
+    secrets: tuple[str, ...] = (),
+    wait: float = 2.0,
+) -> ProcessHandle | None:
+    """Find the run that owns ``output_path``: one whose supervisor created that file.
+
+    For a cockpit that resumes after a crash: a step or rollback recorded as starting may
+    have started (its supervisor had the job) before the cockpit died, without the start
+    being recorded. Returns None when no run claimed the file (it does not exist): the
+    command never started. Otherwise a handle: already finished when the run left its
+    result, or following the supervisor still running it. A supervisor that has just
+    claimed the file is given up to ``wait`` seconds to say who runs the command.
+    """
+    output = Path(os.path.abspath(output_path))
+    try:
+        info = os.lstat(output)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return _finished(output, f"cannot look at {output.name}: {exc.strerror}", secrets)
+    if not stat.S_ISREG(info.st_mode):
+        return _finished(
+            output, f"{output.name} is not a regular file: refusing to use it", secrets
+        )
+    deadline = time.monotonic() + wait
+    while True:
+        result = _read_json(result_path_for(output))
+        if result is not None:
+            done = ProcessResult.from_json(result)
+            return _finished(output, None, secrets, done, result)
+        run = _read_json(run_path_for(output))
+        supervisor = int(run.get("supervisor_pid", 0)) if run else _find_supervisor(output)
+        if supervisor and _is_supervisor_of(supervisor, output) and run is not None:
+            return ProcessHandle(
+                pid=int(run.get("pid", 0)),
+                pgid=int(run.get("pgid", 0)),
+                supervisor_pid=supervisor,
+                output_path=output,
+                started_wall=float(run.get("started_wall", 0.0)),
+                grace=grace,
+                tag=None,
+                secrets=secrets,
+            )
+        if not supervisor or not _is_supervisor_of(supervisor, output):
+            if _read_json(result_path_for(output)) is not None:
+                continue  # it finished while we looked
+            return _finished(
+                output, "its supervisor is gone and left no result; it may have run", secrets
+            )
+        if time.monotonic() >= deadline:  # a supervisor holds it but never said who runs
+            return ProcessHandle(
+                pid=0,
+                pgid=0,
+                supervisor_pid=supervisor,
+                output_path=output,
+                started_wall=time.time(),
+                grace=grace,
+                tag=None,
+                secrets=secrets,
+            )
+        await asyncio.sleep(0.02)
+
+
+def _finished(
+    output: Path,
+    error: str | None,
+    secrets: tuple[str, ...],
+    result: ProcessResult | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> ProcessHandle:
+    data = data or {}
+    return ProcessHandle(
+        pid=int(data.get("pid") or 0),
+        pgid=int(data.get("pgid") or 0),
+        supervisor_pid=0,
+        output_path=output,
+        started_wall=float(data.get("started_wall") or 0.0),
+        grace=0.0,
+        tag=None,
+        secrets=secrets,
+        result=result or ProcessResult(None, None, False, 0.0, error),
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _find_supervisor(output: Path) -> int:
+    """The pid of a live supervisor that has ``output`` open, or 0."""
+    with contextlib.suppress(OSError):
+        for name in os.listdir("/proc"):
+            if name.isdigit() and _is_supervisor_of(int(name), output):
+                return int(name)
+    return 0

@@ -9,14 +9,22 @@ pipe: the command never dies of SIGPIPE. It
 
 1. reads the job (a ``marshal``-encoded dict; see ``process.py``) from stdin
    until EOF, so secrets and the environment never appear in any argv;
-2. spawns the command with ``posix_spawn`` in a new session, stdin from
+2. claims the run by creating the output file (``O_EXCL``, ``O_NOFOLLOW``): a
+   run whose output file exists belongs to the supervisor that made it, so a
+   cockpit resumed after a crash can ask again and a command never runs twice
+   (it reports ``claimed`` and exits). If the file cannot be created (disk
+   full), the command runs anyway, without its output;
+3. spawns the command with ``posix_spawn`` in a new session, stdin from
    /dev/null, stdout and stderr on one pipe (their order is kept);
-3. reports ``started <pid> <pgid> <wall>`` (or ``error <message>``) on
-   stdout, then points stdout at /dev/null so a dead parent cannot hurt it;
-4. streams the output through the redactor into the output file;
-5. enforces the timeout and answers SIGTERM/SIGUSR1 from the cockpit with
+4. reports ``started <pid> <pgid> <wall>`` (or ``error <message>``) on
+   stdout, and leaves ``<output>.run.json`` saying who runs it, for a cockpit
+   that resumes;
+5. streams the output through the redactor into the output file;
+6. enforces the timeout and answers SIGTERM/SIGUSR1 from the cockpit with
    SIGTERM to the group and every descendant, a grace period, then SIGKILL;
-6. writes the result JSON atomically (temporary file, fsync, rename).
+7. writes the result JSON atomically (temporary file, fsync, rename), and
+   also sends it as ``result <json>`` on stdout: when the disk is full the
+   cockpit still learns how the command ended.
 
 Startup is on the critical path of a rollback, so everything slow to import
 (``json``, ``re``, ``signal``'s enum, ``ctypes``) is imported after the
@@ -80,6 +88,13 @@ def _resolve(command: str, env: dict[str, str]) -> str:
     raise FileNotFoundError(2, "command not found", command)
 
 
+class Claimed(Exception):
+    """The output file exists: another supervisor owns this run."""
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 def _spawn_error(exc: OSError, argv0: str, cwd: str | None) -> str:
     if cwd is not None and getattr(exc, "filename", None) == cwd:
         return f"cannot use working directory {cwd}: {exc.strerror}"
@@ -123,8 +138,14 @@ class Supervisor:
 
     def spawn(self) -> int:
         """Spawn the command; return the read end of its output pipe."""
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC
-        self.output_fd = os.open(self.output_path, flags, 0o600)
+        try:
+            self.output_fd = os.open(self.output_path, _NEW_FILE | os.O_APPEND, 0o600)
+        except FileExistsError:
+            raise Claimed(self.output_path) from None
+        except OSError as exc:
+            # Disk full, read-only, I/O error: the command (a rollback!) runs all the same.
+            self.output_fd = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+            self.write_error = f"cannot create the output file: {exc.strerror}; output not kept"
         if self.cwd is not None:
             os.chdir(self.cwd)
         path = _resolve(self.argv[0], self.env)
@@ -222,6 +243,9 @@ class Supervisor:
         read_end, stream = self.drain
         if os.fork() == 0:
             try:
+                null = os.open(os.devnull, os.O_WRONLY)  # the cockpit's status pipe stays ours
+                os.dup2(null, 1)
+                os.close(null)
                 _sig.set_wakeup_fd(-1)
                 for signum in (*_CANCEL_SIGNALS, _sig.SIGCHLD):
                     _sig.signal(signum, _sig.SIG_DFL)
@@ -286,8 +310,6 @@ class Supervisor:
             elif os.WIFSIGNALED(status):
                 signal = os.WTERMSIG(status)
         error = self.reason
-        if self.write_error is not None:
-            error = f"{error}; {self.write_error}" if error else self.write_error
         if status is None and error is None:
             error = "the command could not be waited for"
         ended = self.ended if self.ended is not None else time.monotonic()
@@ -297,6 +319,8 @@ class Supervisor:
             "timed_out": self.timed_out,
             "duration": round(ended - self.started, 6),
             "error": _redact_now(self.job, error) if error else None,
+            # What went wrong around the command, not with it (the disk is full, say).
+            "note": self.write_error,
             "pid": self.pid,
             "pgid": self.pid,
             "started_wall": self.started_wall,
@@ -306,11 +330,19 @@ class Supervisor:
 
 
 def write_result(path: str, result: dict[str, Any]) -> None:
-    """Write the result JSON atomically and durably."""
+    """Write the result JSON atomically and durably.
+
+    Raises:
+        OSError: it could not be written (the disk is full, say).
+    """
     import json
 
     tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:  # noqa: SIM105 -- contextlib costs startup time
+        os.unlink(tmp)  # left by a supervisor that died while writing; never followed
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, _NEW_FILE, 0o600)
     try:
         _write_all(fd, json.dumps(result, sort_keys=True).encode() + b"\n")
         os.fsync(fd)
@@ -325,14 +357,27 @@ def write_result(path: str, result: dict[str, Any]) -> None:
 
 
 def _report(line: str) -> None:
-    """Tell the cockpit, then detach stdout: a dead reader must not hurt us."""
+    """Tell the cockpit; a dead reader (EPIPE: the cockpit is gone) must not hurt us."""
     try:  # noqa: SIM105 -- contextlib costs startup time
         _write_all(1, line.encode("utf-8", "replace") + b"\n")
-    except OSError:  # EPIPE: the cockpit is gone; carry on
+    except OSError:
         pass
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.close(null)
+
+
+def _leave_run_file(sup: Supervisor) -> None:
+    """Say who runs this command, beside its output, for a cockpit that resumes."""
+    line = (
+        f'{{"supervisor_pid": {os.getpid()}, "pid": {sup.pid}, "pgid": {sup.pid}, '
+        f'"started_wall": {sup.started_wall!r}}}\n'
+    )
+    try:
+        fd = os.open(sup.output_path + ".run.json", _NEW_FILE, 0o600)
+        try:
+            _write_all(fd, line.encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        pass  # the cockpit finds the supervisor through /proc instead
 
 
 def _become_subreaper() -> None:
@@ -392,18 +437,29 @@ def main() -> int:
     sup = Supervisor(job)
     try:
         read_end = sup.spawn()
+    except Claimed:
+        _report("claimed")
+        return 3
     except OSError as exc:
         _load_helpers()
         message = _redact_now(job, _spawn_error(exc, job["argv"][0], job.get("cwd")))
         if sup.output_fd >= 0:
-            _write_all(sup.output_fd, f"cockpit: {message}\n".encode())
-        write_result(job["result"], {"exit_code": None, "signal": None, "timed_out": False,
-                                     "duration": 0.0, "error": message, "pid": 0, "pgid": 0,
-                                     "started_wall": time.time(), "finished_wall": time.time(),
-                                     "output_bytes": 0})  # fmt: skip
+            try:  # noqa: SIM105 -- contextlib costs startup time
+                _write_all(sup.output_fd, f"cockpit: {message}\n".encode())
+            except OSError:
+                pass
+        now = time.time()
+        failed = {"exit_code": None, "signal": None, "timed_out": False, "duration": 0.0,
+                  "error": message, "pid": 0, "pgid": 0, "started_wall": now,
+                  "finished_wall": now, "output_bytes": 0}  # fmt: skip
+        try:  # noqa: SIM105 -- contextlib costs startup time
+            write_result(job["result"], failed)
+        except OSError:
+            pass
         _report(f"error {message}")
         return 1
     _report(f"started {sup.pid} {sup.pid} {sup.started_wall!r}")
+    _leave_run_file(sup)
     _load_helpers()
     try:
         sup.redactor = redact.Redactor(job.get("secrets", ()))
@@ -419,7 +475,20 @@ def main() -> int:
         pass
     sup.drain_in_background()
     os.close(sup.output_fd)
-    write_result(sup.result_path, sup.result())
+    result = sup.result()
+    try:
+        write_result(sup.result_path, result)
+    except OSError as exc:
+        note = f"the result file could not be written: {exc.strerror}"
+        result["note"] = f"{result['note']}; {note}" if result["note"] else note
+    else:
+        try:  # noqa: SIM105 -- contextlib costs startup time
+            os.unlink(sup.output_path + ".run.json")  # the result says it all now
+        except OSError:
+            pass
+    import json
+
+    _report("result " + json.dumps(result, sort_keys=True))
     return 0
 
 

@@ -41,15 +41,18 @@ def _open(profile: Path | None, sessions_dir: str | None, resume: str | None = N
 
 
 def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | None) -> int:
+    from cockpit.evidence import write_evidence
     from cockpit.session import Session
 
     try:
         if resume is not None:
-            session = Session.resume(resume)
+            session = Session.resume(resume, evidence_writer=write_evidence)
         else:
             assert profile is not None
             session = Session.create(
-                profile, sessions_dir=Path(sessions_dir) if sessions_dir else None
+                profile,
+                sessions_dir=Path(sessions_dir) if sessions_dir else None,
+                evidence_writer=write_evidence,
             )
     except ProfileError as exc:
         for problem in exc.problems:
@@ -77,7 +80,20 @@ def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | 
             _say(f"report:          {report}")
         elif session.evidence_error:
             _say(session.evidence_error, error=True)
-    return 0
+        if session.journal_failed:
+            _say_unrecorded(session.journal_failed, session.unrecorded_lines())
+    return 1 if session.journal_failed else 0
+
+
+def _say_unrecorded(failure: str, lines: list[str]) -> None:
+    """After the journal failed, what happened is only here: say all of it."""
+    _say(f"error: JOURNAL FAILED: {failure}", error=True)
+    if not lines:
+        _say("error: nothing happened after the failure; the journal holds everything", error=True)
+        return
+    _say("error: NOT IN THE JOURNAL (it happened, but could not be recorded):", error=True)
+    for line in lines:
+        _say(f"  {line}", error=True)
 
 
 def _say(text: str, *, error: bool = False) -> None:

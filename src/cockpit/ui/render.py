@@ -11,6 +11,7 @@ from cockpit.durations import format_clock
 from cockpit.engine import Phase, State, StepStatus, Verdict, comparison
 from cockpit.guide import KEYS, Next
 from cockpit.profile.models import Metric, Profile
+from cockpit.profile.shell import QUOTED_NOTE, has_references
 from cockpit.sample import Sample, Status
 
 
@@ -103,11 +104,41 @@ def clock_text(state: State, now: float) -> str:
     return "+" + format_clock(end - state.t0)
 
 
+LOOP_STOPPED_WORDS = {
+    "clock": "{rule} NOT ARMED: clock stopped",
+    "probes": "METRICS NOT SAMPLED: probes stopped",
+    "checks": "CHECKS NOT RE-RUN: check loop stopped",
+    "output": "STEP OUTPUT NOT SHOWN: output reader stopped",
+    "follow": "NOT FOLLOWING THE SESSION: journal reader stopped",
+    "processes": "PROCESSES NOT FOLLOWED: see the record",
+}
+"""What the top bar says when a loop stopped: what no longer happens, first."""
+
+
+def loop_alarm(state: State) -> Text:
+    """The top bar's words for loops that stopped or keep failing (empty while all work)."""
+    if not state.loops or state.profile is None:
+        return Text("")
+    automatic = state.profile.rollback.on_trigger_time == "automatic"
+    rule = "AUTO-ROLLBACK" if automatic else "TRIGGER TIME"
+    parts: list[str] = []
+    for name, fault in sorted(state.loops.items(), key=lambda kv: (not kv[1].stopped, kv[0])):
+        if fault.stopped:
+            words = LOOP_STOPPED_WORDS.get(name, f"{name.upper()} STOPPED")
+            parts.append("✘ " + words.format(rule=rule))
+        else:
+            parts.append(f"⚠ {name.upper()} FAILING: {fault.error}")
+    return styled(" " + " · ".join(parts) + " ", "bold white on red")
+
+
 def countdown_text(state: State, now: float) -> Text:
     """``AUTO-ROLLBACK IN 4:12`` while a stop point is not GREEN (or what it will advise)."""
     deadline = state.trigger_deadline()
     if state.profile is None:
         return Text("")
+    clock = state.loops.get("clock")
+    if deadline is not None and clock is not None and clock.stopped:
+        return styled(" NOT ARMED ", "bold white on red")  # the line beside it says why
     if deadline is None:
         if state.phase is Phase.HEALTH and state.health_started is not None:
             left = max(0.0, state.health_started + state.profile.health.duration - now)
@@ -281,11 +312,19 @@ def steps(state: State, resolved: Profile) -> RenderableType:
             )
         text.append("\n")
         if upcoming is not None and upcoming[0] == index and s.status is StepStatus.PENDING:
-            shell = " (via /bin/sh -c)" if step.shell else ""
+            shell = f" (via /bin/sh -c{_quoted_note(state, index)})" if step.shell else ""
             text.append(f"   $ {' '.join(step.command)}{shell}\n", style="bold")
             if step.irreversible and step.irreversible_policy:
                 text.append(f"   if it fails: {step.irreversible_policy}\n", style="yellow")
     return text
+
+
+def _quoted_note(state: State, index: int) -> str:
+    """``"; each ${var:} value quoted as one word"`` when the profile's shell text of step
+    ``index`` had references (the resolved command shows the quotes; this says why)."""
+    if state.profile is None:
+        return ""
+    return f"; {QUOTED_NOTE}" if has_references(state.profile.steps()[index][1].command) else ""
 
 
 # ---------------------------------------------------------------- monitor pane
@@ -338,8 +377,13 @@ def monitor_task(state: State, profile: Profile, *, brief: bool = False) -> Text
             )
             shell = "/bin/sh -c " if step.shell else ""
             text.append(f"  $ {shell}{' '.join(step.command)}\n")
+            if step.shell and _quoted_note(state, index):
+                text.append(f"  ({QUOTED_NOTE})\n", style="dim")
             if step.stop_point:
-                text.append(f"  then GREEN before the next step: {', '.join(step.stop_point)}\n")
+                ids = step.stop_point
+                # One line even for many metrics: the Monitor's task must stay in view.
+                shown = ", ".join(ids[:4]) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
+                text.append(f"  then GREEN before the next step: {shown}\n")
             return text
     if brief:
         return Text("")
@@ -417,6 +461,20 @@ def banner(state: State) -> tuple[Text, str]:
         else "⟲ ROLLING BACK NOW — VERIFYING"
     )
     return Text(f"{head}\n{how}"), "-rollback"
+
+
+def journal_failed(why: str, decisions: list[str], events: int, samples: int) -> str:
+    """The notice once the journal failed: why, what still works, and what is not on record
+    (the ``decisions`` in words, newest last, out of ``events`` events, and ``samples``)."""
+    text = f"✘ JOURNAL FAILED: {why}. No new steps; R still rolls back."
+    if not events and not samples:
+        return text
+    shown = decisions[-3:]
+    others = events - len(shown)
+    parts = [*shown, *([f"{others} more events"] if others else [])]
+    if samples:
+        parts.append(f"{samples} metric samples")
+    return f"{text} NOT RECORDED: {'; '.join(parts)} (all listed when you quit)."
 
 
 def next_text(nxt: Next) -> Text:

@@ -102,6 +102,9 @@ class CockpitScreen(Screen[None]):
         self._output_timer = self.set_interval(OUTPUT_POLL, self._pump_output, pause=True)
         self._follow_latest()
         self._show_all()
+        # What the journal recorded is reconciled with what runs at once, before the first
+        # frame: a rollback recorded by a cockpit that died before starting it starts now.
+        self.run_worker(self.session.reattach_processes(), group="reattach", exit_on_error=False)
         # The loops wait for the first frame on the terminal (importing the probes, starting
         # the check processes): the app starts them when it is ready (CockpitApp.on_ready), or
         # now for a screen mounted later.
@@ -109,7 +112,7 @@ class CockpitScreen(Screen[None]):
             self.call_after_refresh(self.start_loops)
 
     def start_loops(self) -> None:
-        """Start the probes, the checklist, the engine's clock and reattaching, once."""
+        """Start the probes, the checklist and the engine's clock, once."""
         if self._loops_started:
             return
         self._loops_started = True
@@ -117,7 +120,6 @@ class CockpitScreen(Screen[None]):
             self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)
             self.run_worker(self.session.run_checklist(), group="checks", exit_on_error=False)
             self.run_worker(self.session.run_clock(), group="clock", exit_on_error=False)
-        self.run_worker(self.session.reattach_processes(), group="reattach", exit_on_error=False)
 
     def _follow_latest(self) -> None:
         """After a resume, show the output of the last process started (maybe still running)."""
@@ -198,9 +200,18 @@ class CockpitScreen(Screen[None]):
                 self._notice(f"✘ {self.session.evidence_error}")
         failed = self.session.journal_failed
         if failed:
-            self._notice(f"✘ JOURNAL FAILED: {failed}. No new steps; R still rolls back.")
+            recorder = self.session.recorder
+            self._notice(
+                render.journal_failed(
+                    failed.removeprefix(f"{self.session.journal_path}: "),
+                    [u.text for u in recorder.unrecorded if u.announced],
+                    len(recorder.unrecorded),
+                    recorder.unrecorded_samples,
+                )
+            )
 
     def _tick(self) -> None:
+        self.session.check_loops()  # a clock loop that went silent is said at once
         state, now = self.session.state, self.clock.wall()
         self.query_one(TopBar).tick(state, now)
         nxt = next_action(state, now)
@@ -243,6 +254,10 @@ class CockpitScreen(Screen[None]):
 
     def _pump_output(self) -> None:
         """Move what the running process wrote onto the screen, in one batch per tick."""
+        with self.session.loops.guard.one_pass("output"):
+            self._read_output()
+
+    def _read_output(self) -> None:
         if self._tail is None:
             return
         lines: list[str] = []
@@ -266,8 +281,7 @@ class CockpitScreen(Screen[None]):
 
     def _crew(self) -> Actor:
         """Keys anyone may press: on a shared screen we cannot tell who, so say so."""
-        crew = self.session.crew
-        return Actor(role="crew", user=f"{crew.operator} or {crew.monitor}", tty=crew.tty)
+        return self.session.crew.anyone()
 
     async def _do(self, make: Callable[[float], i.Intent]) -> bool:
         try:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import Static
 
 from cockpit.engine import State
 from cockpit.profile import Profile
+from cockpit.sample import Status
 from cockpit.ui import render
 from cockpit.ui.widgets.text import Label
 
@@ -47,29 +49,104 @@ class MonitorPane(Vertical):
         """One row per metric, in profile order (kept: the 1 s tick redraws them)."""
         self.detailed = True
         """Whether there is room for per-metric verdict lines."""
+        self._shown_with: tuple[State, float, Profile, bool] | None = None
 
     def compose(self) -> ComposeResult:
         yield Label("MONITOR", classes="pane-title", id="monitor-title")
         yield from self.rows
+        yield Label(id="metrics-hidden")
         yield Label(id="monitor-task")
         yield Label(id="verdict")
         yield Label(id="verification")
 
     def show(self, state: State, now: float, resolved: Profile, *, your_turn: bool = False) -> None:
         """Redraw the rows and the verdict."""
+        self._shown_with = (state, now, resolved, your_turn)
         width = self.content_region.width or 60
-        for row in self.rows:
-            row.show(state, now, width)
+        room = self._room()
+        detailed = self.detailed
         # Empty parts take no rows: at 80x24 every row counts.
-        for selector, content in (
-            ("#monitor-task", render.monitor_task(state, resolved, brief=not self.detailed)),
-            ("#verdict", render.stop_point(state, now, detailed=self.detailed)),
-            ("#verification", render.verification(state, detailed=self.detailed)),
-        ):
-            label = self.query_one(selector, Label)
-            label.show(content)
-            label.display = not (isinstance(content, Text) and not content.plain)
+        used = self._show_task_and_verdict(state, now, resolved, width, detailed=detailed)
+        if detailed and room is not None and used > room // 2:
+            # Many metrics in the window: one verdict line, so the rows keep their room.
+            used = self._show_task_and_verdict(state, now, resolved, width, detailed=False)
+        shown = self._fit_rows(state, None if room is None else room - used)
+        for row in shown:
+            row.show(state, now, width)
         title = render.styled("MONITOR · " + state.crew.get("monitor", ""), "bold")
         if your_turn:
             title.append("  ◀ YOUR TURN", style="bold reverse")
         self.query_one("#monitor-title", Label).show(title)
+
+    def on_resize(self) -> None:
+        # A banner came or went, or the terminal changed: fit the rows again at once.
+        if self._shown_with is not None:
+            state, now, resolved, your_turn = self._shown_with
+            self.show(state, now, resolved, your_turn=your_turn)
+
+    def _show_task_and_verdict(
+        self, state: State, now: float, resolved: Profile, width: int, *, detailed: bool
+    ) -> int:
+        """Show the Monitor's task, the verdict and the verification; the rows they take."""
+        used = trailing = 0
+        for selector, content in (
+            ("#monitor-task", render.monitor_task(state, resolved, brief=not self.detailed)),
+            ("#verdict", render.stop_point(state, now, detailed=detailed)),
+            ("#verification", render.verification(state, detailed=detailed)),
+        ):
+            label = self.query_one(selector, Label)
+            label.show(content)
+            label.display = not (isinstance(content, Text) and not content.plain)
+            if label.display and self.is_mounted:
+                height = label.get_content_height(self.content_region.size, self.app.size, width)
+                used += height + label.styles.margin.top
+                plain = content.plain if isinstance(content, Text) else ""
+                trailing = len(plain) - len(plain.rstrip("\n"))
+        # Blank lines at the very end of the pane may be cut off.
+        return used - trailing
+
+    def _room(self) -> int | None:
+        """Rows inside the pane (below its title), or None before the first layout.
+
+        An auto-height pane (80 columns: stacked under the Operator pane) grows up to its
+        max-height; that cap is its room.
+        """
+        if not self.is_mounted or not self.size.height:
+            return None
+        height = self.size.height
+        if self.styles.height is not None and self.styles.height.is_auto:
+            cap = self.styles.max_height
+            if cap is None:
+                return None
+            parent = self.parent
+            if not isinstance(parent, Widget):
+                return None
+            height = int(cap.resolve(parent.content_region.size, self.app.size))
+        return height - self.styles.gutter.height - 1
+
+    def _fit_rows(self, state: State, room: int | None) -> list[MetricRow]:
+        """The rows to show in ``room`` lines; the others give way to one line that says
+        how many are hidden and whether they all PASS. Rows that are not PASS come first,
+        so what needs the Monitor's eyes is never what is cut off."""
+        shown = self.rows
+        if room is not None and room < len(self.rows):
+            order = sorted(self.rows, key=lambda r: _passing(state, r.metric_id))
+            keep = {id(r) for r in order[: max(0, room - 1)]}  # one line says what is hidden
+            shown = [r for r in self.rows if id(r) in keep]
+        visible = {id(r) for r in shown}
+        hidden = [r for r in self.rows if id(r) not in visible]
+        for row in self.rows:
+            if row.display != (id(row) in visible):
+                row.display = id(row) in visible
+        label = self.query_one("#metrics-hidden", Label)
+        label.display = bool(hidden)
+        if hidden:
+            failing = sum(1 for r in hidden if not _passing(state, r.metric_id))
+            why = f"{failing} not PASS" if failing else "all ✔ PASS"
+            label.show(render.styled(f"+ {len(hidden)} more metrics ({why})", "dim"))
+        return shown
+
+
+def _passing(state: State, metric_id: str) -> bool:
+    history = state.metrics[metric_id].history
+    return bool(history) and history[-1].status is Status.PASS

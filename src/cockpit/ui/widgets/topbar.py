@@ -28,7 +28,8 @@ class TopBar(Horizontal):
         assert state.profile is not None
         self.query_one("#environment", Label).show(render.environment_text(state))
         d = state.profile.deployment
-        self.query_one("#deployment", Label).show(f"{d.name} · {d.service} · {d.owner}")
+        alarm = render.loop_alarm(state)  # a loop that stopped outranks the deployment's name
+        self.query_one("#deployment", Label).show(alarm or f"{d.name} · {d.service} · {d.owner}")
         self.query_one("#phase", Label).show(render.phase_text(state))
         self.set_class(state.profile.is_production(), "-production")
         self.tick(state, now)

@@ -1,0 +1,135 @@
+"""Opening a session: a new one for a profile, or one resumed from its journal.
+
+These functions do the I/O of opening (the profile, the journal, the session directory) and
+hand back what a :class:`cockpit.session.Session` is made of; they never act on anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cockpit.clock import Clock
+from cockpit.engine import Event, State, decide, events_from_records, replay
+from cockpit.engine import intents as i
+from cockpit.engine.kinds import Kind
+from cockpit.journal import (
+    Journal,
+    JournalUnreadable,
+    default_sessions_dir,
+    new_session_path,
+)
+from cockpit.profile import ResolvedProfile, load_profile, resolve_profile
+from cockpit.session.crew import Crew, os_user, terminal
+
+
+@dataclass
+class Opened:
+    """What a session is made of, once its journal is open."""
+
+    resolved: ResolvedProfile
+    journal: Journal
+    session_dir: Path
+    crew: Crew
+    state: State
+    first: tuple[i.Intent, list[Event]] | None = None
+    """The intent and events still to record (a new session's start)."""
+
+
+def open_new(
+    profile_path: Path,
+    *,
+    operator: str | None,
+    monitor: str | None,
+    sessions_dir: Path | None,
+    environ: Mapping[str, str],
+    clock: Clock,
+) -> Opened:
+    """Load the profile, check the crew and open a new journal; nothing is recorded yet.
+
+    Raises:
+        ProfileError: the profile is invalid or a referenced variable is not set.
+        Refusal: the crew breaks the two-person rule (before any file exists).
+        OSError: the sessions directory cannot be created.
+    """
+    profile = load_profile(profile_path)
+    resolved = resolve_profile(profile, environ)
+    crew = Crew(
+        operator=(operator or profile.roles.operator or "operator").strip(),
+        monitor=(monitor or profile.roles.monitor or "monitor").strip(),
+        tty=terminal(),
+        approvers=tuple(profile.roles.approvers),
+    )
+    intent = i.StartSession(
+        crew.actor("operator"),
+        clock.wall(),
+        profile=profile.model_dump(mode="json"),
+        profile_sha256=hashlib.sha256(profile_path.read_bytes()).hexdigest(),
+        profile_path=str(profile_path.resolve()),
+        operator=crew.operator,
+        monitor=crew.monitor,
+        approvers=crew.approvers,
+        os_user=os_user(),
+        host=socket.gethostname(),
+    )
+    events = decide(State(), intent)  # refuses a bad crew before any file exists
+    directory = sessions_dir or default_sessions_dir()
+    journal_path = new_session_path(directory, profile.deployment.service, clock.wall())
+    session_dir = journal_path.with_suffix("")
+    session_dir.mkdir(mode=0o700, exist_ok=True)
+    journal = Journal.open(journal_path)
+    return Opened(resolved, journal, session_dir, crew, State(), (intent, events))
+
+
+def open_existing(journal_path: Path, *, environ: Mapping[str, str]) -> Opened:
+    """Open a session's journal to carry on: verify it, replay it, resolve its profile.
+
+    A torn last record is repaired (the original kept as ``.broken``); any other damage is
+    refused.
+
+    Raises:
+        JournalError: the journal is damaged, locked by a live cockpit, or unreadable.
+        ProfileError: a variable the profile needs is not set.
+    """
+    if not journal_path.is_file():
+        # Journal.open would start a new, empty journal: never do that for a resume.
+        raise JournalUnreadable(journal_path, "no such journal file; check the path")
+    journal = Journal.open(journal_path)
+    try:
+        state = replay(events_from_records(journal.records))
+        if state.profile is None:
+            raise JournalUnreadable(
+                journal_path, "not a session journal (no session.started record)"
+            )
+        resolved = resolve_profile(state.profile, environ)
+    except BaseException:
+        journal.close()
+        raise
+    crew = Crew(
+        operator=state.crew["operator"],
+        monitor=state.crew["monitor"],
+        tty=terminal(),
+        approvers=state.approvers,
+    )
+    session_dir = journal.path.with_suffix("")
+    session_dir.mkdir(mode=0o700, exist_ok=True)
+    return Opened(resolved, journal, session_dir, crew, state)
+
+
+def resumed_event(crew: Crew, wall: float) -> Event:
+    """The record that a cockpit took the session up again: who, where."""
+    return Event(
+        Kind.SESSION_RESUMED,
+        {"os_user": os_user(), "host": socket.gethostname(), "tty": crew.tty},
+        crew.actor("operator"),
+        wall,
+    )
+
+
+def environment(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    """The environment references are resolved from (the process's, unless given)."""
+    return os.environ if environ is None else environ
