@@ -108,7 +108,7 @@ stay on screen even at 80x24, where metric rows that do not fit give way to one 
 counts them (rows that are not PASS are shown first). To watch more series, aggregate them
 in the query (`max()` over replicas); for a longer procedure, write several profiles.
 
-The file itself is a regular file of at most 1 MiB; a dotted key has at most 32 parts and
+The file itself is a regular file of at most 4 MiB; a dotted key has at most 32 parts and
 arrays or inline tables nest at most 32 deep (a profile needs 5 and 3).
 
 ## References

@@ -58,7 +58,7 @@ FILE_INPUTS: dict[str, tuple[str, str]] = {
     "link-loop": (f"{D}/loop", "symbolic link"),
 }
 PROFILE_ONLY: dict[str, tuple[str, str]] = {
-    "over-1mib": (f"{D}/big.toml", "bytes, more than a profile may be"),
+    "over-4mib": (f"{D}/big.toml", "bytes, more than a profile may be"),
     "nested-1000-deep": (f"{D}/nested.toml:1", "nested more than 32 levels deep"),
     "dotted-key-200kb": (f"{D}/dotted.toml:1", "a dotted key with more than 32 parts"),
     "binary": (f"{BAD}/binary-garbage.toml", "binary data"),
@@ -151,7 +151,7 @@ def make_inputs(directory: Path) -> None:
     (directory / "adir").mkdir()
     os.mkfifo(directory / "fifo")
     (directory / "loop").symlink_to(directory / "loop")
-    (directory / "big.toml").write_bytes(b"# " + b"x" * (1 << 20) + b"\n")
+    (directory / "big.toml").write_bytes(b"# " + b"x" * (4 << 20) + b"\n")
     (directory / "nested.toml").write_text("x = " + "[" * 1000 + "]" * 1000 + "\n")
     (directory / "dotted.toml").write_text(".".join(["a"] * 100_000) + " = 1\n")
     (directory / "notes.txt").write_text("hello\nworld\n")
