@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
 from typing import Any, NoReturn, TextIO, cast
 
 from cockpit import __version__, startup
@@ -154,8 +155,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cockpit`` command; returns the exit status.
 
     Called without ``argv`` (the ``cockpit`` command itself, ``python -m cockpit``) it ends the
-    process when the command is done instead of returning: see :func:`_end_process`.
+    process when the command is done instead of returning: see :func:`_end_process`; and an
+    error nothing caught is reported without the secrets it may quote.
     """
+    if argv is None:
+        install_crash_report()
     status = _run(argv)
     if argv is None:
         _end_process(status)
@@ -248,6 +252,30 @@ def _drop_stdout() -> None:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())
         os.close(null)
+
+
+def install_crash_report() -> None:
+    """Report an error nothing caught (in any thread) through :func:`_crash_report`."""
+    sys.excepthook = _crash_report
+    threading.excepthook = _thread_crash_report
+
+
+def _crash_report(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
+    """The last resort for an error nothing caught: its traceback, with every secret value
+    this process resolved redacted and the text inert (an exception may quote either)."""
+    import traceback
+
+    from cockpit.runner.redact import Redactor, remembered_secrets
+
+    text = "".join(traceback.format_exception(kind, value, tb))
+    sys.stderr.write(Redactor(remembered_secrets()).shown(text, multiline=True))
+
+
+def _thread_crash_report(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is not SystemExit and args.exc_value is not None:
+        _crash_report(args.exc_type, args.exc_value, args.exc_traceback)
 
 
 def _end_process(status: int) -> None:

@@ -40,7 +40,8 @@ class Sample:
         value: The number measured, if any.
         unit: Unit of the value.
         measured_at: Wall time (epoch seconds) when the measurement completed.
-        detail: Why: the measured facts or the error, in one line, secrets redacted.
+        detail: Why: the measured facts or the error, in one line, secrets redacted, inert
+            (see ``cockpit.inert``).
     """
 
     id: str

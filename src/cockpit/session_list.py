@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
-import json
 import os
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from cockpit.engine import events_from_records, replay
 from cockpit.files import FileRefused, os_reason, secure_directory
+from cockpit.inert import inert, json_text
 from cockpit.journal import JournalDamaged, JournalError, default_sessions_dir, read_journal
 
 EXIT_LISTED = 0
@@ -117,19 +117,12 @@ def _when(wall: float | None) -> str:
 
 
 def _table(entries: list[SessionEntry]) -> list[str]:
-    rows = [("STARTED (UTC)", "DEPLOYMENT", "SERVICE", "ENVIRONMENT", "PHASE", "COCKPIT")]
+    rows = [["STARTED (UTC)", "DEPLOYMENT", "SERVICE", "ENVIRONMENT", "PHASE", "COCKPIT"]]
     for entry in entries:
         cockpit = "open" if entry.open else ("ended" if entry.finished else "none")
-        rows.append(
-            (
-                _when(entry.started),
-                entry.deployment,
-                entry.service,
-                entry.environment,
-                entry.phase,
-                cockpit,
-            )
-        )
+        # Names come from profiles and journals: inert before their widths are measured.
+        cells = (entry.deployment, entry.service, entry.environment, entry.phase)
+        rows.append([_when(entry.started), *(inert(c) for c in cells), cockpit])
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     lines = []
     for index, row in enumerate(rows):
@@ -138,11 +131,12 @@ def _table(entries: list[SessionEntry]) -> list[str]:
         )
         if index:
             entry = entries[index - 1]
-            lines.append(f"  {entry.journal}")
+            journal = inert(entry.journal)
+            lines.append(f"  {journal}")
             if entry.problem:
-                lines.append(f"  ! {entry.problem} (see `cockpit verify {entry.journal}`)")
+                lines.append(f"  ! {inert(entry.problem)} (see `cockpit verify {journal}`)")
             elif entry.resumable:
-                lines.append(f"  → no cockpit has it: cockpit run --resume {entry.journal}")
+                lines.append(f"  → no cockpit has it: cockpit run --resume {journal}")
     return lines
 
 
@@ -153,17 +147,17 @@ def sessions_command(args: argparse.Namespace) -> int:
         exists = os.path.lexists(directory)
         entries = list_sessions(directory) if exists else []
     except FileRefused as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(inert(f"error: {exc}"), file=sys.stderr)
         return EXIT_UNREADABLE
     except OSError as exc:
-        print(f"error: cannot read {directory}: {os_reason(exc)}", file=sys.stderr)
+        print(inert(f"error: cannot read {directory}: {os_reason(exc)}"), file=sys.stderr)
         return EXIT_UNREADABLE
     if args.json:
         doc = [asdict(entry) | {"resumable": entry.resumable} for entry in entries]
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        print(json_text(doc, indent=2))
         return EXIT_LISTED
     if not entries:
-        print(f"no sessions in {directory}")
+        print(inert(f"no sessions in {directory}"))
         return EXIT_LISTED
     with contextlib.suppress(BrokenPipeError):  # `cockpit sessions | head`
         print("\n".join(_table(entries)))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cockpit.evidence.writer import write_evidence
 from cockpit.files import FileRefused
+from cockpit.inert import inert
 from cockpit.journal import JournalDamaged, JournalError
 
 EXIT_WRITTEN = 0
@@ -23,22 +24,26 @@ def report_command(args: argparse.Namespace) -> int:
         written = write_evidence(path, out)
     except JournalDamaged as exc:
         print(
-            f"damaged: {path}: first bad record {exc.seq}: {exc.reason}."
-            " No evidence was written: a report must not rest on a damaged record"
-            " (see `cockpit verify`).",
+            inert(
+                f"damaged: {path}: first bad record {exc.seq}: {exc.reason}."
+                " No evidence was written: a report must not rest on a damaged record"
+                " (see `cockpit verify`)."
+            ),
             file=sys.stderr,
         )
         return EXIT_DAMAGED
     except JournalError as exc:
-        print(f"unreadable: {exc}", file=sys.stderr)
+        print(inert(f"unreadable: {exc}"), file=sys.stderr)
         return EXIT_UNREADABLE
     except FileRefused as exc:  # names the directory it refused: the one given, or a parent
-        print(f"cannot write the evidence: {exc}", file=sys.stderr)
+        print(inert(f"cannot write the evidence: {exc}"), file=sys.stderr)
         return EXIT_UNREADABLE
     except OSError as exc:
         where = out if out is not None else path.with_suffix("")
-        print(f"cannot write the evidence to {where}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            inert(f"cannot write the evidence to {where}: {exc.strerror or exc}"), file=sys.stderr
+        )
         return EXIT_UNREADABLE
     for file in written:
-        print(file)
+        print(inert(str(file)))
     return EXIT_WRITTEN

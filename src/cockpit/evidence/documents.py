@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +12,7 @@ from cockpit.durations import format_clock, format_duration
 from cockpit.evidence import markdown as md
 from cockpit.evidence.model import SessionRecord, iso, who
 from cockpit.evidence.report import outcome, verification_table
+from cockpit.inert import json_text
 from cockpit.journal import Record
 from cockpit.sample import Status
 
@@ -182,7 +182,7 @@ def release_manifest(session: SessionRecord) -> dict[str, Any]:
 
 def release_manifest_json(session: SessionRecord) -> str:
     """The manifest as indented JSON text."""
-    return json.dumps(release_manifest(session), indent=2, ensure_ascii=False) + "\n"
+    return json_text(release_manifest(session), indent=2) + "\n"
 
 
 # ---------------------------------------------------------------- approval record

@@ -15,6 +15,7 @@ from cockpit.evidence.documents import (
 from cockpit.evidence.model import NotASession, SessionRecord, load_session
 from cockpit.evidence.report import render_report
 from cockpit.files import fsync_directory, replace_file, secure_directory
+from cockpit.inert import inert
 from cockpit.journal import JournalUnreadable, read_journal, session_directory
 
 REPORT = "DEPLOYMENT-REPORT.md"
@@ -42,11 +43,19 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def render_evidence(session: SessionRecord) -> dict[str, str]:
-    """Every evidence file's name and text (pure)."""
+    """Every evidence file's name and text (pure).
+
+    The journal keeps what was read; the evidence shows it inert: no text from a profile, a
+    step's output, a probe or a person can command the terminal of whoever reads the files
+    (``cat``, ``less -R``, a pager). The JSON manifest escapes such characters as JSON does.
+    """
     files = {REPORT: render_report(session, EVIDENCE_FILES)}
     for name, render in _DOCUMENTS:
         files[name] = render(session)
-    return files
+    return {
+        name: text if name.endswith(".json") else inert(text, multiline=True)
+        for name, text in files.items()
+    }
 
 
 def write_evidence(journal_path: Path, out_dir: Path | None = None) -> list[Path]:

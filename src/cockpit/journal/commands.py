@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from cockpit.inert import inert
 from cockpit.journal.errors import JournalError
 from cockpit.journal.reader import verify_journal
 
@@ -20,28 +21,33 @@ def verify_command(args: argparse.Namespace) -> int:
     try:
         report = verify_journal(path)
     except (JournalError, OSError) as exc:
-        print(f"unreadable: {exc}", file=sys.stderr)
+        print(inert(f"unreadable: {exc}"), file=sys.stderr)
         return EXIT_UNREADABLE
     if report.ok:
         if report.anchored is None:
             witness = "no anchor file, so an edit that recomputed the chain would not show"
         else:
             witness = f"{report.anchored} anchored"
-        print(f"ok: {report.count} records, chain intact ({witness}): {path}")
+        print(inert(f"ok: {report.count} records, chain intact ({witness}): {path}"))
         return EXIT_INTACT
     if report.torn_tail:
         broken = path.with_name(path.name + ".broken")
         print(
-            f"damaged: {path}: record {report.first_bad_seq}: {report.reason};"
-            f" the {report.count} records before it verify. Opening the session again repairs"
-            f" it: the original is kept as {broken.name} and the file is cut back to record"
-            f" {report.count}.",
+            inert(
+                f"damaged: {path}: record {report.first_bad_seq}: {report.reason};"
+                f" the {report.count} records before it verify. Opening the session again"
+                f" repairs it: the original is kept as {broken.name} and the file is cut back"
+                f" to record {report.count}."
+            ),
             file=sys.stderr,
         )
     else:
         print(
-            f"damaged: {path}: first bad record {report.first_bad_seq}: {report.reason};"
-            f" the {report.count} records before it verify. Possible tampering: not repaired.",
+            inert(
+                f"damaged: {path}: first bad record {report.first_bad_seq}: {report.reason};"
+                f" the {report.count} records before it verify. Possible tampering: not"
+                " repaired."
+            ),
             file=sys.stderr,
         )
     return EXIT_DAMAGED

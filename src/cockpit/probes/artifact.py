@@ -70,5 +70,5 @@ async def probe_artifact(source: ArtifactSource, ctx: ProbeContext) -> Sample:
         except OSError as exc:  # FileRefused among them: says what the path is
             return ctx.error(f"cannot read {source.from_file}: {exc.strerror or exc}")
     if _normal(actual) != _normal(expected):
-        return ctx.fail(f"actual {actual!r} is not the approved {expected!r}")
+        return ctx.fail(f"actual {ctx.quote(actual)} is not the approved {ctx.quote(expected)}")
     return ctx.sample(Status.PASS, f"{actual} is the approved artifact")

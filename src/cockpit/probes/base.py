@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from cockpit.clock import Clock
+from cockpit.inert import inert
 from cockpit.probes.plainhttp import PlainHttpPool
 from cockpit.profile.models import Threshold
 from cockpit.runner.redact import Redactor
@@ -24,10 +25,17 @@ MAX_DETAIL = 240
 MAX_BODY = 1_000_000
 """Largest HTTP body read; an endpoint answering more is broken, not measured."""
 
+READ_FOR_DETAIL = 8192
+"""Characters of an outside text (a body, an error) read for a detail; the rest is not shown."""
+
 
 def one_line(text: str, limit: int = MAX_DETAIL) -> str:
-    """Collapse whitespace to one line and cut it to ``limit`` characters."""
-    flat = " ".join(text.split())
+    """Collapse whitespace to one line, make it inert and cut it to ``limit`` characters.
+
+    Text from outside must be redacted before (:meth:`ProbeContext.redact` does both): a cut
+    may leave the start of a secret.
+    """
+    flat = inert(" ".join(text.split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -129,11 +137,28 @@ class ProbeContext:
     http: HttpClients = field(default_factory=HttpClients)
     _redactor: Redactor | None = None
 
-    def redact(self, text: str) -> str:
-        """``text`` with every secret value replaced, on one line."""
+    @property
+    def redactor(self) -> Redactor:
+        """The redactor of :attr:`secrets`, made once."""
         if self._redactor is None:
             self._redactor = Redactor(self.secrets)
-        return one_line(self._redactor.redact(text))
+        return self._redactor
+
+    def redact(self, text: str, limit: int = MAX_DETAIL) -> str:
+        """Outside text for a detail: secrets redacted, then one line, inert, at most ``limit``.
+
+        Redaction comes first, on the text as it was read (seeing through escape sequences
+        and invisible characters); collapsing whitespace, escaping and cutting come after it,
+        so they can never leave part or an altered form of a secret.
+        """
+        red = self.redactor
+        flat = " ".join(red.redact_start(text, READ_FOR_DETAIL).split())
+        # Again: collapsing whitespace may have joined the parts of a secret.
+        return one_line(red.redact(flat), limit)
+
+    def quote(self, text: str, limit: int = MAX_DETAIL) -> str:
+        """:meth:`redact` in quotes (not ``repr()``, which alters a secret before redaction)."""
+        return f"'{self.redact(text, limit)}'"
 
     def sample(self, status: Status, detail: str, value: float | None = None) -> Sample:
         """A sample measured now."""

@@ -67,9 +67,9 @@ async def probe_command(source: CommandSource, ctx: ProbeContext) -> Sample:
         return ctx.sample_pass(f"exit {result.exit_code}: {last_line(result.stdout) or 'ok'}")
     match = re.search(source.value_regex, result.stdout)
     if match is None:
-        return ctx.error(f"no match for value_regex {source.value_regex!r} in the output")
+        return ctx.error(f"no match for value_regex {ctx.quote(source.value_regex)} in the output")
     try:
         value = float(match.group(1))
     except (TypeError, ValueError):
-        return ctx.error(f"value_regex matched {match.group(1)!r}, not a number")
+        return ctx.error(f"value_regex matched {ctx.quote(match.group(1) or '')}, not a number")
     return ctx.judge(value, f"exit {result.exit_code}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -22,11 +21,13 @@ from rich.table import Table
 from rich.text import Text
 
 from cockpit.clock import Clock, SystemClock
+from cockpit.inert import inert, json_text
 from cockpit.probes.base import HttpClients, format_value
 from cockpit.probes.measure import manual_sample, run_check, sample_metric_with
 from cockpit.profile.loader import ProfileError, load_profile
 from cockpit.profile.models import Profile, Threshold
 from cockpit.profile.resolve import resolve_profile
+from cockpit.runner.redact import Redactor
 from cockpit.sample import Sample, Status
 
 _STYLES = {
@@ -157,11 +158,11 @@ def render(rows: Sequence[Row], console: Console, *, now: float) -> None:
         table.add_row(
             status,
             row.kind,
-            Text(f"{s.id}\n{row.title}"),
-            value,
-            threshold,
+            Text(f"{s.id}\n{inert(row.title)}"),
+            Text(inert(value)),  # the unit comes from the profile
+            Text(inert(threshold)),
             "" if row.manual_role else _age(s, now),
-            Text(why),
+            Text(inert(why)),
         )
     console.print(table)
 
@@ -191,13 +192,14 @@ def check_command(args: argparse.Namespace) -> int:
     try:
         rows = asyncio.run(run_all(resolved.profile, clock=clock, secrets=resolved.secrets))
     except Exception as exc:  # never a traceback; measure() itself never raises
-        print(f"error: cockpit check failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        message = f"error: cockpit check failed: {type(exc).__name__}: {exc}"
+        print(Redactor(resolved.secrets).shown(message), file=sys.stderr)
         return 2
     status, line = summary(rows)
     if args.json:
-        print(json.dumps([r.to_json() for r in rows], indent=2))
+        print(json_text([r.to_json() for r in rows], indent=2))
         return status
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     render(rows, console, now=clock.wall())
-    console.print(line)
+    console.print(Text(line))
     return status

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from cockpit.probes.base import MAX_BODY, HttpClients, ProbeContext, format_value, one_line
+from cockpit.probes.base import MAX_BODY, HttpClients, ProbeContext, format_value
 from cockpit.profile.models import HttpSource
 from cockpit.sample import Sample
 
@@ -91,21 +91,33 @@ def number_at(doc: Any, path: str) -> float:
         here = ".".join(walked)
         if isinstance(node, dict):
             if part not in node:
-                raise LookupError(f"no {here!r} in the JSON body")
+                raise LookupError(f"no '{here}' in the JSON body")
             node = node[part]
         elif isinstance(node, list) and part.isdigit():
             if int(part) >= len(node):
-                raise LookupError(f"no {here!r} in the JSON body (list of {len(node)})")
+                raise LookupError(f"no '{here}' in the JSON body (list of {len(node)})")
             node = node[int(part)]
         else:
             raise LookupError(f"{'.'.join(walked[:-1]) or 'the body'} is not an object")
     # bool is an int in Python, but true/false is not a measurement.
     if isinstance(node, bool) or not isinstance(node, int | float):
-        raise LookupError(f"{path!r} is {json.dumps(node)[:40]}, not a number")
+        raise LookupError(f"'{path}' is {_describe(node)}, not a number")
     try:
         return float(node)
     except OverflowError:  # a JSON integer beyond float range
-        raise LookupError(f"{path!r} is a {len(str(abs(node)))}-digit number, too large") from None
+        raise LookupError(f"'{path}' is a {len(str(abs(node)))}-digit number, too large") from None
+
+
+def _describe(node: Any) -> str:
+    """A JSON value in a message. A string is given whole and as it was (no JSON escapes, no
+    cut): the detail redacts it before it is shortened."""
+    if isinstance(node, str):
+        return f"'{node}'"
+    if isinstance(node, dict):
+        return "an object"
+    if isinstance(node, list):
+        return f"a list of {len(node)}"
+    return json.dumps(node)
 
 
 async def probe_http(source: HttpSource, ctx: ProbeContext) -> Sample:
@@ -127,17 +139,17 @@ async def probe_http(source: HttpSource, ctx: ProbeContext) -> Sample:
     carrier = source.json_path is not None
     if code not in source.expect_status:
         expected = ", ".join(str(s) for s in source.expect_status)
-        detail = f"HTTP {code} (expected {expected}): {one_line(_text(body), 80)}"
+        detail = f"HTTP {code} (expected {expected}): {ctx.redact(_text(body), 80)}"
         return ctx.error(detail) if carrier else ctx.fail(detail)
     if source.body_contains is not None and source.body_contains not in _text(body):
-        detail = f"HTTP {code} but the body does not contain {source.body_contains!r}"
+        detail = f"HTTP {code} but the body does not contain {ctx.quote(source.body_contains)}"
         return ctx.error(detail) if carrier else ctx.fail(detail)
     if source.json_path is None:
         return ctx.judge(latency_ms, f"HTTP {code}")
     try:
         doc = json.loads(body)
     except ValueError:
-        return ctx.error(f"HTTP {code} but the body is not JSON: {one_line(_text(body), 60)!r}")
+        return ctx.error(f"HTTP {code} but the body is not JSON: {ctx.quote(_text(body), 60)}")
     try:
         value = number_at(doc, source.json_path)
     except LookupError as exc:

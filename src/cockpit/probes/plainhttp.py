@@ -211,8 +211,13 @@ def _request_head(method: str, target: str, host: str, port: int, headers: dict[
 def _parse_status(line: bytes) -> tuple[str, int]:
     parts = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise httpx.RemoteProtocolError(f"not an HTTP answer: {line[:40]!r}")
+        # Whole and decoded as it came: the probe's detail redacts before it cuts.
+        raise httpx.RemoteProtocolError(f"not an HTTP answer: {_decoded(line)}")
     return parts[0], int(parts[1])
+
+
+def _decoded(line: bytes) -> str:
+    return line.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
 async def _line(reader: asyncio.StreamReader) -> bytes:
@@ -232,7 +237,7 @@ async def _read_headers(reader: asyncio.StreamReader) -> dict[str, str]:
             return headers
         name, sep, value = line.decode("latin-1").partition(":")
         if not sep:
-            raise httpx.RemoteProtocolError(f"bad header line {line[:40]!r}")
+            raise httpx.RemoteProtocolError(f"bad header line {_decoded(line)}")
         headers[name.strip().lower()] = value.strip()
     raise httpx.RemoteProtocolError("too many headers")
 

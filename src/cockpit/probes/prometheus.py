@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from cockpit.probes.base import ProbeContext, format_value, one_line
+from cockpit.probes.base import ProbeContext, format_value
 from cockpit.probes.http import BodyTooLarge, describe_http_error, fetch
 from cockpit.profile.models import PrometheusSource
 from cockpit.sample import Sample
@@ -55,11 +55,13 @@ class _BadAnswer(Exception):
 
 def _parse_value(pair: Any) -> tuple[float, float]:
     """``[timestamp, "value"]`` -> (timestamp, value)."""
+    # The answer's own strings go into messages whole and unescaped: the detail redacts them
+    # before it cuts them (a cut or json.dumps first could leave part of a secret).
     if not isinstance(pair, list) or len(pair) != 2:
-        raise _BadAnswer(f"value is {json.dumps(pair)[:40]}, not [timestamp, value]")
+        raise _BadAnswer(f"value is {_shape(pair)}, not [timestamp, value]")
     ts, text = pair
     if isinstance(ts, bool) or not isinstance(ts, int | float) or not isinstance(text, str):
-        raise _BadAnswer(f"value is {json.dumps(pair)[:40]}, not [timestamp, value]")
+        raise _BadAnswer(f"value is [{_shape(ts)}, {_shape(text)}], not [timestamp, value]")
     try:
         stamp = float(ts)
     except OverflowError:  # a JSON integer beyond float range
@@ -67,14 +69,24 @@ def _parse_value(pair: Any) -> tuple[float, float]:
     try:
         return stamp, float(text)
     except ValueError:
-        raise _BadAnswer(f"value {text[:40]!r} is not a number") from None
+        raise _BadAnswer(f"value '{text}' is not a number") from None
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    return json.dumps(value)
 
 
 def _labels(series: Any) -> str:
     metric = series.get("metric") if isinstance(series, dict) else None
     if not isinstance(metric, dict):
         return "{}"
-    labels = ",".join(f"{k}={v!r}" for k, v in sorted(metric.items()) if k != "__name__")
+    labels = ",".join(f'{k}="{v}"' for k, v in sorted(metric.items()) if k != "__name__")
     return "{" + labels + "}"
 
 
@@ -96,13 +108,13 @@ async def probe_prometheus(source: PrometheusSource, ctx: ProbeContext) -> Sampl
     try:
         doc = json.loads(body)
     except ValueError:
-        snippet = one_line(body.decode("utf-8", errors="replace"), 60)
-        return ctx.error(f"Prometheus answered HTTP {code} with non-JSON: {snippet!r}")
+        snippet = ctx.quote(body.decode("utf-8", errors="replace"), 60)
+        return ctx.error(f"Prometheus answered HTTP {code} with non-JSON: {snippet}")
     if not isinstance(doc, dict):
         return ctx.error(f"Prometheus answered HTTP {code} with JSON that is not an object")
     if doc.get("status") != "success":
         kind = doc.get("errorType") or "error"
-        text = doc.get("error") or f"status {doc.get('status')!r}"
+        text = doc.get("error") or f"status {_shape(doc.get('status'))}"
         return ctx.error(f"Prometheus {kind} (HTTP {code}): {text}")
     if code != 200:
         return ctx.error(f"Prometheus answered HTTP {code}")
@@ -179,4 +191,4 @@ def _single_value(data: Any) -> tuple[float, float, int]:
         return ts, value, 1
     if kind == "matrix":
         raise _BadAnswer("the query returned a range vector; write an instant query")
-    raise _BadAnswer(f"result type {kind!r}; write a query that returns a number")
+    raise _BadAnswer(f"result type {_shape(kind)}; write a query that returns a number")

@@ -79,7 +79,7 @@ async def probe_system(source: SystemSource, ctx: ProbeContext) -> Sample:
     except psutil.AccessDenied as exc:
         return ctx.error(f"{source.resource}: access denied by the OS ({exc})")
     except FileNotFoundError:
-        return ctx.error(f"disk: no such path {source.path!r}")
+        return ctx.error(f"disk: no such path {ctx.quote(source.path)}")
     except (psutil.Error, OSError) as exc:
         return ctx.error(f"{source.resource}: {type(exc).__name__}: {exc}")
     except _Unmeasurable as exc:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from cockpit.inert import inert
 from cockpit.profile.lint import lint
 from cockpit.profile.loader import ProfileError, load_profile
 
@@ -29,11 +30,13 @@ def validate_command(args: argparse.Namespace) -> int:
             if findings:
                 status = 2
                 for where, advice in findings:
-                    print(f"error: {name}: {where}: {advice} (--strict)", file=sys.stderr)
+                    print(inert(f"error: {name}: {where}: {advice} (--strict)"), file=sys.stderr)
                 continue
         print(
-            f"ok: {name}: {profile.deployment.name} ({len(profile.steps())} steps, "
-            f"{len(profile.checks)} checks, {len(profile.metrics)} metrics)"
+            inert(
+                f"ok: {name}: {profile.deployment.name} ({len(profile.steps())} steps, "
+                f"{len(profile.checks)} checks, {len(profile.metrics)} metrics)"
+            )
         )
     return status
 

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cockpit.files import FileRefused, read_regular_file
+from cockpit.inert import inert
 from cockpit.profile.models import Profile
 from cockpit.profile.shell import misplaced_references
 
@@ -26,9 +27,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        """One line for a person: the path, the key and the message may quote the file, so
+        the line is inert (see :func:`cockpit.inert.inert`)."""
         place = f"{self.path}:{self.line}" if self.line else self.path
         where = f" {self.where}:" if self.where else ""
-        return f"{place}:{where} {self.message}"
+        return inert(f"{place}:{where} {self.message}")
 
 
 class ProfileError(Exception):
@@ -243,7 +246,7 @@ _FIXES = {
 }
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: dict[str, Any], *, show_input: bool = True) -> str:
     kind = error["type"]
     msg = str(error["msg"])
     if kind in ("extra_forbidden", "missing"):
@@ -258,10 +261,10 @@ def _message(error: dict[str, Any]) -> str:
         return "nan and inf are not allowed; give a finite number"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    if not kind.endswith("_type"):
-        return msg
-    got = repr(error.get("input"))
-    return f"{msg} (got {got if len(got) <= 60 else got[:57] + '...'})"
+    if kind.endswith("_type") and show_input:
+        got = repr(error.get("input"))
+        return f"{msg} (got {got if len(got) <= 60 else got[:57] + '...'})"
+    return msg
 
 
 def _locate(message: str, text: str) -> int | None:
@@ -341,16 +344,22 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
     return profile
 
 
-def validation_problems(exc: ValidationError, path: str, text: str | None) -> list[Problem]:
-    """One Problem per pydantic error, at its line of ``text`` when there is a text."""
+def validation_problems(
+    exc: ValidationError, path: str, text: str | None = None, *, show_input: bool = True
+) -> list[Problem]:
+    """One :class:`Problem` per error of a validation, located in ``text`` when given.
+
+    ``show_input=False`` leaves the offending values out of the messages (pydantic's own
+    ``str(exc)`` prints them): for values substituted from the environment, secrets included.
+    """
     lines = key_lines(text) if text is not None else {}
     problems = []
-    for error in exc.errors():
+    for error in exc.errors(include_input=show_input):
         loc = _clean_loc(tuple(error["loc"]))
         if error["type"] == "union_tag_invalid":
             loc = (*loc, "kind")
-        message = _message(dict(error))
-        line = None
+        message = _message(dict(error), show_input=show_input)
+        line: int | None = None
         if text is not None:
             line = line_of(lines, loc) if loc else _locate(message, text)
         problems.append(Problem(path, line, _format_loc(loc), message))

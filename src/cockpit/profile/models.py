@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from contextvars import ContextVar
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -42,6 +43,9 @@ MAX_STEPS = 32
 # reference where no secret may go (argv).
 REFERENCE = re.compile(r"\$\{(env|var):([A-Za-z_][A-Za-z0-9_]*)(?::-((?:(?!\$\{)[^}])*))?\}")
 _ANY_REFERENCE = re.compile(r"\$\{[^}]*\}")
+RESOLVED: ContextVar[bool] = ContextVar("cockpit_profile_resolved", default=False)
+"""True while a profile with its references substituted is validated (``resolve.py``): its
+values are data and are never parsed as references again."""
 _ID = r"^[a-z0-9][a-z0-9_.-]*$"
 
 
@@ -94,6 +98,8 @@ class _Model(BaseModel):
 
 def check_references(text: str) -> str:
     """Reject malformed ``${...}`` references so typos fail at load time, not at 3 a.m."""
+    if RESOLVED.get():
+        return text
     for match in _ANY_REFERENCE.finditer(text):
         if not REFERENCE.fullmatch(match.group(0)):
             raise ValueError(
@@ -106,6 +112,8 @@ def check_references(text: str) -> str:
 def _nonempty_argv(argv: list[str]) -> list[str]:
     if not argv or not argv[0].strip():
         raise ValueError("the command is empty; give the program and its arguments as a list")
+    if RESOLVED.get():
+        return argv
     for arg in argv:
         check_references(arg)
         if any(m.group(1) == "env" for m in REFERENCE.finditer(arg)):

@@ -2,7 +2,8 @@
 
 Secret values (``${env:...}``) are collected so the runner and the journal can redact them.
 In the text of a ``shell = true`` command each value is quoted as one word of sh (see
-``cockpit.profile.shell``).
+``cockpit.profile.shell``). A value from the environment is data: it is substituted once and
+never parsed as a reference again, and no message about the resolved profile prints it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from cockpit.profile.loader import Problem, ProfileError, validation_problems
-from cockpit.profile.models import REFERENCE, Profile
+from cockpit.profile.models import REFERENCE, RESOLVED, Profile
 from cockpit.profile.shell import quote
+from cockpit.runner.redact import Redactor, remember_secrets
+
+_WHERE = "<environment>"
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,7 @@ def _walk(
                     return quote(default) if shell else str(default)
                 missing.append(
                     Problem(
-                        "<environment>",
-                        None,
-                        where,
-                        f"environment variable {name} is not set; export it",
+                        _WHERE, None, where, f"environment variable {name} is not set; export it"
                     )
                 )
                 return ""
@@ -56,6 +57,7 @@ def _walk(
                 secrets.add(found)
             return quote(found) if shell else found
 
+        # One pass: what a reference is replaced with is not read again.
         return REFERENCE.sub(substitute, value)
     if isinstance(value, dict):
         # The command text of a step, rollback or command source that runs through sh.
@@ -82,36 +84,49 @@ def _walk(
 def resolve_profile(profile: Profile, environ: Mapping[str, str]) -> ResolvedProfile:
     """Substitute references from ``environ``.
 
+    The result is validated again (a value may leave a command empty), but references are not
+    looked for in it: a secret that contains ``${`` is a secret, not a typo.
+
     Raises:
-        ProfileError: naming every variable that is not set, and where it is used.
+        ProfileError: naming every variable that is not set, and where it is used; or what
+            the substituted values break, without the values themselves.
     """
     secrets: set[str] = set()
     missing: list[Problem] = []
     data = _walk(profile.model_dump(mode="json"), environ, "", secrets, missing)
+    remember_secrets(secrets)
     if missing:
         raise ProfileError(missing)
-    ordered = tuple(sorted(secrets, key=len, reverse=True))
+    token = RESOLVED.set(True)
     try:
-        return ResolvedProfile(Profile.model_validate(data), ordered)
-    except ValidationError as exc:  # a value made it invalid, e.g. an empty ${var:CMD}
+        resolved = Profile.model_validate(data)
+    except ValidationError as exc:
+        redactor = Redactor(secrets)
         written = profile.model_dump(mode="json")
         problems = [
             Problem(
-                problem.path,
+                _WHERE,
                 None,
-                problem.where,
-                f"{_scrub(problem.message, ordered)} (once the environment's values are"
-                f" substituted for {_references_at(written, error['loc']) or 'the references'})",
+                p.where,
+                redactor.redact(
+                    "with the environment's values substituted for"
+                    f" {_references_at(written, error['loc']) or 'its references'}: {p.message}"
+                ),
             )
-            for problem, error in zip(
-                validation_problems(exc, "<environment>", None), exc.errors(), strict=True
+            for p, error in zip(
+                validation_problems(exc, _WHERE, show_input=False),
+                exc.errors(include_input=False),
+                strict=True,
             )
         ]
         raise ProfileError(problems) from None
+    finally:
+        RESOLVED.reset(token)
+    return ResolvedProfile(resolved, tuple(sorted(secrets, key=len, reverse=True)))
 
 
 def _references_at(data: Any, loc: tuple[str | int, ...]) -> str:
-    """The references written at the place a validation error points to, for its message."""
+    """The references written where a validation error points, to name them in its message."""
     for part in loc:
         try:
             data = data[part]
@@ -131,10 +146,3 @@ def _references_at(data: Any, loc: tuple[str | int, ...]) -> str:
 
     collect(data)
     return ", ".join(dict.fromkeys(found))
-
-
-def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    # A message may quote the value that made it invalid; never a secret's.
-    for secret in secrets:
-        text = text.replace(secret, "[secret]").replace(repr(secret)[1:-1], "[secret]")
-    return text

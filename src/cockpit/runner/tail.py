@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import codecs
 import os
+from collections.abc import Iterable
 from pathlib import Path
+
+from cockpit.inert import inert, is_inert
+from cockpit.runner.redact import Redactor
 
 
 class OutputTail:
@@ -15,12 +19,24 @@ class OutputTail:
     longer than ``max_line`` characters is cut into pieces so memory stays
     bounded. If the file shrinks (a step re-run truncated it), reading starts
     again from the beginning. The file may not exist yet.
+
+    The lines are what a screen may show: ``secrets`` redacted once more (the supervisor
+    redacted the file; this also covers a file written some other way), then inert (see
+    :func:`cockpit.inert.inert`). The file itself keeps what the process wrote.
     """
 
-    def __init__(self, path: Path, *, chunk: int = 65536, max_line: int = 1_000_000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        chunk: int = 65536,
+        max_line: int = 1_000_000,
+        secrets: Iterable[str] = (),
+    ) -> None:
         self.path = path
         self.chunk = chunk
         self.max_line = max_line
+        self._redactor = Redactor(secrets)
         self.offset = 0
         self._partial = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -52,7 +68,18 @@ class OutputTail:
         while len(self._partial) > self.max_line:
             lines.append(self._partial[: self.max_line])
             self._partial = self._partial[self.max_line :]
-        return [line.removesuffix("\r") for line in lines]
+        return self._shown([line.removesuffix("\r") for line in lines])
+
+    def _shown(self, lines: list[str]) -> list[str]:
+        """Lines as the screen may show them; a batch with nothing to change costs one scan
+        of its text (a flood is read 64 KiB at a time)."""
+        if not lines:
+            return lines
+        if self._redactor:
+            lines = self._redactor.redact("\n".join(lines)).split("\n")
+        if is_inert("\n".join(lines), multiline=True):
+            return lines
+        return [inert(line) for line in lines]
 
     def catch_up(self, keep: int) -> int:
         """Skip unread output beyond the last ``keep`` bytes; return how many bytes were skipped.
@@ -79,4 +106,4 @@ class OutputTail:
         """The held partial last line, if any, as a list (then forgotten)."""
         text = self._partial + self._decoder.decode(b"", final=True)
         self._partial = ""
-        return [text.removesuffix("\r")] if text else []
+        return self._shown([text.removesuffix("\r")]) if text else []

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cockpit import startup
 from cockpit.engine import Refusal
+from cockpit.inert import inert
 from cockpit.journal import JournalError, default_sessions_dir
 from cockpit.profile import ProfileError
 from cockpit.ui import MIN_HEIGHT, MIN_WIDTH
@@ -56,13 +57,13 @@ def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | 
             )
     except ProfileError as exc:
         for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+            _say(f"error: {problem}", error=True)
         return 2
     except Refusal as refusal:
-        print(f"error: {refusal.reason}", file=sys.stderr)
+        _say(f"error: {refusal.reason}", error=True)
         return 2
     except (JournalError, OSError) as exc:
-        print(f"error: cannot open the session journal: {exc}", file=sys.stderr)
+        _say(f"error: cannot open the session journal: {exc}", error=True)
         return 2
     from cockpit.ui.app import make_app
 
@@ -97,10 +98,12 @@ def _say_unrecorded(failure: str, lines: list[str]) -> None:
 
 
 def _say(text: str, *, error: bool = False) -> None:
-    """Print after the screen closed; the terminal may be gone (SIGHUP), and what matters is
-    already on disk, so a dead terminal is not an error."""
+    """Print a line, shown inert (it may hold outside text: paths, reasons, step output).
+
+    After the screen closed the terminal may be gone (SIGHUP), and what matters is already on
+    disk, so a dead terminal is not an error."""
     with contextlib.suppress(OSError, ValueError):
-        print(text, file=sys.stderr if error else sys.stdout, flush=True)
+        print(inert(text), file=sys.stderr if error else sys.stdout, flush=True)
 
 
 async def _close(session: object) -> None:
@@ -131,11 +134,11 @@ def _arguments_ok(
         if profile is not None:
             resolve_profile(load_profile(profile), os.environ)
     except FileRefused as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", error=True)
         return False
     except ProfileError as exc:
         for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+            _say(f"error: {problem}", error=True)
         return False
     return True
 
@@ -166,13 +169,13 @@ def watch_command(args: argparse.Namespace) -> int:
             found = list_sessions(directory) if os.path.lexists(directory) else []
             live = [entry for entry in found if entry.open]
         except OSError as exc:  # FileRefused among them: another user's directory
-            print(f"error: {exc}", file=sys.stderr)
+            _say(f"error: {exc}", error=True)
             return 2
         if not live:
-            print(
+            _say(
                 f"error: no cockpit has a session open in {directory}; give the JOURNAL to watch"
                 " (`cockpit sessions` lists them)",
-                file=sys.stderr,
+                error=True,
             )
             return 2
         journal = live[0].journal
@@ -181,7 +184,7 @@ def watch_command(args: argparse.Namespace) -> int:
     try:
         session = WatchedSession.watch(journal)
     except (JournalError, OSError) as exc:
-        print(f"error: cannot watch {journal}: {exc}", file=sys.stderr)
+        _say(f"error: cannot watch {journal}: {exc}", error=True)
         return 2
     from cockpit.ui.app import make_app
 
@@ -198,7 +201,7 @@ def _check_journal_to_watch(journal: str) -> bool:
     try:
         check_regular_file(journal, what="journal file")  # watching reads, never writes
     except FileRefused as exc:
-        print(f"error: cannot watch {exc}", file=sys.stderr)
+        _say(f"error: cannot watch {exc}", error=True)
         return False
     return True
 
@@ -217,7 +220,7 @@ def demo_command(args: argparse.Namespace) -> int:
     try:
         stack.start()
     except Exception as exc:  # a demo that cannot start must say why, not print a traceback
-        print(f"error: the demo service did not start: {exc}", file=sys.stderr)
+        _say(f"error: the demo service did not start: {exc}", error=True)
         stack.stop()
         return 1
     try:

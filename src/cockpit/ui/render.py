@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from rich.console import RenderableType
-from rich.text import Text
+from rich.text import Span, Text
 
 from cockpit.durations import format_clock
 from cockpit.engine import Phase, State, StepStatus, Verdict, comparison
 from cockpit.guide import KEYS, Next
+from cockpit.inert import TAB_SIZE, inert, is_inert
 from cockpit.profile.models import Metric, Profile
 from cockpit.profile.shell import QUOTED_NOTE, has_references
 from cockpit.sample import Sample, Status
@@ -346,7 +347,8 @@ def metric_row(metric: Metric, state: State, now: float, width: int) -> Text:
     # The title first (at least 16 characters when there is room), then the sparkline.
     title_width = max(8, min(24, max(16, room - 14), room - 1))
     spark_width = max(0, min(40, room - title_width - 1))
-    row.append(f"{metric.title[:title_width]:<{title_width}} ")
+    title = inert(metric.title)  # before it is cut to fit: ^[ takes two columns
+    row.append(f"{title[:title_width]:<{title_width}} ")
     if spark_width >= 6:
         row.append(sparkline([s.value for s in history], spark_width), style="cyan")
         row.append(" ")
@@ -509,6 +511,39 @@ def watching_bar() -> Text:
     text.append(" q ", style="bold reverse")
     text.append(" stop watching  ")
     return text
+
+
+def shown(renderable: RenderableType) -> RenderableType:
+    """What a widget may put on the terminal: text (profile strings, details, reasons, all
+    of it) made inert, keeping its styles on the characters they covered. Newlines stay:
+    they lay out, they do not command the terminal. A string becomes a ``Text``, so that a
+    ``[`` in it is never read as markup either."""
+    if isinstance(renderable, str):
+        return Text(inert(renderable, multiline=True))
+    if isinstance(renderable, Text):
+        return inert_text(renderable)
+    return renderable
+
+
+def inert_text(text: Text) -> Text:
+    """:func:`cockpit.inert.inert` for a Rich ``Text``, spans moved with their characters."""
+    if is_inert(text.plain, multiline=True):
+        return text
+    if "\t" in text.plain:
+        text = text.copy()
+        text.expand_tabs(TAB_SIZE)
+    moved: list[int] = []  # the new index of each old one, and of the end
+    parts: list[str] = []
+    length = 0
+    for char in text.plain:
+        moved.append(length)
+        part = inert(char, multiline=True)
+        parts.append(part)
+        length += len(part)
+    moved.append(length)
+    result = text.blank_copy("".join(parts))
+    result.spans = [Span(moved[s.start], moved[s.end], s.style) for s in text.spans]
+    return result
 
 
 def text_key(renderable: RenderableType) -> object:

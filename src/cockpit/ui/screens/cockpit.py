@@ -249,7 +249,8 @@ class CockpitScreen(Screen[None]):
             what = f"STEP {event.body['ref']}"
         argv = " ".join(str(a) for a in event.body.get("argv", []))
         pane.write_output([f"──── {what} · pid {event.body['pid']} · $ {argv}"])
-        self._tail, self._tail_path = OutputTail(path), path
+        self._tail = OutputTail(path, secrets=self.session.resolved.secrets)
+        self._tail_path = path
         self._output_timer.resume()
 
     def _pump_output(self) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from cockpit.inert import inert
 
 
 class ReasonDialog(ModalScreen[str | None]):
@@ -24,7 +27,7 @@ class ReasonDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.title_text, classes="dialog-title")
+            yield Static(Text(inert(self.title_text, multiline=True)), classes="dialog-title")
             yield Input(placeholder=self.placeholder, id="reason")
             yield Static(
                 "Enter confirms · Escape cancels · ctrl+r ROLLS BACK NOW", classes="dialog-help"
@@ -56,7 +59,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.question, classes="dialog-title")
+            yield Static(Text(inert(self.question, multiline=True)), classes="dialog-title")
             yield Static("y: yes · n / Escape: no · ctrl+r ROLLS BACK NOW", classes="dialog-help")
 
     def action_answer(self, yes: bool) -> None:

@@ -32,7 +32,9 @@ class MetricRow(Static):
     def show(self, state: State, now: float, width: int) -> None:
         """Redraw only if what the row shows has changed."""
         assert state.profile is not None
-        text = render.metric_row(state.profile.metric(self.metric_id), state, now, width)
+        text = render.inert_text(
+            render.metric_row(state.profile.metric(self.metric_id), state, now, width)
+        )
         key = text.plain
         if key != self._shown:
             self._shown = key

@@ -7,6 +7,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Log
 
 from cockpit.engine import Phase, State
+from cockpit.inert import inert, is_inert
 from cockpit.profile import Profile
 from cockpit.ui import render
 from cockpit.ui.widgets.text import Label
@@ -77,10 +78,14 @@ class OperatorPane(Vertical):
     def write_output(self, lines: list[str]) -> None:
         """Append process output in one batch (never a line at a time).
 
-        The screen keeps the last ``max_lines`` lines; the output file keeps them all.
+        The screen keeps the last ``max_lines`` lines; the output file keeps them all. Each
+        line is shown inert (the output reader made the process's lines so already; one scan
+        of the batch confirms it).
         """
         if not lines:
             return
+        if not is_inert("".join(lines)):
+            lines = [inert(line) for line in lines]
         log = self.query_one("#output", OutputLog)
         keep = log.max_lines or len(lines)
         log.write_lines(lines[-keep:])

@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.dom import DOMNode
 from textual.widgets import Static
 
-from cockpit.ui.render import text_key
+from cockpit.ui.render import shown, text_key
 
 
 class Label(Static):
@@ -24,7 +24,8 @@ class Label(Static):
     _shape: tuple[int, ...] | None = None
 
     def show(self, renderable: RenderableType) -> None:
-        """Update only if the content differs from what is shown."""
+        """Update only if the content differs from what is shown; outside text is inert."""
+        renderable = shown(renderable)
         key = text_key(renderable)
         if key == self._key:
             return
