@@ -372,7 +372,8 @@ def pane_120x40(tmux_ready: None) -> Iterator[TmuxPane]:
 
 
 def test_run_in_a_too_small_terminal_says_so_and_exits_2(small_pane: TmuxPane) -> None:
-    small_pane.start([str(COCKPIT), "run", "profiles/demo.toml"], cwd=REPO)
+    # A profile that needs no environment: bad input is reported before the terminal's size.
+    small_pane.start([str(COCKPIT), "run", "tests/data/session/quick.toml"], cwd=REPO)
     assert small_pane.wait_exit(timeout=30) == 2, small_pane.screen()
     screen = small_pane.screen(history=True)
     joined = "".join(screen.split())  # the message wraps at 60 columns, even inside a word

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import tomllib
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cockpit.files import FileRefused, read_regular_file
 from cockpit.inert import inert
 from cockpit.profile.models import Profile
 from cockpit.profile.shell import misplaced_references
@@ -38,6 +40,81 @@ class ProfileError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = problems
+
+
+PROFILE_SIZE_LIMIT = 4 << 20
+"""The largest profile read: 4 MiB. The examples are 2-8 KiB and one at the limits on metrics,
+checks and steps about 40 KiB; a bigger file (10,000 metrics is 2.5 MB) still gets the message
+about those limits, and no FIFO or device is read at all."""
+MAX_KEY_PARTS = 32
+"""Most parts a dotted key may have (``a.b.c`` has 3); the deepest key a profile needs has 5."""
+MAX_NESTING = 32
+"""Deepest nesting of arrays and inline tables; a profile needs 3."""
+
+# What the shape check sees of TOML: strings and comments (skipped whole), brackets, the
+# separators that end a key, and dots. Multi-line strings first: they start like short ones.
+_SHAPE_TOKENS = re.compile(
+    "|".join(
+        (
+            r'"""(?:[^\\]|\\.)*?"{3,5}',  # a multi-line basic string may end in 1-2 quotes
+            r"'''.*?'{3,5}",
+            r'"(?:[^"\\\n]|\\.)*"',
+            r"'[^'\n]*'",
+            r"#[^\n]*",
+            r"[][{}=,\n.]",
+        )
+    ),
+    re.S,
+)
+
+
+def _check_shape(text: str, path: str) -> None:
+    """Refuse, in one linear pass, what would make the TOML parser slow or overflow its stack.
+
+    Python's ``tomllib`` spends time quadratic in the number of parts of a dotted key (a 100
+    KB key ``a.a.a…`` took 37 s) and recurses once per level of nesting (deep nesting ended
+    in a RecursionError). No profile comes near either limit.
+    """
+    depth = 0
+    parts = 1
+    for token in _SHAPE_TOKENS.finditer(text):
+        char = token.group()
+        if char == ".":
+            parts += 1
+            if parts > MAX_KEY_PARTS:
+                line = text.count("\n", 0, token.start()) + 1
+                raise ProfileError(
+                    [
+                        Problem(
+                            path,
+                            line,
+                            "",
+                            f"a dotted key with more than {MAX_KEY_PARTS} parts; no profile key"
+                            " has more than 5. Write the key as the schema shows it",
+                        )
+                    ]
+                )
+        elif len(char) == 1 and char in "[{":
+            depth += 1
+            parts = 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, token.start()) + 1
+                raise ProfileError(
+                    [
+                        Problem(
+                            path,
+                            line,
+                            "",
+                            f"arrays or tables nested more than {MAX_NESTING} levels deep; a"
+                            " profile needs 3. Flatten it",
+                        )
+                    ]
+                )
+        elif len(char) == 1 and char in "]}":
+            depth = max(0, depth - 1)
+            parts = 1
+        elif char in ("=", ",", "\n"):
+            parts = 1
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
@@ -185,7 +262,8 @@ def _message(error: dict[str, Any], *, show_input: bool = True) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if kind.endswith("_type") and show_input:
-        return f"{msg} (got {error.get('input')!r})"
+        got = repr(error.get("input"))
+        return f"{msg} (got {got if len(got) <= 60 else got[:57] + '...'})"
     return msg
 
 
@@ -232,8 +310,13 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
     Raises:
         ProfileError: with one Problem per error, each with its line where it can be found.
     """
+    _check_shape(text, path)
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # the shape check should have refused it first
+        raise ProfileError(
+            [Problem(path, None, "", "TOML nested too deeply to read; flatten it")]
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         message = str(exc)
@@ -289,22 +372,16 @@ def load_profile(path: Path | str) -> Profile:
     Raises:
         ProfileError: for a missing, unreadable, non-UTF-8, binary or invalid file.
     """
-    p = Path(path)
     name = str(path)
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ProfileError([Problem(name, None, "", "no such file; check the path")]) from None
-    except IsADirectoryError:
-        raise ProfileError(
-            [Problem(name, None, "", "is a directory; give a .toml profile file")]
-        ) from None
-    except PermissionError:
-        raise ProfileError(
-            [Problem(name, None, "", "permission denied; check the file's mode")]
-        ) from None
-    except OSError as exc:
-        raise ProfileError([Problem(name, None, "", f"cannot read: {exc.strerror}")]) from None
+        raw = read_regular_file(path, PROFILE_SIZE_LIMIT, what="profile")
+    except FileRefused as exc:
+        fixes = {
+            errno.ENOENT: "no such file; check the path",
+            errno.EACCES: "permission denied; check the file's mode",
+        }
+        reason = fixes.get(exc.errno or 0, exc.reason)
+        raise ProfileError([Problem(name, None, "", reason)]) from None
     if b"\x00" in raw:
         raise ProfileError([Problem(name, None, "", "binary data, not a TOML profile")])
     try:

@@ -39,7 +39,9 @@ MAX_METRICS = 64
 MAX_CHECKS = 32
 MAX_STEPS = 32
 
-REFERENCE = re.compile(r"\$\{(env|var):([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# A default may not hold another reference: ``${var:U:-${env:S}}`` would resolve to a secret
+# reference where no secret may go (argv).
+REFERENCE = re.compile(r"\$\{(env|var):([A-Za-z_][A-Za-z0-9_]*)(?::-((?:(?!\$\{)[^}])*))?\}")
 _ANY_REFERENCE = re.compile(r"\$\{[^}]*\}")
 RESOLVED: ContextVar[bool] = ContextVar("cockpit_profile_resolved", default=False)
 """True while a profile with its references substituted is validated (``resolve.py``): its
@@ -120,6 +122,22 @@ def _nonempty_argv(argv: list[str]) -> list[str]:
                 "arguments; pass the secret through the step's env table instead"
             )
     return argv
+
+
+def _shell_command(argv: list[str], shell: bool) -> None:
+    # The runner starts a shell step as /bin/sh -c argv[0]; refuse here what it would refuse.
+    if shell and len(argv) != 1:
+        raise ValueError(
+            f"shell = true runs one command string through /bin/sh -c, but the command has"
+            f" {len(argv)} elements; write it as one string, or drop shell = true"
+        )
+
+
+def _positive(seconds: float) -> float:
+    # The runner refuses a deadline of zero; so does validate.
+    if not seconds > 0:
+        raise ValueError("the timeout must be more than zero, e.g. '30s'")
+    return seconds
 
 
 class Threshold(_Model):
@@ -243,6 +261,11 @@ class CommandSource(_Model):
     @classmethod
     def _argv(cls, v: list[str]) -> list[str]:
         return _nonempty_argv(v)
+
+    @model_validator(mode="after")
+    def _shell(self) -> CommandSource:
+        _shell_command(self.command, self.shell)
+        return self
 
     @field_validator("value_regex")
     @classmethod
@@ -486,6 +509,21 @@ class Roles(_Model):
     two_person_rule: bool = True
     """The operator and the monitor must be two different people."""
 
+    @model_validator(mode="after")
+    def _two_people(self) -> Roles:
+        # The names a session starts with (cockpit.session: empty means "operator" or
+        # "monitor"), held to the rule the session's start holds them to.
+        operator = (self.operator or "operator").strip()
+        monitor = (self.monitor or "monitor").strip()
+        if not operator or not monitor:
+            raise ValueError("a role name is only blanks; give a name or leave it empty")
+        if self.two_person_rule and operator.casefold() == monitor.casefold():
+            raise ValueError(
+                f"two-person rule: {operator} cannot be both operator and monitor;"
+                " name a second person, or set two_person_rule = false"
+            )
+        return self
+
 
 class Step(_Model):
     """One command of the procedure."""
@@ -515,6 +553,13 @@ class Step(_Model):
     @classmethod
     def _argv(cls, v: list[str]) -> list[str]:
         return _nonempty_argv(v)
+
+    _timeout = field_validator("timeout")(_positive)
+
+    @model_validator(mode="after")
+    def _shell(self) -> Step:
+        _shell_command(self.command, self.shell)
+        return self
 
 
 class Stage(_Model):
@@ -565,6 +610,14 @@ class Rollback(_Model):
         for argv in v:
             _nonempty_argv(argv)
         return v
+
+    _timeout = field_validator("timeout")(_positive)
+
+    @model_validator(mode="after")
+    def _shell(self) -> Rollback:
+        for argv in self.commands:
+            _shell_command(argv, self.shell)
+        return self
 
 
 class Health(_Model):
