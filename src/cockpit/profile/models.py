@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from contextvars import ContextVar
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -719,12 +720,18 @@ class Profile(_Model):
 
     # ------------------------------------------------------------ helpers
 
+    @cached_property
+    def metrics_by_id(self) -> dict[str, Metric]:
+        """Every metric by its id (built once: judging a sample looks metrics up by id)."""
+        return {m.id: m for m in self.metrics}
+
     def metric(self, metric_id: str) -> Metric:
-        """The metric with this id."""
-        for m in self.metrics:
-            if m.id == metric_id:
-                return m
-        raise KeyError(metric_id)
+        """The metric with this id.
+
+        Raises:
+            KeyError: no metric has this id.
+        """
+        return self.metrics_by_id[metric_id]
 
     def steps(self) -> list[tuple[Stage, Step]]:
         """Every step with its stage, in order."""
