@@ -100,7 +100,11 @@ def _cases() -> dict[str, Case]:
                 f"{command}-empty-var-in-argv",
                 command,
                 f"{D}/var-command.toml",
-                says=("stages[0].steps[0].command", "${var:CMD}", "the command is empty"),
+                says=(
+                    "stages['production'].steps['deploy'].command",
+                    "${var:CMD}",
+                    "the command is empty",
+                ),
                 env={"CMD": ""},
             )
         for case in ("reference-in-a-default", "shell-with-two-arguments", "timeout-zero"):

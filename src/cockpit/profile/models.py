@@ -5,8 +5,12 @@ these objects, never raw dictionaries. Strings may hold references resolved at r
 
 * ``${env:NAME}``: a secret from the environment. Its value is redacted everywhere and it may
   not appear in a command's argv (other users can read ``/proc/PID/cmdline``).
-* ``${var:NAME}`` or ``${var:NAME:-default}``: a plain setting from the environment, allowed
-  anywhere and shown as it is.
+* ``${var:NAME}`` or ``${var:NAME:-default}``: a plain setting from the environment, shown as
+  it is.
+
+References live in text: commands and their environment, URLs, queries, headers, paths, the
+briefing's words. Numbers, durations, booleans and ids are read when the profile loads, before
+any reference is resolved, so a reference there is refused with its place named.
 """
 
 from __future__ import annotations
