@@ -636,3 +636,15 @@ def test_a_step_that_never_started_goes_back_to_pending(sim: Sim) -> None:
     )
     assert started[0].body["found"] == "running"
     assert sim.state.steps[0].status is StepStatus.RUNNING
+
+
+def test_the_start_records_the_command_as_it_runs_and_as_verified(sim: Sim) -> None:
+    sim.to_execution()
+    step = sim.state.steps[0].id
+    resolved = ("deploy.sh", "--stack", "/srv/rs-7")  # ${var:RS_STACK} resolved
+    sim.do(i.VerifyStep(MONITOR, sim.now, step, resolved))
+    other = ("deploy.sh", "--stack", "/srv/elsewhere")
+    reason = sim.refused(i.RunStep(OPERATOR, sim.now, step, other))
+    assert "not the command the Monitor verified" in reason
+    started = sim.do(i.RunStep(OPERATOR, sim.now, step, resolved))
+    assert started[0].body["command"] == list(resolved)

@@ -305,9 +305,15 @@ def _run(state: State, intent: i.RunStep) -> list[Event]:
         raise Refusal(f"step {step.id!r} needs the {step.approval}'s approval first")
     if step.irreversible and s.irreversible_ack_by is None:
         raise Refusal(f"step {step.id!r} is a POINT OF NO RETURN: acknowledge it first")
-    return [
-        _event(intent, Kind.STEP_STARTING, step=step.id, index=index, command=list(step.command))
-    ]
+    if intent.command and s.verified_command and list(intent.command) != s.verified_command:
+        raise Refusal(
+            f"step {step.id!r} would run {' '.join(intent.command)!r}, not the command the Monitor"
+            f" verified ({' '.join(s.verified_command)!r}): the environment changed; verify again"
+        )
+    # The command as it runs (references resolved), as the Operator's screen or the Monitor's
+    # verification gave it; the profile's own text only when neither did.
+    command = list(intent.command) or s.verified_command or list(step.command)
+    return [_event(intent, Kind.STEP_STARTING, step=step.id, index=index, command=command)]
 
 
 def _stop_point_passed(state: State, intent: i.Intent, step_id: str, how: str) -> list[Event]:

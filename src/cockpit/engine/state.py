@@ -72,6 +72,7 @@ class StepState:
     id: str
     status: StepStatus = StepStatus.PENDING
     verified_by: str | None = None
+    verified_command: list[str] | None = None
     approved_by: str | None = None
     irreversible_ack_by: str | None = None
     pid: int | None = None
@@ -417,6 +418,12 @@ def _step_flag(attr: str) -> Any:
     return handler
 
 
+def _verified(state: State, e: Event) -> None:
+    s = state.step_state(str(e.body["step"]))
+    s.verified_by = e.actor.user
+    s.verified_command = [str(a) for a in e.body.get("command", [])] or None
+
+
 def _step_starting(state: State, e: Event) -> None:
     s = state.step_state(str(e.body["step"]))
     s.status = StepStatus.STARTING
@@ -598,7 +605,7 @@ _HANDLERS: dict[str, Callable[[State, Event], None]] = {
     Kind.HOLD: _hold,
     Kind.NOGO: _hold,
     Kind.RESUME: _resume,
-    Kind.STEP_VERIFIED: _step_flag("verified_by"),
+    Kind.STEP_VERIFIED: _verified,
     Kind.STEP_APPROVED: _step_flag("approved_by"),
     Kind.STEP_IRREVERSIBLE_ACKNOWLEDGED: _step_flag("irreversible_ack_by"),
     Kind.STEP_STARTING: _step_starting,

@@ -338,7 +338,8 @@ class CockpitScreen(Screen[None]):
         """x: the Operator runs the next step."""
         step = self._next_step_id()
         if step is not None:
-            await self._do(lambda now: i.RunStep(self._actor("operator"), now, step))
+            command = self._resolved_command(step)
+            await self._do(lambda now: i.RunStep(self._actor("operator"), now, step, command))
 
     async def action_acknowledge(self) -> None:
         """i: the Operator acknowledges a point of no return."""
