@@ -114,7 +114,7 @@ async def test_red_stop_point_blocks_the_next_step(crew: Crew, size: tuple[int, 
         await pilot.pause()  # the screen redraws from a message
         assert crew.session.state.advisory is not None
         banner = text_of(crew.app, "#banner")
-        assert "ROLLBACK ADVISED — press R" in banner
+        assert "ROLLBACK ADVISED at T+00:01 — press R" in banner  # when its figures were taken
         assert "HTTP 5xx rate" in banner
         assert "✘ RED" in text_of(crew.app, "#verdict")
 

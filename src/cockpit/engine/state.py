@@ -197,6 +197,8 @@ class State:
     hold: Hold | None = None
     rollback: RollbackState | None = None
     advisory: str | None = None
+    advised_at: float | None = None
+    """When the advisory was given: its figures are from that moment."""
     step_failed_at: float | None = None
     finished: float | None = None
     aborted_reason: str | None = None
@@ -485,6 +487,7 @@ def _health_started(state: State, e: Event) -> None:
 
 def _advised(state: State, e: Event) -> None:
     state.advisory = str(e.body["reason"])
+    state.advised_at = e.wall
     if state.window is not None:
         state.window.advised = state.advisory
 
