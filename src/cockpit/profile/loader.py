@@ -79,42 +79,30 @@ def _check_shape(text: str, path: str) -> None:
     parts = 1
     for token in _SHAPE_TOKENS.finditer(text):
         char = token.group()
+        too_much = None
         if char == ".":
             parts += 1
             if parts > MAX_KEY_PARTS:
-                line = text.count("\n", 0, token.start()) + 1
-                raise ProfileError(
-                    [
-                        Problem(
-                            path,
-                            line,
-                            "",
-                            f"a dotted key with more than {MAX_KEY_PARTS} parts; no profile key"
-                            " has more than 5. Write the key as the schema shows it",
-                        )
-                    ]
+                too_much = (
+                    f"a dotted key with more than {MAX_KEY_PARTS} parts; no profile key has more"
+                    " than 5. Write the key as the schema shows it"
                 )
         elif len(char) == 1 and char in "[{":
             depth += 1
             parts = 1
             if depth > MAX_NESTING:
-                line = text.count("\n", 0, token.start()) + 1
-                raise ProfileError(
-                    [
-                        Problem(
-                            path,
-                            line,
-                            "",
-                            f"arrays or tables nested more than {MAX_NESTING} levels deep; a"
-                            " profile needs 3. Flatten it",
-                        )
-                    ]
+                too_much = (
+                    f"arrays or tables nested more than {MAX_NESTING} levels deep; a profile"
+                    " needs 3. Flatten it"
                 )
         elif len(char) == 1 and char in "]}":
             depth = max(0, depth - 1)
             parts = 1
         elif char in ("=", ",", "\n"):
             parts = 1
+        if too_much is not None:
+            line = text.count("\n", 0, token.start()) + 1
+            raise ProfileError([Problem(path, line, "", too_much)])
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
