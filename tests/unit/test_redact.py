@@ -89,3 +89,39 @@ def test_no_secrets_is_identity() -> None:
     assert redactor.redact("anything") == "anything"
     stream = redactor.stream()
     assert stream.feed(b"caf\xc3") + stream.feed(b"\xa9") + stream.finish() == "café"
+
+
+def test_a_secret_that_is_the_prefix_of_another_is_held_across_chunks() -> None:
+    # "abcd" ends the first chunk, but it may be the start of "abcdefgh": redacting it at
+    # once would leave "efgh" of the longer secret on the screen.
+    redactor = Redactor(["abcd", "abcdefgh"])
+    text = "xabcdefghx abcdx"
+    for cut in range(len(text) + 1):
+        assert feed_in_pieces(redactor, text, [cut]) == f"x{REDACTED}x {REDACTED}x", cut
+    stream = redactor.stream()
+    assert stream.feed("xabcd") == "x"
+    assert stream.feed("efghx") == f"{REDACTED}x"
+
+
+def test_a_whole_secret_at_the_end_of_a_chunk_is_emitted_at_once() -> None:
+    stream = Redactor(["secret-value"]).stream()
+    assert stream.feed("pw=secret-value") == f"pw={REDACTED}"
+    assert stream.finish() == ""
+
+
+def test_the_longest_secret_sets_how_much_is_held_back() -> None:
+    # Held back: only what could still begin the longest secret ("abcdefg" of "abcdefgh").
+    stream = Redactor(["abcdefgh", "wxyz"]).stream()
+    assert stream.feed("0123456789abcdefg") == "0123456789"
+    assert stream.feed("h") == REDACTED
+
+
+def test_finish_flushes_an_incomplete_character_and_leaves_nothing_held() -> None:
+    stream = Redactor(["hunter2-token"]).stream()
+    assert stream.feed(b"caf\xc3") == "caf"
+    assert stream.finish() == "\ufffd"
+    assert stream.finish() == ""
+    stream = Redactor(["hunter2-token"]).stream()
+    assert stream.feed("pw=hunt") == "pw="
+    assert stream.finish() == "hunt"
+    assert stream.feed("er") + stream.finish() == "er"  # "hunt" is not held a second time
