@@ -6,6 +6,7 @@ in memory, without a journal file.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
@@ -225,3 +226,12 @@ def test_whole_number_times_are_numbers() -> None:
     line = as_line(lambda o: o.update(wall=1_800_000_000, t_plus=3))
     record, _ = parse_line(line)
     assert (record.wall, record.t_plus) == (1_800_000_000, 3)
+
+
+def test_records_and_actors_are_immutable_values() -> None:
+    record, _ = encode()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.seq = 2  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ACTOR.user = "mallory"  # type: ignore[misc]
+    assert {ACTOR: 1}[Actor("operator", "ada", "/dev/pts/1")] == 1
