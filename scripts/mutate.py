@@ -56,16 +56,29 @@ class Target:
     pytest_args: tuple[str, ...] = _NO_HYPOTHESIS
 
 
-_ENGINE_TESTS = ("tests/unit/test_engine.py",)
+# Fastest and most pointed first: with ``-x`` a killed mutant costs only the tests up to the
+# first failure; a survivor costs them all.
+_RULES_TESTS = (
+    "tests/unit/test_engine_refusals.py",
+    "tests/unit/test_engine_rules.py",
+    "tests/unit/test_engine.py",
+)
+_VERDICT_TESTS = (
+    "tests/unit/test_verdict.py",
+    "tests/unit/test_engine_rules.py",
+    "tests/unit/test_engine.py",
+)
 _JOURNAL_TESTS = (
+    "tests/unit/test_journal_records.py",
+    "tests/unit/test_journal_reader.py",
     "tests/unit/test_journal.py",
     # Last: its exhaustive byte-flip and cut tests take most of the 10 s.
     "tests/unit/test_journal_tamper.py",
 )
 
 TARGETS = (
-    Target("src/cockpit/engine/rules.py", _ENGINE_TESTS),
-    Target("src/cockpit/engine/verdict.py", _ENGINE_TESTS),
+    Target("src/cockpit/engine/rules.py", _RULES_TESTS),
+    Target("src/cockpit/engine/verdict.py", _VERDICT_TESTS),
     # A fixed seed: a random search would kill a mutant in one run and miss it in the next.
     Target(
         "src/cockpit/runner/redact.py", ("tests/unit/test_redact.py",), ("--hypothesis-seed=0",)
@@ -377,8 +390,17 @@ def _make_slot(base: Path, index: int) -> Slot:
     return slot
 
 
-def _pytest(slot: Slot, target: Target, timeout: float) -> tuple[str, float]:
-    """Run the target's tests against the slot: 'killed', 'survived' or 'timeout'."""
+@dataclass(frozen=True)
+class Run:
+    """One run of a target's tests: 'killed', 'survived' or 'timeout', and the first failure."""
+
+    result: str
+    seconds: float
+    failed: str = ""
+
+
+def _pytest(slot: Slot, target: Target, timeout: float) -> Run:
+    """Run the target's tests against the slot."""
     hypothesis_dir = slot.root / "hypothesis"
     shutil.rmtree(hypothesis_dir, ignore_errors=True)  # no failing example carried over
     env = dict(os.environ)
@@ -404,24 +426,36 @@ def _pytest(slot: Slot, target: Target, timeout: float) -> tuple[str, float]:
         *target.pytest_args,
         *(str(ROOT / t) for t in target.tests),
     ]
+    output = slot.root / "pytest.out"
     began = time.monotonic()
-    process = subprocess.Popen(
-        command,
-        cwd=slot.root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # so a timeout ends the test's own children too
-    )
-    try:
-        code = process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        return "timeout", time.monotonic() - began
+    with output.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=slot.root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # so a timeout ends the test's own children too
+        )
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return Run("timeout", time.monotonic() - began)
+    seconds = time.monotonic() - began
     if code in (4, 5):  # usage error, nothing collected: the set-up is wrong, not the mutant
         raise RuntimeError(f"pytest exit {code} for {' '.join(command)}")
-    return ("survived" if code == 0 else "killed"), time.monotonic() - began
+    if code == 0:
+        return Run("survived", seconds)
+    for line in output.read_text(errors="replace").splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            # "FAILED ../../work/repo/tests/x.py::test - why", relative to the slot
+            kind, _, rest = line.partition(" ")
+            path, _, name = rest.split(" - ")[0].partition("::")
+            where = os.path.relpath(os.path.normpath(slot.root / path), ROOT)
+            return Run("killed", seconds, f"{kind} {where}{'::' + name if name else ''}")
+    return Run("killed", seconds, f"pytest exit {code}")
 
 
 def _write_module(slot: Slot, path: str, source: bytes) -> None:
@@ -439,6 +473,7 @@ class Outcome:
     mutant: Mutant
     result: str
     seconds: float
+    failed: str = ""
 
 
 @dataclass
@@ -453,10 +488,10 @@ class Runner:
         try:
             _write_module(slot, target.path, mutant.apply(original))
             timeout = self.timeouts[target.path]
-            result, seconds = _pytest(slot, target, timeout)
-            if result == "timeout":  # a busy machine, or a real endless loop: look again
-                result, seconds = _pytest(slot, target, 2 * timeout)
-            return Outcome(mutant, result, seconds)
+            run = _pytest(slot, target, timeout)
+            if run.result == "timeout":  # a busy machine, or a real endless loop: look again
+                run = _pytest(slot, target, 2 * timeout)
+            return Outcome(mutant, run.result, run.seconds, run.failed)
         finally:
             _write_module(slot, target.path, original)
             self.slots.put(slot)
@@ -587,12 +622,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of --sample")
     parser.add_argument("--fail-under", type=float, default=90.0, help="lowest score per module")
     parser.add_argument("--list", action="store_true", help="print the mutants, run nothing")
+    parser.add_argument(
+        "--match",
+        metavar="TEXT",
+        help="only mutants whose key or path:line holds TEXT; print each with the test that failed",
+    )
     args = parser.parse_args(argv)
     targets = _targets(args.modules)
     equivalents = read_equivalents(EQUIVALENT)
 
     sources = {t.path: (ROOT / t.path).read_bytes() for t in targets}
     mutants = {t.path: generate(t.path, sources[t.path]) for t in targets}
+    if args.match:
+        mutants = {
+            path: [m for m in ms if args.match in m.key or args.match in f"{m.path}:{m.line}"]
+            for path, ms in mutants.items()
+        }
     if args.list:
         for ms in mutants.values():
             for m in ms:
@@ -617,17 +662,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = slots.get()
         _check_slot_is_imported(first)
         for target in targets:
-            result, seconds = _pytest(first, target, timeout=600)
-            if result != "survived":
+            run = _pytest(first, target, timeout=600)
+            if run.result != "survived":
                 raise SystemExit(f"the tests of {target.path} fail without any mutant: fix them")
             # Generous: a busy machine must not turn a slow run into a "detected" mutant.
-            runner.timeouts[target.path] = max(20.0, 3 * seconds)
-            print(f"{target.path}: {len(mutants[target.path])} mutants, tests {seconds:.1f}s")
+            runner.timeouts[target.path] = max(20.0, 3 * run.seconds)
+            print(f"{target.path}: {len(mutants[target.path])} mutants, tests {run.seconds:.1f}s")
         slots.put(first)
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             futures = pool.map(lambda tm: runner.run(tm[0], tm[1], sources[tm[0].path]), chosen)
             outcomes = list(_progress(futures, len(chosen), began))
     print(f"\n{len(outcomes)} mutants in {time.monotonic() - began:.0f}s with {args.jobs} jobs")
+    if args.match:
+        for o in outcomes:
+            m = o.mutant
+            print(f"{m.path}:{m.line} [{m.operator}] {m.original} → {m.mutated}")
+            print(f"    {o.result}{': ' + o.failed if o.failed else ''}")
+        return 0
     generated = {path: len(ms) for path, ms in mutants.items()}
     all_keys = {m.key for ms in mutants.values() for m in ms}
     return report(
