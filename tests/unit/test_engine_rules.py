@@ -78,15 +78,15 @@ def test_the_health_window_does_not_complete_early_after_a_fail(sim: Sim) -> Non
 def test_the_health_window_completes_only_when_over_green_and_not_held(sim: Sim) -> None:
     started = to_health(sim)
     end = started + HEALTH
-    for n in range(4, 7):
+    for n in range(4, int(end - T)):  # a fresh PASS every second up to a second before the end
         sim.at(n)
         sim.metrics()
+    assert sim.state.window_verdict(end - 1) is Verdict.GREEN
     assert sim.do(i.Tick(OPERATOR, end - 1)) == []  # GREEN, but not over yet
     # Over, GREEN, but on HOLD: the crew is looking at something.
     sim.do(i.Hold(MONITOR, end - 1, "checking a dashboard"))
-    for n in range(int(HEALTH) + 1, int(HEALTH) + 4):
-        sim.at(n)
-        sim.metrics()
+    sim.at(end - T)
+    sim.metrics()
     assert sim.state.window_verdict(end) is Verdict.GREEN
     assert sim.do(i.Tick(OPERATOR, end)) == []
     sim.do(i.Resume(MONITOR, end))
@@ -421,3 +421,32 @@ def test_a_snapshot_is_recorded_with_the_rollback(sim: Sim) -> None:
     assert events[0].body == {"metrics": {"error-rate": 8.0}, "output": ["line"]}
     assert sim.state.rollback is not None
     assert sim.state.rollback.snapshot == {"metrics": {"error-rate": 8.0}, "output": ["line"]}
+
+
+def test_a_sample_measured_as_the_stop_point_opens_is_judged_at_once() -> None:
+    sim = Sim(demo_data())
+    for metric in sim.profile_data["metrics"]:
+        metric["pass_count"] = 1
+    sim.to_execution()
+    sim.run_first_step()  # the window opens at sim.now
+    kinds = sim.kinds(sim.metrics())  # every metric passes, measured at that very instant
+    assert kinds[-2:] == ["stop_point.passed", "health.started"]
+
+
+def test_a_sample_measured_as_verification_starts_is_judged_at_once() -> None:
+    sim = Sim(demo_data())
+    for metric in sim.profile_data["metrics"]:
+        metric["pass_count"] = 1
+    started = rolled_back_command(sim)
+    assert sim.now == started
+    kinds = sim.kinds(sim.metrics())
+    assert "rollback.verified" in kinds
+    assert sim.phase() is Phase.ROLLED_BACK
+
+
+def test_an_immediate_trigger_time_fires_at_t_zero() -> None:
+    sim = Sim(demo_data(briefing__contingency__trigger_time="0s"))
+    sim.to_execution()
+    sim.run_first_step(exit_code=1)  # at T0: the step failed at once
+    events = sim.do(i.Tick(OPERATOR, T))
+    assert events[0].body["reason"].startswith("5-minute rule: not GREEN by T+00:00 (00:00 after")
