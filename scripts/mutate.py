@@ -627,8 +627,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="TEXT",
         help="only mutants whose key or path:line holds TEXT; print each with the test that failed",
     )
+    parser.add_argument(
+        "--tests",
+        nargs="+",
+        metavar="TEST",
+        help="run these tests (paths or node ids) instead of the modules' own",
+    )
     args = parser.parse_args(argv)
     targets = _targets(args.modules)
+    if args.tests:
+        targets = [replace(t, tests=tuple(args.tests)) for t in targets]
     equivalents = read_equivalents(EQUIVALENT)
 
     sources = {t.path: (ROOT / t.path).read_bytes() for t in targets}
