@@ -238,6 +238,12 @@ DAMAGE = {
         "line is not valid JSON",
         False,
     ),
+    "two records, no newline": (
+        b"".join(LINES[:3]) + LINES[3].rstrip(b"\n") + LINES[4].rstrip(b"\n"),
+        4,
+        "last line has no newline and is not the start of a record",
+        False,
+    ),
     "swapped": (
         LINES[0] + LINES[2] + LINES[1] + b"".join(LINES[3:]),
         2,
@@ -334,6 +340,8 @@ def test_an_anchor_that_differs_before_a_torn_tail_wins() -> None:
     result = scan(b"".join(LINES[:4]) + PARTIAL, anchors)
     assert result.first_bad_seq == 2
     assert result.torn_tail is False
+    assert result.records == RECORDS[:1]
+    assert result.good_length == len(LINES[0])
     assert result.reason is not None and result.reason.startswith("hash differs from the anchor")
 
 
@@ -379,6 +387,7 @@ def test_a_malformed_anchor_line_is_reported_after_the_last_good_one() -> None:
         "the anchor file has a malformed line after the anchor of record 2 (it was edited)"
     )
     assert result.records == RECORDS[:2]
+    assert result.good_length == len(LINES[0]) + len(LINES[1])
 
 
 def test_a_malformed_anchor_line_beside_a_torn_tail() -> None:

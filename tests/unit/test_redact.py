@@ -107,6 +107,9 @@ def test_a_whole_secret_at_the_end_of_a_chunk_is_emitted_at_once() -> None:
     stream = Redactor(["secret-value"]).stream()
     assert stream.feed("pw=secret-value") == f"pw={REDACTED}"
     assert stream.finish() == ""
+    # Also a shorter one, when no longer secret can start with it.
+    stream = Redactor(["abcd", "wxyz1234"]).stream()
+    assert stream.feed("pw=abcd") == f"pw={REDACTED}"
 
 
 def test_the_longest_secret_sets_how_much_is_held_back() -> None:
