@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import json
 import os
 import queue
 import random
@@ -627,6 +628,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="TEXT",
         help="only mutants whose key or path:line holds TEXT; print each with the test that failed",
     )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write every outcome to FILE")
     parser.add_argument(
         "--tests",
         nargs="+",
@@ -681,6 +683,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             futures = pool.map(lambda tm: runner.run(tm[0], tm[1], sources[tm[0].path]), chosen)
             outcomes = list(_progress(futures, len(chosen), began))
     print(f"\n{len(outcomes)} mutants in {time.monotonic() - began:.0f}s with {args.jobs} jobs")
+    if args.json:
+        rows = [
+            {
+                "key": o.mutant.key,
+                "line": o.mutant.line,
+                "result": o.result,
+                "seconds": round(o.seconds, 2),
+                "failed": o.failed,
+            }
+            for o in outcomes
+        ]
+        args.json.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
     if args.match:
         for o in outcomes:
             m = o.mutant
