@@ -39,8 +39,9 @@ bench: setup ## print the performance figures (see benchmarks/)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # CPU-heavy (about 950 mutants, 2 test processes): niced, and not part of `make test`.
+# MUTATE_ARGS passes options, e.g. MUTATE_ARGS="src/cockpit/engine/rules.py --json out.json".
 mutation: setup ## mutation score of the safety core's six modules (scripts/mutate.py)
-	nice -n 10 $(BIN)/python scripts/mutate.py
+	nice -n 10 $(BIN)/python scripts/mutate.py $(MUTATE_ARGS)
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -484,6 +484,14 @@ class Runner:
     slots: queue.Queue[Slot]
     timeouts: dict[str, float] = field(default_factory=dict)
 
+    def unmutated(self, target: Target) -> Run:
+        """The target's tests against the unchanged package: they must pass."""
+        slot = self.slots.get()
+        try:
+            return _pytest(slot, target, timeout=600)
+        finally:
+            self.slots.put(slot)
+
     def run(self, target: Target, mutant: Mutant, original: bytes) -> Outcome:
         slot = self.slots.get()
         try:
@@ -671,14 +679,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         runner = Runner(slots)
         first = slots.get()
         _check_slot_is_imported(first)
-        for target in targets:
-            run = _pytest(first, target, timeout=600)
-            if run.result != "survived":
-                raise SystemExit(f"the tests of {target.path} fail without any mutant: fix them")
-            # Generous: a busy machine must not turn a slow run into a "detected" mutant.
-            runner.timeouts[target.path] = max(20.0, 3 * run.seconds)
-            print(f"{target.path}: {len(mutants[target.path])} mutants, tests {run.seconds:.1f}s")
         slots.put(first)
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            for target, run in zip(targets, pool.map(runner.unmutated, targets), strict=True):
+                if run.result != "survived":
+                    raise SystemExit(f"the tests of {target.path} fail without any mutant")
+                # A busy machine must not turn a slow run into a "detected" mutant; a mutant
+                # that times out is run once more with twice the time (Runner.run).
+                runner.timeouts[target.path] = max(10.0, 4 * run.seconds)
+                print(
+                    f"{target.path}: {len(mutants[target.path])} mutants, tests {run.seconds:.1f}s"
+                )
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             futures = pool.map(lambda tm: runner.run(tm[0], tm[1], sources[tm[0].path]), chosen)
             outcomes = list(_progress(futures, len(chosen), began))
