@@ -259,6 +259,7 @@ def test_a_step_that_ends_during_a_rollback_is_only_recorded(sim: Sim) -> None:
         assert other.kinds(events) == ["step.finished"]
         assert other.state.advisory is None
         assert not other.state.steps[0].stop_point_passed
+        assert other.state.window is None  # no STOP POINT beside ROLLING BACK on the screen
 
 
 def copy_of(sim: Sim) -> Sim:
