@@ -464,7 +464,8 @@ def _step_finished(state: State, e: Event) -> None:
     s.status = StepStatus.SUCCEEDED if b["ok"] else StepStatus.FAILED
     if not b["ok"]:
         state.step_failed_at = e.wall  # not GREEN from here: the 5-minute rule is counting
-    if b["ok"] and state.profile is not None:
+    # A step that ends during a rollback opens no stop point: nothing judges that release now.
+    if b["ok"] and state.profile is not None and state.rollback is None:
         step = next(st for _, st in state.profile.steps() if st.id == s.id)
         _open_window(state, "stop_point", s.id, list(step.stop_point), e.wall)
 
