@@ -503,7 +503,21 @@ ROWS = [
         lambda s: i.RunStep(OPERATOR, s.now, "announce"),
         "POINT OF NO RETURN",
     ),
+    Row(
+        "run-command-differs",
+        "_run",
+        verified,
+        lambda s: i.RunStep(OPERATOR, s.now, "deploy-v2", ("another", "command")),
+        "not the command the Monitor verified",
+    ),
     # processes and samples
+    Row(
+        "not-started-not-starting",
+        "_not_started",
+        executing,
+        lambda s: i.MarkNotStarted(OPERATOR, s.now, "deploy-v2", "never started"),
+        "step 'deploy-v2' was not starting",
+    ),
     Row(
         "started-not-starting",
         "_started",

@@ -341,7 +341,9 @@ def test_the_five_minute_rule_names_what_is_not_green(sim: Sim) -> None:
             one(sim, metric, Status.PASS, 1.0)
     events = sim.do(i.Tick(OPERATOR, deadline))
     reason = events[0].body["reason"]
-    assert reason.startswith("5-minute rule: not GREEN by T+05:00 (05:00 after the step ended)")
+    assert reason.startswith(
+        "trigger time (05:00) passed: not GREEN by T+05:00 (05:00 after the step ended)"
+    )
     assert reason.endswith(": throughput no sample yet")
 
 
@@ -458,4 +460,8 @@ def test_an_immediate_trigger_time_fires_at_t_zero() -> None:
     sim.to_execution()
     sim.run_first_step(exit_code=1)  # at T0: the step failed at once
     events = sim.do(i.Tick(OPERATOR, T))
-    assert events[0].body["reason"].startswith("5-minute rule: not GREEN by T+00:00 (00:00 after")
+    assert (
+        events[0]
+        .body["reason"]
+        .startswith("trigger time (00:00) passed: not GREEN by T+00:00 (00:00 after")
+    )
