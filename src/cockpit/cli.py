@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
     )
+    p.add_argument(
+        "--take-over",
+        action="store_true",
+        help="take the deploy lock of a session whose cockpit is gone (recorded)",
+    )
     p.set_defaults(target="cockpit.ui.launch:run_command")
 
     p = sub.add_parser("demo", help="start the bundled demo service and run its deploy")
@@ -122,6 +127,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(target="cockpit.session_list:sessions_command")
+
+    p = sub.add_parser("unlock", help="release a deploy lock kept after a rollback (recorded)")
+    p.add_argument("service", metavar="SERVICE")
+    p.add_argument("--reason", required=True, help="why the service may be deployed again")
+    p.add_argument("--environment", metavar="ENV", help="only this environment (default: all)")
+    p.add_argument(
+        "--profile",
+        metavar="PROFILE",
+        type=path_argument,
+        help="the profile whose [lock] says where the lock is (etcd, a lock directory)",
+    )
+    p.add_argument(
+        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals are"
+    )
+    p.set_defaults(target="cockpit.lock.commands:unlock_command")
 
     p = sub.add_parser("report", help="write DEPLOYMENT-REPORT.md from a journal")
     p.add_argument("journal", metavar="JOURNAL", type=path_argument)
@@ -170,7 +190,7 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "target", None):
-        commands = "validate, schema, check, run, demo, watch, sessions, verify, report"
+        commands = "validate, schema, check, run, demo, watch, sessions, unlock, verify, report"
         parser.error(f"give a command: {commands}")
     if sys.stdout is None:  # started with standard output closed (`cockpit schema >&-`)
         print("error: standard output is closed; cockpit writes its results there", file=sys.stderr)

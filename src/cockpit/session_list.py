@@ -156,9 +156,14 @@ def sessions_command(args: argparse.Namespace) -> int:
         doc = [asdict(entry) | {"resumable": entry.resumable} for entry in entries]
         print(json_text(doc, indent=2))
         return EXIT_LISTED
+    from cockpit.lock import open_store
+    from cockpit.lock.listing import lock_lines
+    from cockpit.profile.models import Lock
+
+    locks = lock_lines(open_store(Lock(), directory))
     if not entries:
-        print(inert(f"no sessions in {directory}"))
+        print("\n".join([inert(f"no sessions in {directory}"), *locks]))
         return EXIT_LISTED
     with contextlib.suppress(BrokenPipeError):  # `cockpit sessions | head`
-        print("\n".join(_table(entries)))
+        print("\n".join([*_table(entries), *(["", *locks] if locks else [])]))
     return EXIT_LISTED

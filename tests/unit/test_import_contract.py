@@ -2,7 +2,7 @@
 
     foundations (sample, clock, durations, startup, demo…)
       → profile, journal, runner
-        → engine, probes
+        → engine, probes, lock
           → announce → session
             → evidence, watch, session_list, guide
               → ui
@@ -38,7 +38,8 @@ LAYERS: list[set[str]] = [
         "cockpit.files",
     },
     {"cockpit.profile", "cockpit.journal", "cockpit.runner"},
-    {"cockpit.engine", "cockpit.probes"},
+    # The deploy lock reads the profile's [lock] and the files; the session takes it.
+    {"cockpit.engine", "cockpit.probes", "cockpit.lock"},
     {"cockpit.announce"},
     {"cockpit.session"},
     {"cockpit.evidence", "cockpit.watch", "cockpit.session_list", "cockpit.guide"},

@@ -198,3 +198,17 @@ class RecordLoopHealth(Intent):
     loop: str
     error: str | None = None
     stopped: bool = False
+
+
+LOCK_CHANGES = ("taken", "lost", "kept", "released")
+
+
+@dataclass(frozen=True)
+class LockChanged(Intent):
+    """The deploy lock was taken (or taken again), lost, kept after a rollback, or released.
+
+    ``change`` is one of ``LOCK_CHANGES``; ``details`` is what the record says (who holds it,
+    why it was lost, the rollback's reason, who released it)."""
+
+    change: str
+    details: dict[str, Any]

@@ -48,6 +48,12 @@ class Kind(StrEnum):
     ROLLBACK_VERIFYING = "rollback.verifying"
     ROLLBACK_VERIFIED = "rollback.verified"
     ROLLBACK_NOT_VERIFIED = "rollback.not_verified"
+    # the deploy lock
+    LOCK_TAKEN = "lock.taken"
+    LOCK_LOST = "lock.lost"
+    LOCK_KEPT = "lock.kept"
+    """After a rollback: kept, marked rolled back, until someone releases it."""
+    LOCK_RELEASED = "lock.released"
     # the cockpit's own health
     LOOP_FAILED = "loop.failed"
     LOOP_STOPPED = "loop.stopped"

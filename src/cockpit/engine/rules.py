@@ -92,6 +92,14 @@ def _require_role(state: State, intent: i.Intent, *roles: str) -> None:
             )
 
 
+def _lock_held(state: State) -> None:
+    lock = state.lock
+    if lock is not None and not lock.held and lock.released is None:
+        raise Refusal(
+            f"LOCK LOST ({lock.lost}): no new step until the lock is held again; R still rolls back"
+        )
+
+
 def _not_finished(state: State) -> None:
     if state.phase.finished:
         raise Refusal(f"the session has ended ({state.phase.value})")
@@ -173,6 +181,7 @@ def _go(state: State, intent: i.Go) -> list[Event]:
     _require_role(state, intent, "operator", "monitor")
     if state.hold is not None:
         raise Refusal(f"on HOLD ({state.hold.reason}); resume first")
+    _lock_held(state)
     if intent.actor.role in state.go:
         raise Refusal(f"the {intent.actor.role.capitalize()} has already given GO")
     not_green = state.checks_green(intent.wall)
@@ -287,6 +296,7 @@ def _run(state: State, intent: i.RunStep) -> list[Event]:
     _require_role(state, intent, "operator")
     if state.hold is not None:
         raise Refusal(f"on HOLD ({state.hold.reason}); resume first")
+    _lock_held(state)
     running = state.running_step()
     if running is not None:
         raise Refusal(f"step {running.id!r} is still running")
@@ -679,3 +689,26 @@ def _snapshot(state: State, intent: i.RecordSnapshot) -> list[Event]:
     return [
         _system(intent, Kind.ROLLBACK_SNAPSHOT, metrics=intent.metrics, output=intent.output_tail)
     ]
+
+
+# ---------------------------------------------------------------- the deploy lock
+
+_LOCK_KINDS = {
+    "taken": Kind.LOCK_TAKEN,
+    "lost": Kind.LOCK_LOST,
+    "kept": Kind.LOCK_KEPT,
+    "released": Kind.LOCK_RELEASED,
+}
+
+
+@_rule(i.LockChanged)
+def _lock_changed(state: State, intent: i.LockChanged) -> list[Event]:
+    kind = _LOCK_KINDS.get(intent.change)
+    if kind is None:
+        raise Refusal(f"unknown lock change {intent.change!r}")
+    lock = state.lock
+    if intent.change == "lost" and (lock is None or not lock.held):
+        return []  # said once; said again only after it was held again
+    if intent.change != "taken" and lock is None:
+        raise Refusal("this session holds no lock")
+    return [_event(intent, kind, **intent.details)]

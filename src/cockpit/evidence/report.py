@@ -195,7 +195,30 @@ def _cockpit_itself(session: SessionRecord, kind: str, b: dict[str, Any]) -> str
         )
     if kind == Kind.LOOP_RECOVERED:
         return f"The cockpit's {b.get('loop')} loop works again"
-    return f"{kind}: {compact(b)}"  # a kind this version does not know (a newer journal)
+    return _lock(kind, b) or f"{kind}: {compact(b)}"  # a kind this version does not know
+
+
+def _lock(kind: str, b: dict[str, Any]) -> str | None:
+    """Records of the deploy lock."""
+    locks = ", ".join(md.code(str(k)) for k in b.get("locks", [])) or "the service"
+    if kind == Kind.LOCK_TAKEN:
+        holder = dict(b.get("holder") or {})
+        who_holds = f"{holder.get('user')}@{holder.get('host')}, pid {holder.get('pid')}"
+        over = b.get("taken_over") or []
+        taken = (
+            f"; taken over from a session that was gone ({'; '.join(map(str, over))})"
+            if over
+            else ""
+        )
+        again = "taken again" if b.get("again") else "taken"
+        return f"Deploy lock on {locks} {again} ({who_holds}; {b.get('store')}){taken}"
+    if kind == Kind.LOCK_LOST:
+        return f"**LOCK LOST**: {b.get('reason')}; no new step until it is held again"
+    if kind == Kind.LOCK_KEPT:
+        return f"Deploy lock kept: {b.get('text')}; released only by `cockpit unlock`"
+    if kind == Kind.LOCK_RELEASED:
+        return f"Deploy lock released by {b.get('by')}: {b.get('reason')}"
+    return None
 
 
 FOUND_ON_RESUME = {

@@ -28,6 +28,7 @@ from cockpit.journal import (
 from cockpit.profile import ResolvedProfile, load_profile, resolve_profile
 from cockpit.profile.loader import PROFILE_SIZE_LIMIT
 from cockpit.session.crew import Crew, os_user, terminal
+from cockpit.session.locking import SessionLock, why_of
 
 
 @dataclass
@@ -41,6 +42,8 @@ class Opened:
     state: State
     first: tuple[i.Intent, list[Event]] | None = None
     """The intent and events still to record (a new session's start)."""
+    lock: SessionLock | None = None
+    """The deploy lock, taken before the journal was made."""
 
 
 def open_new(
@@ -51,12 +54,16 @@ def open_new(
     sessions_dir: Path | None,
     environ: Mapping[str, str],
     clock: Clock,
+    take_over: bool = False,
 ) -> Opened:
-    """Load the profile, check the crew and open a new journal; nothing is recorded yet.
+    """Load the profile, check the crew, take the deploy lock and open a new journal;
+    nothing is recorded yet.
 
     Raises:
         ProfileError: the profile is invalid or a referenced variable is not set.
         Refusal: the crew breaks the two-person rule (before any file exists).
+        LockHeld: another session holds the service's lock (before any file exists).
+        LockError: the lock's store cannot be used.
         OSError: the sessions directory cannot be created.
     """
     profile = load_profile(profile_path)
@@ -85,9 +92,21 @@ def open_new(
     events = decide(State(), intent)  # refuses a bad crew before any file exists
     directory = sessions_dir or default_sessions_dir()
     journal_path = new_session_path(directory, profile.deployment.service, clock.wall())
-    session_dir = session_directory(journal_path)
-    journal = Journal.open(journal_path)
-    return Opened(resolved, journal, session_dir, crew, State(), (intent, events))
+    lock = SessionLock.take(
+        resolved.profile,
+        journal_path,
+        why=why_of(resolved.profile, intent.actor),
+        wall=clock.wall(),
+        take_over=take_over,
+        environ=environ,
+    )
+    try:
+        session_dir = session_directory(journal_path)
+        journal = Journal.open(journal_path)
+    except BaseException as exc:
+        lock.abandon(f"the session did not start: {exc}", clock.wall())
+        raise
+    return Opened(resolved, journal, session_dir, crew, State(), (intent, events), lock)
 
 
 def open_existing(journal_path: Path, *, environ: Mapping[str, str]) -> Opened:

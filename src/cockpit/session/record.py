@@ -52,7 +52,8 @@ def is_action(intent: i.Intent) -> bool:
         | i.ProcessExited
         | i.RecordSnapshot
         | i.RecordLoopHealth
-        | i.MarkNotStarted,
+        | i.MarkNotStarted
+        | i.LockChanged,
     )
 
 

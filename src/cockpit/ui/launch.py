@@ -33,16 +33,25 @@ def _terminal_ok() -> bool:
     return True
 
 
-def _open(profile: Path | None, sessions_dir: str | None, resume: str | None = None) -> int:
+def _open(
+    profile: Path | None,
+    sessions_dir: str | None,
+    resume: str | None = None,
+    *,
+    take_over: bool = False,
+) -> int:
     startup.pause()  # until the first frame (CockpitApp.on_ready): see cockpit.startup
     try:
-        return _open_and_run(profile, sessions_dir, resume)
+        return _open_and_run(profile, sessions_dir, resume, take_over=take_over)
     finally:
         startup.resume()
 
 
-def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | None) -> int:
+def _open_and_run(
+    profile: Path | None, sessions_dir: str | None, resume: str | None, *, take_over: bool
+) -> int:
     from cockpit.evidence import write_evidence
+    from cockpit.lock import LockError, LockHeld
     from cockpit.session import Session
 
     try:
@@ -54,7 +63,14 @@ def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | 
                 profile,
                 sessions_dir=Path(sessions_dir) if sessions_dir else None,
                 evidence_writer=write_evidence,
+                take_over=take_over,
             )
+    except LockHeld as exc:
+        _say(f"error: refused: {exc.message}", error=True)
+        return 2
+    except LockError as exc:
+        _say(f"error: the deploy lock: {exc}", error=True)
+        return 2
     except ProfileError as exc:
         for problem in exc.problems:
             _say(f"error: {problem}", error=True)
@@ -154,7 +170,7 @@ def run_command(args: argparse.Namespace) -> int:
     if not _terminal_ok():
         return 2
     profile = Path(args.profile) if args.profile else None
-    return _open(profile, args.sessions_dir, args.resume)
+    return _open(profile, args.sessions_dir, args.resume, take_over=args.take_over)
 
 
 def watch_command(args: argparse.Namespace) -> int:

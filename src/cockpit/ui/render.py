@@ -112,6 +112,7 @@ LOOP_STOPPED_WORDS = {
     "output": "STEP OUTPUT NOT SHOWN: output reader stopped",
     "follow": "NOT FOLLOWING THE SESSION: journal reader stopped",
     "processes": "PROCESSES NOT FOLLOWED: see the record",
+    "lock": "LOCK NOT WATCHED: lock loop stopped",
 }
 """What the top bar says when a loop stopped: what no longer happens, first."""
 
@@ -175,11 +176,34 @@ def _current_environment(state: State) -> str:
 
 
 def phase_text(state: State) -> Text:
-    """The phase, with HOLD on top of it when held."""
+    """The phase, with HOLD on top of it when held, and the deploy lock after it."""
     text = styled(state.phase.value, "bold")
     if state.hold is not None:
         text = styled("HOLD", "bold black on yellow") + Text(f" ({state.phase.value})")
-    return text
+    return text + lock_text(state)
+
+
+def lock_text(state: State) -> Text:
+    """The deploy lock, after the phase: who holds it, or that it is kept or released."""
+    lock = state.lock
+    if lock is None:
+        return Text("")
+    if lock.kept:
+        return styled(" · LOCK KEPT until cockpit unlock", "bold")
+    if lock.released:
+        return styled(" · lock released", "dim")
+    return Text("")  # held: the normal case; lost: the alarm line says LOCK LOST
+
+
+def lock_alarm(state: State) -> Text:
+    """``✘ LOCK LOST: why`` while the lock is lost (empty otherwise)."""
+    lock = state.lock
+    if lock is None or lock.held or lock.released is not None:
+        return Text("")
+    return styled(
+        f" ✘ LOCK LOST: {inert(lock.lost or '?')} · no new step; R still works ",
+        "bold white on red",
+    )
 
 
 # ---------------------------------------------------------------- operator pane
