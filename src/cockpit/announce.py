@@ -54,6 +54,7 @@ ANNOUNCED_KINDS = frozenset(
         Kind.PROCESS_STARTED,
         Kind.STEP_NOT_STARTED,
         Kind.LOCK_TAKEN,
+        Kind.ATTACH_JOINED,
         Kind.LOCK_LOST,
         Kind.LOCK_KEPT,
         Kind.LOCK_RELEASED,
@@ -222,6 +223,9 @@ def announcement(event: Event, state_before: State, state_after: State) -> str |
         )
     if kind == Kind.LOOP_RECOVERED:
         return f"{str(b.get('loop')).upper()} works again"
+    if kind == Kind.ATTACH_JOINED:
+        where = f" on {b['tty']}" if b.get("tty") else ""
+        return f"{b.get('user')} joined as {str(b.get('role')).capitalize()}{where}"
     if kind == Kind.LOCK_TAKEN:
         locks = ", ".join(str(k) for k in b.get("locks", []))
         if b.get("again"):

@@ -104,6 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="start the bundled demo service and run its deploy")
     p.add_argument("--port", type=int, default=0, help="port of the demo service (0: any)")
     p.add_argument(
+        "--monitor",
+        metavar="USER",
+        help="the Monitor's OS user: the two of you run the demo by identity (cockpit attach)",
+    )
+    p.add_argument(
+        "--observer", metavar="USER", action="append", default=[], help="an OS user who watches"
+    )
+    p.add_argument(
+        "--profile", metavar="PROFILE", type=path_argument, help="a variant of the demo profile"
+    )
+    p.add_argument(
         "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
     )
     p.set_defaults(target="cockpit.ui.launch:demo_command")
@@ -126,7 +137,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals are"
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--attachable",
+        action="store_true",
+        help="list the running sessions on this host that you may join (cockpit attach)",
+    )
     p.set_defaults(target="cockpit.session_list:sessions_command")
+
+    p = sub.add_parser("attach", help="join a running session from your own terminal")
+    p.add_argument(
+        "session",
+        nargs="?",
+        metavar="SESSION",
+        help="the session's id (or its start, or its service); default: the one you may join",
+    )
+    p.add_argument(
+        "--role",
+        choices=["monitor", "observer"],
+        help="join as the Monitor (acts) or an observer (watches); default: what you may",
+    )
+    p.set_defaults(target="cockpit.ui.attach:attach_command")
 
     p = sub.add_parser("unlock", help="release a deploy lock kept after a rollback (recorded)")
     p.add_argument("service", metavar="SERVICE")
@@ -190,7 +220,9 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "target", None):
-        commands = "validate, schema, check, run, demo, watch, sessions, unlock, verify, report"
+        commands = (
+            "validate, schema, check, run, demo, watch, attach, sessions, unlock, verify, report"
+        )
         parser.error(f"give a command: {commands}")
     if sys.stdout is None:  # started with standard output closed (`cockpit schema >&-`)
         print("error: standard output is closed; cockpit writes its results there", file=sys.stderr)

@@ -142,6 +142,10 @@ def _table(entries: list[SessionEntry]) -> list[str]:
 
 def sessions_command(args: argparse.Namespace) -> int:
     """List sessions: exit 0 (also when there are none), 2 when the directory is unreadable."""
+    if getattr(args, "attachable", False):
+        from cockpit.attach.listing import attachable_command
+
+        return attachable_command(args)
     directory = Path(args.sessions_dir) if args.sessions_dir else default_sessions_dir()
     try:
         exists = os.path.lexists(directory)

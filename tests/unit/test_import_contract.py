@@ -4,7 +4,7 @@
       → profile, journal, runner
         → engine, probes, lock
           → announce → session
-            → evidence, watch, session_list, guide
+            → evidence, watch, session_list, guide, attach
               → ui
                 → cli
 
@@ -42,7 +42,14 @@ LAYERS: list[set[str]] = [
     {"cockpit.engine", "cockpit.probes", "cockpit.lock"},
     {"cockpit.announce"},
     {"cockpit.session"},
-    {"cockpit.evidence", "cockpit.watch", "cockpit.session_list", "cockpit.guide"},
+    # attach: the socket a live session serves, and the joined terminal (watch's read side).
+    {
+        "cockpit.evidence",
+        "cockpit.watch",
+        "cockpit.session_list",
+        "cockpit.guide",
+        "cockpit.attach",
+    },
     {"cockpit.ui"},
     {"cockpit.cli", "cockpit.__main__"},
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -164,10 +165,12 @@ def test_a_planted_or_garbled_record_is_ignored_and_named(tmp_path: Path) -> Non
     (directory / f"{KEY.name}.{os.geteuid()}.json").write_bytes(b'{"version": 1, "state": NaN}')
     (directory / f"{KEY.name}.{os.geteuid() + 1}.json").write_text("{}")  # not that uid's file
     session = Session.create(PROFILE, sessions_dir=sessions, environ={})
-    asyncio.run(session.close())
-    done = run_cockpit("sessions", "--sessions-dir", str(sessions))
-    assert "held by" in done.stdout  # left unfinished: still held, by a session that is gone
-    assert f"not a regular file of uid {os.geteuid() + 1}; ignored" in done.stdout
+    try:
+        done = run_cockpit("sessions", "--sessions-dir", str(sessions))
+        assert "quick/production: held by" in done.stdout
+        assert f"not a regular file of uid {os.geteuid() + 1}; ignored" in done.stdout
+    finally:
+        asyncio.run(session.close())
 
 
 async def rolled_back(session: Session) -> None:
@@ -227,11 +230,16 @@ async def test_after_a_rollback_the_lock_stays_until_unlock_records_its_release(
     released = read_journal(session.journal_path)[-1]
     assert released.kind == Kind.LOCK_RELEASED
     assert released.body["reason"] == "v1 is sound again"
-    assert released.actor.user == "root" or released.actor.user == os.environ.get("USER")
+    assert released.actor.user == pwd.getpwuid(os.geteuid()).pw_name
     again = Session.create(PROFILE, sessions_dir=sessions, environ={})
-    await again.close()  # left unfinished by a process that still runs (this one)
+    try:
+        done = run_cockpit("unlock", "quick", "--reason", "now", "--sessions-dir", str(sessions))
+        assert done.returncode == 1 and "its session may still run" in done.stderr, done.stderr
+    finally:
+        await again.close()  # quit before execution: the lock is released
+    assert read_journal(again.journal_path)[-1].kind == Kind.LOCK_RELEASED
     done = run_cockpit("unlock", "quick", "--reason", "again", "--sessions-dir", str(sessions))
-    assert done.returncode == 1 and "may still run" in done.stderr, done.stderr
+    assert done.returncode == 1 and "nothing to release" in done.stderr, done.stderr
 
 
 async def test_a_session_that_ends_well_releases_its_lock(tmp_path: Path) -> None:

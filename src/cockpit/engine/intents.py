@@ -212,3 +212,13 @@ class LockChanged(Intent):
 
     change: str
     details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordAttach(Intent):
+    """A crew member joined the session from their own terminal (``joined``), or left
+    (``left``); ``details`` says who (OS user, uid, terminal), as what role, and why they
+    left."""
+
+    change: str
+    details: dict[str, Any]

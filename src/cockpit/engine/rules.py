@@ -83,7 +83,9 @@ def _require_role(state: State, intent: i.Intent, *roles: str) -> None:
     if actor.role not in roles:
         wanted = " or ".join(r.capitalize() for r in roles)
         raise Refusal(f"only the {wanted} can do this (you act as {actor.role})")
-    if _profile(state).roles.two_person_rule and actor.role in ("operator", "monitor"):
+    profile = _profile(state)
+    single = profile.crew is not None and profile.crew.single_operator
+    if profile.roles.two_person_rule and not single and actor.role in ("operator", "monitor"):
         other = "monitor" if actor.role == "operator" else "operator"
         if _same(actor.user, state.crew.get(other, "")):
             raise Refusal(
@@ -115,7 +117,8 @@ def _start(state: State, intent: i.StartSession) -> list[Event]:
     if not intent.operator.strip() or not intent.monitor.strip():
         raise Refusal("name the Operator and the Monitor before starting")
     two_person = bool(intent.profile.get("roles", {}).get("two_person_rule", True))
-    if two_person and _same(intent.operator, intent.monitor):
+    single = bool((intent.profile.get("crew") or {}).get("single_operator", False))
+    if two_person and not single and _same(intent.operator, intent.monitor):
         raise Refusal(
             f"two-person rule: {intent.operator} cannot be both Operator and Monitor; "
             "name a second person"
@@ -711,4 +714,15 @@ def _lock_changed(state: State, intent: i.LockChanged) -> list[Event]:
         return []  # said once; said again only after it was held again
     if intent.change != "taken" and lock is None:
         raise Refusal("this session holds no lock")
+    return [_event(intent, kind, **intent.details)]
+
+
+_ATTACH_KINDS = {"joined": Kind.ATTACH_JOINED, "left": Kind.ATTACH_LEFT}
+
+
+@_rule(i.RecordAttach)
+def _attach(state: State, intent: i.RecordAttach) -> list[Event]:
+    kind = _ATTACH_KINDS.get(intent.change)
+    if kind is None:
+        raise Refusal(f"unknown attach change {intent.change!r}")
     return [_event(intent, kind, **intent.details)]

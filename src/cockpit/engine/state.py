@@ -224,6 +224,8 @@ class State:
     """Background loops that are failing or stopped (empty while all work)."""
     lock: LockState | None = None
     """The deploy lock (None: the session took none, as before locks existed)."""
+    attached: dict[str, str] = field(default_factory=dict)
+    """Terminals joined with ``cockpit attach``: connection → who, as what, where."""
     event_count: int = 0
 
     # ------------------------------------------------------------ derived views
@@ -604,6 +606,7 @@ def _loop_recovered(state: State, e: Event) -> None:
 
 def _resumed(state: State, e: Event) -> None:
     state.loops.clear()  # a resumed cockpit runs loops of its own
+    state.attached.clear()  # and its own attach socket: nobody is joined yet
 
 
 def _window_green(state: State, e: Event) -> None:
@@ -640,6 +643,16 @@ def _lock_released(state: State, e: Event) -> None:
         state.lock.held = False
         state.lock.kept = None
         state.lock.released = f"{e.body.get('by')}: {e.body.get('reason')}"
+
+
+def _attach_joined(state: State, e: Event) -> None:
+    b = e.body
+    where = f" on {b['tty']}" if b.get("tty") else ""
+    state.attached[str(b.get("connection"))] = f"{b.get('user')} ({b.get('role')}){where}"
+
+
+def _attach_left(state: State, e: Event) -> None:
+    state.attached.pop(str(e.body.get("connection")), None)
 
 
 _HANDLERS: dict[str, Callable[[State, Event], None]] = {
@@ -682,4 +695,6 @@ _HANDLERS: dict[str, Callable[[State, Event], None]] = {
     Kind.LOCK_LOST: _lock_lost,
     Kind.LOCK_KEPT: _lock_kept,
     Kind.LOCK_RELEASED: _lock_released,
+    Kind.ATTACH_JOINED: _attach_joined,
+    Kind.ATTACH_LEFT: _attach_left,
 }

@@ -195,7 +195,20 @@ def _cockpit_itself(session: SessionRecord, kind: str, b: dict[str, Any]) -> str
         )
     if kind == Kind.LOOP_RECOVERED:
         return f"The cockpit's {b.get('loop')} loop works again"
-    return _lock(kind, b) or f"{kind}: {compact(b)}"  # a kind this version does not know
+    return _lock(kind, b) or _attach(kind, b) or f"{kind}: {compact(b)}"  # a newer journal's
+
+
+def _attach(kind: str, b: dict[str, Any]) -> str | None:
+    """Records of the crew's own terminals (``cockpit attach``)."""
+    who_it_is = f"{b.get('user')} (uid {b.get('uid')})"
+    where = f" on {b['tty']}" if b.get("tty") else ""
+    if kind == Kind.ATTACH_JOINED:
+        return f"{who_it_is} joined as {str(b.get('role')).capitalize()}{where}"
+    if kind == Kind.ATTACH_LEFT:
+        return f"{who_it_is} left ({b.get('role')}{where})"
+    if kind == Kind.ATTACH_REFUSED:
+        return f"**{who_it_is} was refused**{where}, pid {b.get('pid')}: {b.get('why')}"
+    return None
 
 
 def _lock(kind: str, b: dict[str, Any]) -> str | None:
@@ -235,10 +248,14 @@ def _intent(body: dict[str, Any]) -> str:
 
 def timeline(session: SessionRecord) -> str:
     """Every decision record with its time, who and what, in journal order."""
+    crew = session.profile.crew
+    single = crew is not None and crew.single_operator
     rows = []
     for record in session.records:
         text = describe(session, record)
         if text is not None:
+            if single and record.actor.role in ("operator", "monitor"):
+                text += " — SINGLE OPERATOR: one OS user may act in both roles"
             rows.append((str(record.seq), session.at(record), who(record.actor), text))
     return md.table(["#", "Time", "Who", "Event"], rows)
 

@@ -783,6 +783,13 @@ class Profile(_Model):
                 )
             for step in stage.steps:
                 need(f"step {step.id!r} stop_point", step.stop_point)
+        crew = self.crew
+        if crew is not None and self.roles.two_person_rule and not crew.single_operator:
+            if crew.monitor is None:
+                raise ValueError(
+                    "[crew] under the two-person rule needs the Monitor's OS user"
+                    ' (monitor = "grace"), or single_operator = true'
+                )
         need("rollback.verify.metrics", self.rollback.verify.metrics)
         need("health.metrics", self.health.metrics)
         for key in self.rollback.verify.tolerance_abs:

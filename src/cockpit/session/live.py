@@ -223,6 +223,12 @@ class Session:
         return False
 
     @property
+    def seat(self) -> str | None:
+        """The one role this terminal acts in (a joined Monitor's: ``monitor``), or None
+        where its keys are every role's (the session's own screen)."""
+        return None
+
+    @property
     def journal_path(self) -> Path:
         """The journal file."""
         return self.journal.path
@@ -387,6 +393,12 @@ class Session:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.processes.close()
         if self.lock is not None:
+            # Recorded, not shown: the screen is closing and keeps what it showed.
+            listeners, self.listeners[:] = list(self.listeners), []
+            try:
+                self.lock.quit(self.state, self.recorder.decide, self.clock.wall())
+            finally:
+                self.listeners[:] = listeners
             await self.lock.drain(timeout=5.0)
             self.lock.close()
         if self.webhook is not None:

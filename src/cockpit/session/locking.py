@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,18 @@ class SessionLock:
             return
         self._pending = loop.create_task(asyncio.to_thread(self._write_all, write))
 
+    def quit(self, state: State, decide: Decide, wall: float) -> None:
+        """The cockpit quits. Before execution nothing was deployed: the lock is released
+        (a resume takes it again). After T0 it stays held: the steps may still run, and
+        only a resume, or a crew that takes it over, may act on the service."""
+        if self._ended or state.t0 is not None or state.phase.finished or not self.held:
+            return
+        self._ended = True
+        by = self.held[0].record.holder.user
+        how = "the cockpit quit before execution started: nothing was deployed"
+        _quietly(decide, i.LockChanged(SYSTEM, wall, "released", {"by": by, "reason": how}))
+        self._write_all(lambda held: held.release(by, how, wall))
+
     def _write_all(self, write: Callable[[HeldLock], None]) -> None:
         for held in self.held:
             try:
@@ -182,8 +195,6 @@ def _quietly(decide: Decide, intent: i.Intent) -> None:
 
 
 def _utc(wall: float) -> str:
-    import time
-
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(wall))
 
 

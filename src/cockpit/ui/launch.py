@@ -53,7 +53,13 @@ def _open_and_run(
     from cockpit.evidence import write_evidence
     from cockpit.lock import LockError, LockHeld
     from cockpit.session import Session
+    from cockpit.ui.attach import attach_directory, serving
 
+    attach_problem = attach_directory()
+    if attach_problem and profile is not None and _names_a_crew(profile):
+        # The crew joins through the socket: without it the two-person rule cannot be held.
+        _say(f"error: the crew cannot join: {attach_problem}", error=True)
+        return 2
     try:
         if resume is not None:
             session = Session.resume(resume, evidence_writer=write_evidence)
@@ -83,7 +89,15 @@ def _open_and_run(
         return 2
     from cockpit.ui.app import make_app
 
-    app = make_app(session)
+    services = []
+    if attach_problem:
+        _say(f"warning: nobody can join this session: {attach_problem}", error=True)
+    else:
+        serve, tell = serving(session)
+        services.append(serve)
+    app = make_app(session, services=services)
+    if not attach_problem:
+        tell(app)
     try:
         app.run()
     finally:
@@ -100,6 +114,15 @@ def _open_and_run(
         if session.journal_failed:
             _say_unrecorded(session.journal_failed, session.unrecorded_lines())
     return 1 if session.journal_failed else 0
+
+
+def _names_a_crew(profile: Path) -> bool:
+    from cockpit.profile import load_profile
+
+    try:
+        return load_profile(profile).crew is not None
+    except Exception:  # reported by whatever opens it next
+        return False
 
 
 def _say_unrecorded(failure: str, lines: list[str]) -> None:
@@ -229,8 +252,18 @@ def demo_command(args: argparse.Namespace) -> int:
         return 2
     from cockpit.demo.stack import DemoStack
 
-    profile = Path(__file__).resolve().parent.parent / "demo" / "demo.toml"
+    profile = Path(args.profile or Path(__file__).resolve().parent.parent / "demo" / "demo.toml")
     state_dir = Path(tempfile.mkdtemp(prefix="cockpit-demo-"))
+    from cockpit.demo.variant import demo_variant
+    from cockpit.lock.process import user_name
+
+    profile = demo_variant(
+        profile,
+        state_dir,
+        operator=user_name(os.geteuid()),
+        monitor=args.monitor,
+        observers=args.observer,
+    )
     stack = DemoStack(state_dir, port=args.port)
     print("starting the demo service (v1) and its traffic…", flush=True)
     try:

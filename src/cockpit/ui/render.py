@@ -160,10 +160,16 @@ def environment_text(state: State) -> Text:
         return Text("")
     stage_env = _current_environment(state)
     if stage_env.lower() in ("production", "prod"):
-        return styled(" ■ PRODUCTION ", "bold white on red")
-    if stage_env.lower() in ("staging", "stage"):
-        return styled(f" ▲ {stage_env.upper()} ", "bold black on yellow")
-    return styled(f" {stage_env.upper()} ", "bold reverse")
+        text = styled(" ■ PRODUCTION ", "bold white on red")
+    elif stage_env.lower() in ("staging", "stage"):
+        text = styled(f" ▲ {stage_env.upper()} ", "bold black on yellow")
+    else:
+        text = styled(f" {stage_env.upper()} ", "bold reverse")
+    crew = state.profile.crew
+    if crew is not None and crew.single_operator:
+        # Said at every step: one OS user may act as both Operator and Monitor.
+        text += Text(" ") + styled(" SINGLE OPERATOR ", "bold black on yellow")
+    return text
 
 
 def _current_environment(state: State) -> str:
@@ -503,20 +509,38 @@ def journal_failed(why: str, decisions: list[str], events: int, samples: int) ->
     return f"{text} NOT RECORDED: {'; '.join(parts)} (all listed when you quit)."
 
 
-def next_text(nxt: Next) -> Text:
-    """The 'whose turn' line."""
+def next_text(nxt: Next, *, where: str = "") -> Text:
+    """The 'whose turn' line (``where``: in whose terminal, when the crew acts by identity)."""
     who = {"operator": "OPERATOR", "monitor": "MONITOR", "approver": "APPROVER"}.get(nxt.role, "")
     text = styled("NEXT ▸ ", "bold")
     if who:
         text.append(f"{who} ", style="bold reverse")
         text.append(" ")
     text.append(nxt.text)
+    if where:
+        text.append(f" · {inert(where)}", style="dim")
     return text
 
 
-def key_bar(keys: list[str]) -> Text:
-    """The keys that work now, each with who presses it."""
+def whose_terminal(state: State, nxt: Next, by_identity: bool) -> str:
+    """In whose terminal the next action happens, when the crew acts by identity."""
+    if not by_identity or state.profile is None or state.profile.crew is None:
+        return ""
+    crew = state.profile.crew
+    if nxt.role != "monitor" or crew.monitor is None:
+        return ""
+    joined = any(w.startswith(f"{crew.monitor} (monitor)") for w in state.attached.values())
+    if joined:
+        return f"in {crew.monitor}'s terminal"
+    return f"waiting for {crew.monitor} to join (cockpit attach)"
+
+
+def key_bar(keys: list[str], *, seat: str | None = None) -> Text:
+    """The keys that work now, each with who presses it (``seat``: this terminal's role)."""
     text = Text()
+    if seat is not None:
+        text.append(f" {seat.upper()} ", style="bold reverse")
+        text.append(" ")
     for key in keys:
         role, what = KEYS[key]
         style = "bold white on red" if key == "R" else "bold reverse"
