@@ -99,9 +99,14 @@ def test_two_users_run_the_demo_as_operator_and_monitor_by_identity(crew: Crew) 
     env["PATH"] = f"{env['PATH']}{os.pathsep}/usr/sbin{os.pathsep}/sbin"
     ada = Terminal(crew, crew.operator, env, "crew-operator")
     grace = Terminal(crew, crew.monitor, env, "crew-monitor")
+    terminals = [ada, grace]
+
+    def close_all() -> None:
+        for terminal in terminals:
+            terminal.close()
+
     with contextlib.ExitStack() as stack:
-        stack.callback(ada.close)
-        stack.callback(lambda: grace.close())
+        stack.callback(close_all)
         ada.start(
             "demo",
             "--profile",
@@ -164,6 +169,7 @@ def test_two_users_run_the_demo_as_operator_and_monitor_by_identity(crew: Crew) 
         # ... and it joins again and catches up: the same phase as the Operator's screen.
         grace.close()
         grace = Terminal(crew, crew.monitor, env, "crew-monitor-again")
+        terminals.append(grace)
         grace.start("attach")
         grace.pane.wait_for("MONITOR ", "ROLLBACK ADVISED", timeout=60)
         ada.pane.wait_for("ROLLBACK ADVISED", timeout=5)

@@ -47,7 +47,9 @@ def open_store(
         LockError: the etcd settings cannot be used (a TLS file that cannot be read).
     """
     if config.backend == "etcd":
-        raise LockError('the etcd lock backend is not built yet; use backend = "file"')
+        from cockpit.lock.etcd import EtcdLocks
+
+        return EtcdLocks(config)
     directory, shared = lock_directory(config.directory, sessions_dir, environ)
     return FileLocks(directory, shared=shared)
 

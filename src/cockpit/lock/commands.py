@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -101,14 +102,14 @@ def _release(store: LockStore, record: LockRecord, by: str, reason: str) -> None
         LockError: the store cannot be written.
     """
     journal_path = Path(record.holder.session)
-    if record.state == "held":
-        # Only a session that is gone may be released here; the store says if it runs.
-        current = next((r for r in store.records() if r.key == record.key), record)
-        if current.state == "held":
-            from cockpit.lock import is_alive
-
-            if is_alive(current.holder) is not False:
-                raise LockHeld(current, f"{current.describe()}: its session may still run")
+    running = store.running(record.key)
+    if running is not None:
+        raise LockHeld(running, f"{running.describe()}: its session may still run")
+    if record.holder.host != socket.gethostname():
+        raise JournalError(
+            f"the release is recorded in the session's journal, on {record.holder.host}:"
+            " run cockpit unlock there"
+        )
     try:
         check_regular_file(journal_path, what="journal file", follow_symlinks=False)
     except FileRefused as exc:

@@ -253,6 +253,20 @@ class FileLocks:
 
     # ------------------------------------------------------------ releasing
 
+    def running(self, key: LockKey) -> LockRecord | None:
+        """The record of a live session holding ``key`` (its flock, or its process)."""
+        record = self.read(key)
+        if record is None or record.state != HELD:
+            return None
+        fd = self._open_lock_file(key)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return record
+        finally:
+            os.close(fd)
+        return record if is_alive(record.holder) is not False else None
+
     def unlock(self, key: LockKey, by: str, reason: str, wall: float) -> LockRecord:
         """Free a lock whose session is over (see ``LockStore.unlock``)."""
         self._checked(create=False)

@@ -79,6 +79,14 @@ class LockStore(Protocol):
         """Every lock's newest record (for listing)."""
         ...
 
+    def running(self, key: LockKey) -> LockRecord | None:
+        """The record of a live session that holds ``key`` now, or None.
+
+        Raises:
+            LockError: the store cannot be read.
+        """
+        ...
+
     def unlock(self, key: LockKey, by: str, reason: str, wall: float) -> LockRecord:
         """Free a lock nobody holds any more (kept after a rollback, or its holder gone);
         return the record it had.

@@ -33,7 +33,7 @@ from cockpit.profile import Profile
 
 log = logging.getLogger(__name__)
 
-WATCH_INTERVAL = 1.0
+WATCH_INTERVAL = 0.25
 """Seconds between looks at whether the lock is still held (an etcd lease renews itself)."""
 
 Decide = Callable[[i.Intent], Any]
