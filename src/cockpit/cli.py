@@ -132,6 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(target="cockpit.ui.launch:watch_command")
 
+    p = sub.add_parser("serve", help="show a session read-only in a browser (the room's screen)")
+    p.add_argument(
+        "journal", nargs="?", metavar="JOURNAL", type=path_argument, help="default: newest open"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    p.add_argument("--port", type=int, default=8420, help="port (0: any free one)")
+    p.add_argument(
+        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals are"
+    )
+    p.set_defaults(target="cockpit.ui.room:serve_command")
+
     p = sub.add_parser("sessions", help="list sessions, newest first, and which can be resumed")
     p.add_argument(
         "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals are"
@@ -221,7 +232,8 @@ def _run(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "target", None):
         commands = (
-            "validate, schema, check, run, demo, watch, attach, sessions, unlock, verify, report"
+            "validate, schema, check, run, demo, watch, attach, serve, sessions, unlock, verify,"
+            " report"
         )
         parser.error(f"give a command: {commands}")
     if sys.stdout is None:  # started with standard output closed (`cockpit schema >&-`)
