@@ -22,6 +22,8 @@ def t_plus_shown(screen: str, candidates: Iterable[float]) -> float | None:
     """Which of ``candidates`` (seconds since T0) the top bar's timer shows, if any."""
     rows = screen.splitlines()[1:4]
     for seconds in candidates:
+        if seconds < 0:
+            continue  # drawn as +00:00 too
         lines = drawn("+" + format_clock(seconds))
         if all(
             line.strip() and line.strip() in row for line, row in zip(lines, rows, strict=False)
