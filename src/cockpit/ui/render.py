@@ -551,13 +551,18 @@ def key_bar(keys: list[str], *, seat: str | None = None) -> Text:
     return text
 
 
-def watching_bar() -> Text:
-    """The key bar of a terminal that only watches (``cockpit watch``)."""
+def watching_bar(state: State | None = None) -> Text:
+    """The key bar of a terminal that only watches (``cockpit watch``), with who holds the
+    deploy lock while it is held."""
     text = Text()
     text.append(" WATCHING ", style="bold reverse")
     text.append(" read-only: act in the cockpit that runs the session   ")
     text.append(" q ", style="bold reverse")
     text.append(" stop watching  ")
+    lock = state.lock if state is not None else None
+    if lock is not None and lock.held and not lock.kept:
+        since = dt.datetime.fromtimestamp(lock.since, tz=dt.UTC).strftime("%H:%M")
+        text.append(f" locked by {inert(lock.holder)} since {since} UTC", style="dim")
     return text
 
 

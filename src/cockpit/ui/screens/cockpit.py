@@ -243,7 +243,7 @@ class CockpitScreen(Screen[None]):
 
     def _key_bar(self, state: State, nxt: Next) -> Text:
         if self.session.read_only:
-            return render.watching_bar()
+            return render.watching_bar(state)
         seat = self.session.seat
         if seat is None:
             return render.key_bar(keys_for(state, nxt))
