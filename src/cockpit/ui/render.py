@@ -196,9 +196,7 @@ def lock_text(state: State) -> Text:
         return Text("")
     if lock.kept:
         return styled(" · LOCK KEPT until cockpit unlock", "bold")
-    if lock.released:
-        return styled(" · lock released", "dim")
-    return Text("")  # held: the normal case; lost: the alarm line says LOCK LOST
+    return Text("")  # held or released: the normal cases; lost: the alarm says LOCK LOST
 
 
 def lock_alarm(state: State) -> Text:
