@@ -53,6 +53,11 @@ ANNOUNCED_KINDS = frozenset(
         Kind.SESSION_ABORTED,
         Kind.PROCESS_STARTED,
         Kind.STEP_NOT_STARTED,
+        Kind.LOCK_TAKEN,
+        Kind.ATTACH_JOINED,
+        Kind.LOCK_LOST,
+        Kind.LOCK_KEPT,
+        Kind.LOCK_RELEASED,
         Kind.LOOP_FAILED,
         Kind.LOOP_STOPPED,
         Kind.LOOP_RECOVERED,
@@ -218,6 +223,21 @@ def announcement(event: Event, state_before: State, state_after: State) -> str |
         )
     if kind == Kind.LOOP_RECOVERED:
         return f"{str(b.get('loop')).upper()} works again"
+    if kind == Kind.ATTACH_JOINED:
+        where = f" on {b['tty']}" if b.get("tty") else ""
+        return f"{b.get('user')} joined as {str(b.get('role')).capitalize()}{where}"
+    if kind == Kind.LOCK_TAKEN:
+        locks = ", ".join(str(k) for k in b.get("locks", []))
+        if b.get("again"):
+            return f"LOCK held again on {locks}: new steps may run"
+        over = " (taken over from a session that was gone)" if b.get("taken_over") else ""
+        return f"Deploy lock taken on {locks}{over}"
+    if kind == Kind.LOCK_LOST:
+        return f"LOCK LOST: {b.get('reason')} — no new step; R still rolls back"
+    if kind == Kind.LOCK_KEPT:
+        return f"Deploy lock kept: {b.get('text')} — release it with cockpit unlock"
+    if kind == Kind.LOCK_RELEASED:
+        return f"Deploy lock released by {b.get('by')}: {b.get('reason')}"
     return None
 
 

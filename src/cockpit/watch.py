@@ -52,6 +52,20 @@ class WatchedSession(Session):
         if not path.is_file():
             raise JournalUnreadable(path, "no such journal file; `cockpit sessions` lists them")
         records = read_journal(path, allow_torn_tail=True)
+        session = cls.from_records(path, records, clock=clock)
+        session._follower = JournalFollower(path, session.journal.records)
+        return session
+
+    @classmethod
+    def from_records(
+        cls, path: Path, records: list[Record], *, clock: Clock | None = None
+    ) -> WatchedSession:
+        """A session seen through records already read and verified (from the journal, or
+        from a session's attach socket).
+
+        Raises:
+            JournalUnreadable: the records hold no session.
+        """
         state = replay(events_from_records(records))
         if state.profile is None:
             raise JournalUnreadable(path, "not a session journal (no session.started record)")
@@ -69,7 +83,6 @@ class WatchedSession(Session):
             state=state,
         )
         session = cls(opened, clock=clock or SystemClock())
-        session._follower = JournalFollower(path, session.journal.records)
         session.read_only_reason = (
             "this terminal only watches; act in the cockpit that runs the session "
             f"({crew.operator} and {crew.monitor})"
@@ -169,12 +182,16 @@ class WatchedSession(Session):
         new = self._follower.read_new()
         if not new:
             return []
-        events = events_from_records(new)
+        self.fold(new)
+        return new
+
+    def fold(self, records: list[Record]) -> None:
+        """Fold new records into the state with the engine, and tell the screen."""
+        events = events_from_records(records)
         for event in events:
             apply(self.state, event)
         for listener in list(self.listeners):
             listener(events)
-        return new
 
 
 def _size(path: Path) -> int:

@@ -200,3 +200,27 @@ class RecordLoopHealth(Intent):
     loop: str
     error: str | None = None
     stopped: bool = False
+
+
+LOCK_CHANGES = ("taken", "lost", "kept", "released")
+
+
+@dataclass(frozen=True)
+class LockChanged(Intent):
+    """The deploy lock was taken (or taken again), lost, kept after a rollback, or released.
+
+    ``change`` is one of ``LOCK_CHANGES``; ``details`` is what the record says (who holds it,
+    why it was lost, the rollback's reason, who released it)."""
+
+    change: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordAttach(Intent):
+    """A crew member joined the session from their own terminal (``joined``), or left
+    (``left``); ``details`` says who (OS user, uid, terminal), as what role, and why they
+    left."""
+
+    change: str
+    details: dict[str, Any]

@@ -48,6 +48,15 @@ class Kind(StrEnum):
     ROLLBACK_VERIFYING = "rollback.verifying"
     ROLLBACK_VERIFIED = "rollback.verified"
     ROLLBACK_NOT_VERIFIED = "rollback.not_verified"
+    # the deploy lock
+    LOCK_TAKEN = "lock.taken"
+    LOCK_LOST = "lock.lost"
+    LOCK_KEPT = "lock.kept"
+    """After a rollback: kept, marked rolled back, until someone releases it."""
+    LOCK_RELEASED = "lock.released"
+    # the crew in their own terminals (cockpit attach)
+    ATTACH_JOINED = "attach.joined"
+    ATTACH_LEFT = "attach.left"
     # the cockpit's own health
     LOOP_FAILED = "loop.failed"
     LOOP_STOPPED = "loop.stopped"
@@ -59,9 +68,11 @@ class Kind(StrEnum):
     """An action the engine (or a failed journal) refused, with the reason."""
     NOTE = "note"
     """Something worth knowing that changes no state (a webhook that failed)."""
+    ATTACH_REFUSED = "attach.refused"
+    """Someone the profile does not name tried to join the session (who, from where)."""
 
 
-NOT_EVENTS = frozenset({Kind.SAMPLES, Kind.REFUSED, Kind.NOTE})
+NOT_EVENTS = frozenset({Kind.SAMPLES, Kind.REFUSED, Kind.NOTE, Kind.ATTACH_REFUSED})
 """Journal records that are not engine events."""
 HIGH_RATE_KINDS = frozenset({Kind.SAMPLE})
 """Events that arrive many times a second: batched into one record per interval."""

@@ -83,13 +83,23 @@ def _require_role(state: State, intent: i.Intent, *roles: str) -> None:
     if actor.role not in roles:
         wanted = " or ".join(r.capitalize() for r in roles)
         raise Refusal(f"only the {wanted} can do this (you act as {actor.role})")
-    if _profile(state).roles.two_person_rule and actor.role in ("operator", "monitor"):
+    profile = _profile(state)
+    single = profile.crew is not None and profile.crew.single_operator
+    if profile.roles.two_person_rule and not single and actor.role in ("operator", "monitor"):
         other = "monitor" if actor.role == "operator" else "operator"
         if _same(actor.user, state.crew.get(other, "")):
             raise Refusal(
                 f"two-person rule: {actor.user} is the {other.capitalize()} and cannot also "
                 f"act as {actor.role.capitalize()}"
             )
+
+
+def _lock_held(state: State) -> None:
+    lock = state.lock
+    if lock is not None and not lock.held and lock.released is None:
+        raise Refusal(
+            f"LOCK LOST ({lock.lost}): no new step until the lock is held again; R still rolls back"
+        )
 
 
 def _not_finished(state: State) -> None:
@@ -107,7 +117,8 @@ def _start(state: State, intent: i.StartSession) -> list[Event]:
     if not intent.operator.strip() or not intent.monitor.strip():
         raise Refusal("name the Operator and the Monitor before starting")
     two_person = bool(intent.profile.get("roles", {}).get("two_person_rule", True))
-    if two_person and _same(intent.operator, intent.monitor):
+    single = bool((intent.profile.get("crew") or {}).get("single_operator", False))
+    if two_person and not single and _same(intent.operator, intent.monitor):
         raise Refusal(
             f"two-person rule: {intent.operator} cannot be both Operator and Monitor; "
             "name a second person"
@@ -173,6 +184,7 @@ def _go(state: State, intent: i.Go) -> list[Event]:
     _require_role(state, intent, "operator", "monitor")
     if state.hold is not None:
         raise Refusal(f"on HOLD ({state.hold.reason}); resume first")
+    _lock_held(state)
     if intent.actor.role in state.go:
         raise Refusal(f"the {intent.actor.role.capitalize()} has already given GO")
     not_green = state.checks_green(intent.wall)
@@ -287,6 +299,7 @@ def _run(state: State, intent: i.RunStep) -> list[Event]:
     _require_role(state, intent, "operator")
     if state.hold is not None:
         raise Refusal(f"on HOLD ({state.hold.reason}); resume first")
+    _lock_held(state)
     running = state.running_step()
     if running is not None:
         raise Refusal(f"step {running.id!r} is still running")
@@ -685,3 +698,37 @@ def _snapshot(state: State, intent: i.RecordSnapshot) -> list[Event]:
     return [
         _system(intent, Kind.ROLLBACK_SNAPSHOT, metrics=intent.metrics, output=intent.output_tail)
     ]
+
+
+# ---------------------------------------------------------------- the deploy lock
+
+_LOCK_KINDS = {
+    "taken": Kind.LOCK_TAKEN,
+    "lost": Kind.LOCK_LOST,
+    "kept": Kind.LOCK_KEPT,
+    "released": Kind.LOCK_RELEASED,
+}
+
+
+@_rule(i.LockChanged)
+def _lock_changed(state: State, intent: i.LockChanged) -> list[Event]:
+    kind = _LOCK_KINDS.get(intent.change)
+    if kind is None:
+        raise Refusal(f"unknown lock change {intent.change!r}")
+    lock = state.lock
+    if intent.change == "lost" and (lock is None or not lock.held):
+        return []  # said once; said again only after it was held again
+    if intent.change != "taken" and lock is None:
+        raise Refusal("this session holds no lock")
+    return [_event(intent, kind, **intent.details)]
+
+
+_ATTACH_KINDS = {"joined": Kind.ATTACH_JOINED, "left": Kind.ATTACH_LEFT}
+
+
+@_rule(i.RecordAttach)
+def _attach(state: State, intent: i.RecordAttach) -> list[Event]:
+    kind = _ATTACH_KINDS.get(intent.change)
+    if kind is None:
+        raise Refusal(f"unknown attach change {intent.change!r}")
+    return [_event(intent, kind, **intent.details)]

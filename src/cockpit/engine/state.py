@@ -30,6 +30,7 @@ LOOP_DUTIES = {
     "checks": "the readiness checks",
     "output": "the step output on screen (the output file keeps all of it)",
     "follow": "following the journal",
+    "lock": "watching the deploy lock (LOCK LOST blocks new steps)",
 }
 """What each background loop carries: what stops when it stops."""
 
@@ -175,6 +176,26 @@ class LoopFault:
 
 
 @dataclass
+class LockState:
+    """The deploy lock this session holds (or held)."""
+
+    locks: list[str]
+    """What is locked: ``service/environment`` each."""
+    holder: str
+    since: float
+    why: str
+    store: str
+    held: bool = True
+    lost: str | None = None
+    """Why it is not held any more (LOCK LOST): no new step until it is held again."""
+    kept: str | None = None
+    """After a rollback: ``rolled back at …, reason …``, until released."""
+    released: str | None = None
+    taken_over: list[str] = field(default_factory=list)
+    """The locks of sessions that were gone, taken over by this one."""
+
+
+@dataclass
 class State:
     """Everything known about a session, derived only from its events."""
 
@@ -204,6 +225,10 @@ class State:
     aborted_reason: str | None = None
     loops: dict[str, LoopFault] = field(default_factory=dict)
     """Background loops that are failing or stopped (empty while all work)."""
+    lock: LockState | None = None
+    """The deploy lock (None: the session took none, as before locks existed)."""
+    attached: dict[str, str] = field(default_factory=dict)
+    """Terminals joined with ``cockpit attach``: connection → who, as what, where."""
     event_count: int = 0
 
     # ------------------------------------------------------------ derived views
@@ -592,11 +617,53 @@ def _loop_recovered(state: State, e: Event) -> None:
 
 def _resumed(state: State, e: Event) -> None:
     state.loops.clear()  # a resumed cockpit runs loops of its own
+    state.attached.clear()  # and its own attach socket: nobody is joined yet
 
 
 def _window_green(state: State, e: Event) -> None:
     if state.window is not None:
         state.window.not_green_since = None if e.kind == Kind.WINDOW_GREEN else e.wall
+
+
+def _lock_taken(state: State, e: Event) -> None:
+    b = e.body
+    holder = dict(b.get("holder", {}))
+    state.lock = LockState(
+        locks=[str(k) for k in b.get("locks", [])],
+        holder=f"{holder.get('user')}@{holder.get('host')} (pid {holder.get('pid')})",
+        since=float(b.get("since", e.wall)),
+        why=str(b.get("why", "")),
+        store=str(b.get("store", "")),
+        taken_over=[str(t) for t in b.get("taken_over", [])],
+    )
+
+
+def _lock_lost(state: State, e: Event) -> None:
+    if state.lock is not None:
+        state.lock.held = False
+        state.lock.lost = str(e.body.get("reason", "unknown"))
+
+
+def _lock_kept(state: State, e: Event) -> None:
+    if state.lock is not None:
+        state.lock.kept = str(e.body.get("text", ""))
+
+
+def _lock_released(state: State, e: Event) -> None:
+    if state.lock is not None:
+        state.lock.held = False
+        state.lock.kept = None
+        state.lock.released = f"{e.body.get('by')}: {e.body.get('reason')}"
+
+
+def _attach_joined(state: State, e: Event) -> None:
+    b = e.body
+    where = f" on {b['tty']}" if b.get("tty") else ""
+    state.attached[str(b.get("connection"))] = f"{b.get('user')} ({b.get('role')}){where}"
+
+
+def _attach_left(state: State, e: Event) -> None:
+    state.attached.pop(str(e.body.get("connection")), None)
 
 
 _HANDLERS: dict[str, Callable[[State, Event], None]] = {
@@ -635,4 +702,10 @@ _HANDLERS: dict[str, Callable[[State, Event], None]] = {
     Kind.LOOP_STOPPED: _loop_fault,
     Kind.LOOP_RECOVERED: _loop_recovered,
     Kind.SESSION_RESUMED: _resumed,
+    Kind.LOCK_TAKEN: _lock_taken,
+    Kind.LOCK_LOST: _lock_lost,
+    Kind.LOCK_KEPT: _lock_kept,
+    Kind.LOCK_RELEASED: _lock_released,
+    Kind.ATTACH_JOINED: _attach_joined,
+    Kind.ATTACH_LEFT: _attach_left,
 }

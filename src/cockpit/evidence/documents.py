@@ -194,6 +194,12 @@ def approval_record(session: SessionRecord) -> str:
     profile = session.profile
     state = session.state
     rule = "on" if profile.roles.two_person_rule else "OFF"
+    if profile.crew is not None:
+        rule += (
+            ", SINGLE OPERATOR: one OS user may act as both roles"
+            if profile.crew.single_operator
+            else ", held by identity: one OS user cannot act as both roles"
+        )
     parts = [
         _header(session, "Approval record"),
         f"Two-person rule: **{rule}**. Operator {state.crew.get('operator')}, Monitor"

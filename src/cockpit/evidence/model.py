@@ -128,9 +128,13 @@ def iso(wall: float, *, millis: bool = False) -> str:
 
 
 def who(actor: Actor) -> str:
-    """``grace (monitor)``, or ``cockpit`` for the cockpit's own decisions."""
+    """``grace (monitor)``, or ``cockpit`` for the cockpit's own decisions; with the OS
+    identity where the record has it: ``grace (monitor, uid 1001, /dev/pts/3)``."""
     if actor.role == actor.user:
         return actor.user
+    if actor.uid is not None:
+        where = f", {actor.tty}" if actor.tty else ""
+        return f"{actor.user} ({actor.role}, uid {actor.uid}{where})"
     return f"{actor.user} ({actor.role})"
 
 

@@ -195,7 +195,43 @@ def _cockpit_itself(session: SessionRecord, kind: str, b: dict[str, Any]) -> str
         )
     if kind == Kind.LOOP_RECOVERED:
         return f"The cockpit's {b.get('loop')} loop works again"
-    return f"{kind}: {compact(b)}"  # a kind this version does not know (a newer journal)
+    return _lock(kind, b) or _attach(kind, b) or f"{kind}: {compact(b)}"  # a newer journal's
+
+
+def _attach(kind: str, b: dict[str, Any]) -> str | None:
+    """Records of the crew's own terminals (``cockpit attach``)."""
+    who_it_is = f"{b.get('user')} (uid {b.get('uid')})"
+    where = f" on {b['tty']}" if b.get("tty") else ""
+    if kind == Kind.ATTACH_JOINED:
+        return f"{who_it_is} joined as {str(b.get('role')).capitalize()}{where}"
+    if kind == Kind.ATTACH_LEFT:
+        return f"{who_it_is} left ({b.get('role')}{where})"
+    if kind == Kind.ATTACH_REFUSED:
+        return f"**{who_it_is} was refused**{where}, pid {b.get('pid')}: {b.get('why')}"
+    return None
+
+
+def _lock(kind: str, b: dict[str, Any]) -> str | None:
+    """Records of the deploy lock."""
+    locks = ", ".join(md.code(str(k)) for k in b.get("locks", [])) or "the service"
+    if kind == Kind.LOCK_TAKEN:
+        holder = dict(b.get("holder") or {})
+        who_holds = f"{holder.get('user')}@{holder.get('host')}, pid {holder.get('pid')}"
+        over = b.get("taken_over") or []
+        taken = (
+            f"; taken over from a session that was gone ({'; '.join(map(str, over))})"
+            if over
+            else ""
+        )
+        again = "taken again" if b.get("again") else "taken"
+        return f"Deploy lock on {locks} {again} ({who_holds}; {b.get('store')}){taken}"
+    if kind == Kind.LOCK_LOST:
+        return f"**LOCK LOST**: {b.get('reason')}; no new step until it is held again"
+    if kind == Kind.LOCK_KEPT:
+        return f"Deploy lock kept: {b.get('text')}; released only by `cockpit unlock`"
+    if kind == Kind.LOCK_RELEASED:
+        return f"Deploy lock released by {b.get('by')}: {b.get('reason')}"
+    return None
 
 
 FOUND_ON_RESUME = {
@@ -212,10 +248,14 @@ def _intent(body: dict[str, Any]) -> str:
 
 def timeline(session: SessionRecord) -> str:
     """Every decision record with its time, who and what, in journal order."""
+    crew = session.profile.crew
+    single = crew is not None and crew.single_operator
     rows = []
     for record in session.records:
         text = describe(session, record)
         if text is not None:
+            if single and record.actor.role in ("operator", "monitor"):
+                text += " — SINGLE OPERATOR: one OS user may act in both roles"
             rows.append((str(record.seq), session.at(record), who(record.actor), text))
     return md.table(["#", "Time", "Who", "Event"], rows)
 

@@ -643,6 +643,82 @@ class Announce(_Model):
     _refs = field_validator("webhook")(lambda v: check_references(v) if v else v)
 
 
+_OS_USER = r"^[a-z_][a-z0-9_-]{0,31}$"
+OsUser = Annotated[str, Field(pattern=_OS_USER)]
+"""An OS user name as ``useradd`` accepts it (lower case, at most 32 characters)."""
+
+
+class Crew(_Model):
+    """The crew's OS users: who may join the session from their own terminal
+    (``cockpit attach``), and as what. With this table the two-person rule is held by
+    identity: every action carries the OS user who took it, and one OS user cannot act as
+    both Operator and Monitor."""
+
+    operator: OsUser | None = None
+    """OS user of the Operator; the session must be opened by this user (empty: whoever
+    opens it is the Operator)."""
+    monitor: OsUser | None = None
+    """OS user of the Monitor, who joins with ``cockpit attach --role monitor``."""
+    observers: list[OsUser] = Field(default_factory=list, max_length=64)
+    """OS users who may join read-only (``cockpit attach --role observer``)."""
+    single_operator: bool = False
+    """One OS user may act as both Operator and Monitor. Explicit, and said on the screen and
+    in the report at every step it matters."""
+
+    @model_validator(mode="after")
+    def _two_identities(self) -> Crew:
+        if self.single_operator:
+            return self
+        if self.operator is not None and self.operator == self.monitor:
+            raise ValueError(
+                f"two-person rule: OS user {self.operator} cannot be both operator and"
+                " monitor; name a second user, or set single_operator = true"
+            )
+        return self
+
+
+class Lock(_Model):
+    """The deploy lock: one crew acts on a service (and environment) at a time."""
+
+    backend: Literal["file", "etcd"] = "file"
+    """Where the lock lives: a lock file on this host, or etcd (for several hosts)."""
+    directory: str | None = None
+    """File backend: the directory of the lock files. Default: the host's cockpit directory
+    (``$COCKPIT_RUNTIME_DIR`` or ``/run/cockpit`` when it exists), else ``locks`` in the
+    sessions directory."""
+    endpoints: list[str] = Field(default_factory=list, max_length=16)
+    """etcd: client URLs, e.g. ["https://etcd-1:2379"]; tried in order."""
+    prefix: str = Field(default="/cockpit/locks/", min_length=1, max_length=200)
+    """etcd: the key prefix of the locks."""
+    ttl: Duration = 10.0
+    """etcd: the lease's time to live; the session renews it every third of it. A holder
+    that dies loses the lock this long after."""
+    timeout: Duration = 2.0
+    """etcd: total deadline of one request."""
+    ca_file: str | None = None
+    """etcd: CA certificate (PEM) that signs the server's certificate."""
+    cert_file: str | None = None
+    """etcd: client certificate (PEM), for servers that require one."""
+    key_file: str | None = None
+    """etcd: the client certificate's private key (PEM)."""
+
+    _timeout = field_validator("timeout")(_positive)
+
+    @model_validator(mode="after")
+    def _backend(self) -> Lock:
+        if self.backend == "etcd" and not self.endpoints:
+            raise ValueError('the etcd backend needs endpoints, e.g. ["http://127.0.0.1:2379"]')
+        for url in self.endpoints:
+            check_references(url)
+            if not RESOLVED.get() and not re.match(r"^(https?://|\$\{)", url):
+                raise ValueError(f"etcd endpoint {url!r}: write it as http://host:port")
+        if self.ttl < 2:
+            raise ValueError("the lease ttl must be at least 2s (it is renewed every third)")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("give cert_file and key_file together")
+        return self
+
+
 _LIMITS = {
     "checks": ("checks", MAX_CHECKS, "merge checks, or split the procedure into profiles"),
     "metrics": ("metrics", MAX_METRICS, "aggregate series (sum() or max()), or split the profile"),
@@ -677,6 +753,10 @@ class Profile(_Model):
     """Where evidence files go (default: beside the session journal)."""
     announce: Announce = Announce()
     """Status announcements."""
+    crew: Crew | None = None
+    """The crew's OS users, for joining from their own terminals (see [crew])."""
+    lock: Lock = Lock()
+    """The deploy lock (see [lock])."""
 
     @model_validator(mode="after")
     def _references(self) -> Profile:
@@ -707,6 +787,13 @@ class Profile(_Model):
                 )
             for step in stage.steps:
                 need(f"step {step.id!r} stop_point", step.stop_point)
+        crew = self.crew
+        if crew is not None and self.roles.two_person_rule and not crew.single_operator:
+            if crew.monitor is None:
+                raise ValueError(
+                    "[crew] under the two-person rule needs the Monitor's OS user"
+                    ' (monitor = "grace"), or single_operator = true'
+                )
         need("rollback.verify.metrics", self.rollback.verify.metrics)
         need("health.metrics", self.health.metrics)
         for key in self.rollback.verify.tolerance_abs:

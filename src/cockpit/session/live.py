@@ -28,6 +28,7 @@ from cockpit.profile import Profile, ResolvedProfile
 from cockpit.runner import ProcessStarter, start_process
 from cockpit.sample import Sample
 from cockpit.session.crew import Crew
+from cockpit.session.locking import relock
 from cockpit.session.loops import Loops
 from cockpit.session.opening import (
     Opened,
@@ -92,6 +93,7 @@ class Session:
         )
         self.loops = Loops(self)
         self.evidence_writer = evidence_writer
+        self.lock = opened.lock
         self.evidence: list[Path] = []
         self.evidence_error: str | None = None
         self._evidence_due = False
@@ -112,12 +114,15 @@ class Session:
         clock: Clock | None = None,
         starter: ProcessStarter = start_process,
         evidence_writer: EvidenceWriter | None = None,
+        take_over: bool = False,
     ) -> Session:
-        """Load the profile, open a new journal and record the session's start.
+        """Load the profile, take the deploy lock, open a new journal and record the start.
 
         Raises:
             ProfileError: the profile is invalid or a referenced variable is not set.
             Refusal: the crew breaks the two-person rule.
+            LockHeld: another session holds the lock (``take_over`` takes a dead one's).
+            LockError: the lock's store cannot be used.
             OSError: the sessions directory cannot be created.
         """
         clock = clock or SystemClock()
@@ -128,10 +133,16 @@ class Session:
             sessions_dir=sessions_dir,
             environ=environment(environ),
             clock=clock,
+            take_over=take_over,
         )
         session = cls(opened, clock=clock, starter=starter, evidence_writer=evidence_writer)
         assert opened.first is not None
         session.recorder.commit(*opened.first)
+        if session.lock is not None:
+            actor = opened.first[0].actor
+            session.recorder.decide(
+                i.LockChanged(actor, clock.wall(), "taken", session.lock.details())
+            )
         return session
 
     @classmethod
@@ -166,6 +177,10 @@ class Session:
             t_plus=state.t_plus(resumed.wall),
         )
         apply(state, resumed)
+        if not state.phase.finished:
+            session.lock = relock(
+                session.recorder, state, session.profile, Path(journal_path), clock.wall()
+            )
         if state.t0 is not None and not state.phase.finished and state.rollback is None:
             session.processes.keep_standby()
         return session
@@ -206,6 +221,12 @@ class Session:
     def read_only(self) -> bool:
         """Whether this terminal only watches (see ``cockpit.watch``)."""
         return False
+
+    @property
+    def seat(self) -> str | None:
+        """The one role this terminal acts in (a joined Monitor's: ``monitor``), or None
+        where its keys are every role's (the session's own screen)."""
+        return None
 
     @property
     def journal_path(self) -> Path:
@@ -252,6 +273,8 @@ class Session:
 
     def _effects(self, events: list[Event]) -> list[Coroutine[Any, Any, None]]:
         effects = self.processes.effects(events)
+        if self.lock is not None:
+            self.lock.effects(events, self.state, self.recorder.decide)
         if events and self.state.phase.finished and not self._evidence_due:
             self._evidence_due = True
             effects.append(self.write_evidence())
@@ -319,7 +342,15 @@ class Session:
         await self.loops.checklist()
 
     async def run_clock(self) -> None:
-        """Tick the engine's timers and flush batched samples until cancelled."""
+        """Tick the engine's timers and flush batched samples until cancelled (and watch
+        the deploy lock beside it)."""
+        if self.lock is not None:
+            lock = self.lock
+            self._spawn(
+                self.loops.guard.keep_running(
+                    "lock", lambda: lock.watch(self.recorder.decide, self.clock.wall)
+                )
+            )
         await self.loops.clock()
 
     def check_loops(self) -> None:
@@ -361,6 +392,15 @@ class Session:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.processes.close()
+        if self.lock is not None:
+            # Recorded, not shown: the screen is closing and keeps what it showed.
+            listeners, self.listeners[:] = list(self.listeners), []
+            try:
+                self.lock.quit(self.state, self.recorder.decide, self.clock.wall())
+            finally:
+                self.listeners[:] = listeners
+            await self.lock.drain(timeout=5.0)
+            self.lock.close()
         if self.webhook is not None:
             await self.webhook.drain(timeout=2.0)
         with contextlib.suppress(JournalFailed):

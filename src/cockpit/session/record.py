@@ -22,7 +22,7 @@ from cockpit.durations import format_clock
 from cockpit.engine import SYSTEM, Event, Refusal, State, apply, decide
 from cockpit.engine import intents as i
 from cockpit.engine.kinds import HIGH_RATE_KINDS, Kind
-from cockpit.journal import Batcher, Journal, JournalFailed
+from cockpit.journal import Actor, Batcher, Journal, JournalFailed
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,9 @@ def is_action(intent: i.Intent) -> bool:
         | i.ProcessExited
         | i.RecordSnapshot
         | i.RecordLoopHealth
-        | i.MarkNotStarted,
+        | i.MarkNotStarted
+        | i.LockChanged
+        | i.RecordAttach,
     )
 
 
@@ -181,14 +183,17 @@ class Recorder:
 
     def note(self, text: str) -> None:
         """Record a note (something worth knowing that changes no state), if the journal can."""
+        self.fact(Kind.NOTE, {"text": text}, SYSTEM)
+
+    def fact(self, kind: Kind, body: dict[str, object], actor: Actor) -> None:
+        """Record something that changes no state (a note, a refused attach), if the journal
+        can; it is not an event, so the fold never sees it."""
         if self.failed is not None:
             return
         with contextlib.suppress(JournalFailed, ValueError, TypeError):
             self.flush()
             wall = self.clock.wall()
-            self.journal.append(
-                Kind.NOTE, {"text": text}, actor=SYSTEM, wall=wall, t_plus=self.state.t_plus(wall)
-            )
+            self.journal.append(kind, body, actor=actor, wall=wall, t_plus=self.state.t_plus(wall))
 
     def _refused(self, intent: i.Intent, reason: str) -> None:
         if not is_action(intent) or self.failed is not None:

@@ -33,18 +33,33 @@ def _terminal_ok() -> bool:
     return True
 
 
-def _open(profile: Path | None, sessions_dir: str | None, resume: str | None = None) -> int:
+def _open(
+    profile: Path | None,
+    sessions_dir: str | None,
+    resume: str | None = None,
+    *,
+    take_over: bool = False,
+) -> int:
     startup.pause()  # until the first frame (CockpitApp.on_ready): see cockpit.startup
     try:
-        return _open_and_run(profile, sessions_dir, resume)
+        return _open_and_run(profile, sessions_dir, resume, take_over=take_over)
     finally:
         startup.resume()
 
 
-def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | None) -> int:
+def _open_and_run(
+    profile: Path | None, sessions_dir: str | None, resume: str | None, *, take_over: bool
+) -> int:
     from cockpit.evidence import write_evidence
+    from cockpit.lock import LockError, LockHeld
     from cockpit.session import Session
+    from cockpit.ui.attach import attach_directory, serving
 
+    attach_problem = attach_directory()
+    if attach_problem and profile is not None and _names_a_crew(profile):
+        # The crew joins through the socket: without it the two-person rule cannot be held.
+        _say(f"error: the crew cannot join: {attach_problem}", error=True)
+        return 2
     try:
         if resume is not None:
             session = Session.resume(resume, evidence_writer=write_evidence)
@@ -54,7 +69,14 @@ def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | 
                 profile,
                 sessions_dir=Path(sessions_dir) if sessions_dir else None,
                 evidence_writer=write_evidence,
+                take_over=take_over,
             )
+    except LockHeld as exc:
+        _say(f"error: refused: {exc.message}", error=True)
+        return 2
+    except LockError as exc:
+        _say(f"error: the deploy lock: {exc}", error=True)
+        return 2
     except ProfileError as exc:
         for problem in exc.problems:
             _say(f"error: {problem}", error=True)
@@ -67,7 +89,15 @@ def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | 
         return 2
     from cockpit.ui.app import make_app
 
-    app = make_app(session)
+    services = []
+    if attach_problem:
+        _say(f"warning: nobody can join this session: {attach_problem}", error=True)
+    else:
+        serve, tell = serving(session)
+        services.append(serve)
+    app = make_app(session, services=services)
+    if not attach_problem:
+        tell(app)
     try:
         app.run()
     finally:
@@ -84,6 +114,15 @@ def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | 
         if session.journal_failed:
             _say_unrecorded(session.journal_failed, session.unrecorded_lines())
     return 1 if session.journal_failed else 0
+
+
+def _names_a_crew(profile: Path) -> bool:
+    from cockpit.profile import load_profile
+
+    try:
+        return load_profile(profile).crew is not None
+    except Exception:  # reported by whatever opens it next
+        return False
 
 
 def _say_unrecorded(failure: str, lines: list[str]) -> None:
@@ -154,7 +193,7 @@ def run_command(args: argparse.Namespace) -> int:
     if not _terminal_ok():
         return 2
     profile = Path(args.profile) if args.profile else None
-    return _open(profile, args.sessions_dir, args.resume)
+    return _open(profile, args.sessions_dir, args.resume, take_over=args.take_over)
 
 
 def watch_command(args: argparse.Namespace) -> int:
@@ -213,8 +252,18 @@ def demo_command(args: argparse.Namespace) -> int:
         return 2
     from cockpit.demo.stack import DemoStack
 
-    profile = Path(__file__).resolve().parent.parent / "demo" / "demo.toml"
+    profile = Path(args.profile or Path(__file__).resolve().parent.parent / "demo" / "demo.toml")
     state_dir = Path(tempfile.mkdtemp(prefix="cockpit-demo-"))
+    from cockpit.demo.variant import demo_variant
+    from cockpit.lock.process import user_name
+
+    profile = demo_variant(
+        profile,
+        state_dir,
+        operator=user_name(os.geteuid()),
+        monitor=args.monitor,
+        observers=args.observer,
+    )
     stack = DemoStack(state_dir, port=args.port)
     print("starting the demo service (v1) and its traffic…", flush=True)
     try:

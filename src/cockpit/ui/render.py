@@ -112,6 +112,7 @@ LOOP_STOPPED_WORDS = {
     "output": "STEP OUTPUT NOT SHOWN: output reader stopped",
     "follow": "NOT FOLLOWING THE SESSION: journal reader stopped",
     "processes": "PROCESSES NOT FOLLOWED: see the record",
+    "lock": "LOCK NOT WATCHED: lock loop stopped",
 }
 """What the top bar says when a loop stopped: what no longer happens, first."""
 
@@ -159,10 +160,16 @@ def environment_text(state: State) -> Text:
         return Text("")
     stage_env = _current_environment(state)
     if stage_env.lower() in ("production", "prod"):
-        return styled(" ■ PRODUCTION ", "bold white on red")
-    if stage_env.lower() in ("staging", "stage"):
-        return styled(f" ▲ {stage_env.upper()} ", "bold black on yellow")
-    return styled(f" {stage_env.upper()} ", "bold reverse")
+        text = styled(" ■ PRODUCTION ", "bold white on red")
+    elif stage_env.lower() in ("staging", "stage"):
+        text = styled(f" ▲ {stage_env.upper()} ", "bold black on yellow")
+    else:
+        text = styled(f" {stage_env.upper()} ", "bold reverse")
+    crew = state.profile.crew
+    if crew is not None and crew.single_operator:
+        # Said at every step: one OS user may act as both Operator and Monitor.
+        text += Text(" ") + styled(" SINGLE OPERATOR ", "bold black on yellow")
+    return text
 
 
 def _current_environment(state: State) -> str:
@@ -175,11 +182,32 @@ def _current_environment(state: State) -> str:
 
 
 def phase_text(state: State) -> Text:
-    """The phase, with HOLD on top of it when held."""
+    """The phase, with HOLD on top of it when held, and the deploy lock after it."""
     text = styled(state.phase.value, "bold")
     if state.hold is not None:
         text = styled("HOLD", "bold black on yellow") + Text(f" ({state.phase.value})")
-    return text
+    return text + lock_text(state)
+
+
+def lock_text(state: State) -> Text:
+    """The deploy lock, after the phase: who holds it, or that it is kept or released."""
+    lock = state.lock
+    if lock is None:
+        return Text("")
+    if lock.kept:
+        return styled(" · LOCK KEPT until cockpit unlock", "bold")
+    return Text("")  # held or released: the normal cases; lost: the alarm says LOCK LOST
+
+
+def lock_alarm(state: State) -> Text:
+    """``✘ LOCK LOST: why`` while the lock is lost (empty otherwise)."""
+    lock = state.lock
+    if lock is None or lock.held or lock.released is not None:
+        return Text("")
+    return styled(
+        f" ✘ LOCK LOST: {inert(lock.lost or '?')} · no new step; R still works ",
+        "bold white on red",
+    )
 
 
 # ---------------------------------------------------------------- operator pane
@@ -482,20 +510,38 @@ def journal_failed(why: str, decisions: list[str], events: int, samples: int) ->
     return f"{text} NOT RECORDED: {'; '.join(parts)} (all listed when you quit)."
 
 
-def next_text(nxt: Next) -> Text:
-    """The 'whose turn' line."""
+def next_text(nxt: Next, *, where: str = "") -> Text:
+    """The 'whose turn' line (``where``: in whose terminal, when the crew acts by identity)."""
     who = {"operator": "OPERATOR", "monitor": "MONITOR", "approver": "APPROVER"}.get(nxt.role, "")
     text = styled("NEXT ▸ ", "bold")
     if who:
         text.append(f"{who} ", style="bold reverse")
         text.append(" ")
     text.append(nxt.text)
+    if where:
+        text.append(f" · {inert(where)}", style="dim")
     return text
 
 
-def key_bar(keys: list[str]) -> Text:
-    """The keys that work now, each with who presses it."""
+def whose_terminal(state: State, nxt: Next, by_identity: bool) -> str:
+    """In whose terminal the next action happens, when the crew acts by identity."""
+    if not by_identity or state.profile is None or state.profile.crew is None:
+        return ""
+    crew = state.profile.crew
+    if nxt.role != "monitor" or crew.monitor is None:
+        return ""
+    joined = any(w.startswith(f"{crew.monitor} (monitor)") for w in state.attached.values())
+    if joined:
+        return f"in {crew.monitor}'s terminal"
+    return f"waiting for {crew.monitor} to join (cockpit attach)"
+
+
+def key_bar(keys: list[str], *, seat: str | None = None) -> Text:
+    """The keys that work now, each with who presses it (``seat``: this terminal's role)."""
     text = Text()
+    if seat is not None:
+        text.append(f" {seat.upper()} ", style="bold reverse")
+        text.append(" ")
     for key in keys:
         role, what = KEYS[key]
         style = "bold white on red" if key == "R" else "bold reverse"
@@ -506,13 +552,18 @@ def key_bar(keys: list[str]) -> Text:
     return text
 
 
-def watching_bar() -> Text:
-    """The key bar of a terminal that only watches (``cockpit watch``)."""
+def watching_bar(state: State | None = None) -> Text:
+    """The key bar of a terminal that only watches (``cockpit watch``), with who holds the
+    deploy lock while it is held."""
     text = Text()
     text.append(" WATCHING ", style="bold reverse")
     text.append(" read-only: act in the cockpit that runs the session   ")
     text.append(" q ", style="bold reverse")
     text.append(" stop watching  ")
+    lock = state.lock if state is not None else None
+    if lock is not None and lock.held and not lock.kept:
+        since = dt.datetime.fromtimestamp(lock.since, tz=dt.UTC).strftime("%H:%M")
+        text.append(f" locked by {inert(lock.holder)} since {since} UTC", style="dim")
     return text
 
 
