@@ -102,6 +102,15 @@ def verified() -> Sim:
     return sim
 
 
+def verified_lock_lost() -> Sim:
+    """Verified, ready to run, but the deploy lock was taken and then lost."""
+    sim = verified()
+    holder = {"user": "ada", "host": "bastion-1", "pid": 4242}
+    sim.do(i.LockChanged(OPERATOR, sim.now, "taken", {"holder": holder, "locks": ["k"]}))
+    sim.do(i.LockChanged(OPERATOR, sim.now, "lost", {"reason": "etcd lease expired"}))
+    return sim
+
+
 def verified_on_hold() -> Sim:
     sim = verified()
     sim.do(i.Hold(MONITOR, sim.now, "pager"))
@@ -502,6 +511,34 @@ ROWS = [
         two_steps_second_approved,
         lambda s: i.RunStep(OPERATOR, s.now, "announce"),
         "POINT OF NO RETURN",
+    ),
+    Row(
+        "run-lock-lost",
+        "_lock_held",
+        verified_lock_lost,
+        lambda s: i.RunStep(OPERATOR, s.now, "deploy-v2"),
+        "LOCK LOST (etcd lease expired): no new step",
+    ),
+    Row(
+        "lock-unknown-change",
+        "_lock_changed",
+        executing,
+        lambda s: i.LockChanged(OPERATOR, s.now, "stolen", {}),
+        "unknown lock change 'stolen'",
+    ),
+    Row(
+        "lock-none-held",
+        "_lock_changed",
+        executing,
+        lambda s: i.LockChanged(OPERATOR, s.now, "released", {"by": "ada", "reason": "x"}),
+        "this session holds no lock",
+    ),
+    Row(
+        "attach-unknown-change",
+        "_attach",
+        executing,
+        lambda s: i.RecordAttach(OPERATOR, s.now, "teleported", {}),
+        "unknown attach change 'teleported'",
     ),
     Row(
         "run-command-differs",
