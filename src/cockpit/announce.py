@@ -56,6 +56,10 @@ ANNOUNCED_KINDS = frozenset(
         Kind.LOOP_FAILED,
         Kind.LOOP_STOPPED,
         Kind.LOOP_RECOVERED,
+        Kind.INCIDENT_DECLARED,
+        Kind.ROLLBACK_PLAN_VERIFIED,
+        Kind.STABILIZATION_STARTED,
+        Kind.INCIDENT_MITIGATED,
     }
 )
 """Kinds that may be announced; for any other kind ``announcement`` returns None, so a caller
@@ -186,18 +190,20 @@ def announcement(event: Event, state_before: State, state_after: State) -> str |
         return f"ROLLBACK ADVISED: {b.get('reason')}"
     if kind == Kind.ROLLBACK_STARTED:
         how = "automatic" if b.get("automatic") else f"by {_who(event)}"
-        return f"ROLLING BACK NOW ({how}): {b.get('reason')}"
+        return f"ROLLING BACK NOW ({how}): {b.get('reason')}{before_the_monitor(b)}"
     if kind == Kind.ROLLBACK_COMMAND_FINISHED:
         if b.get("ok"):
             return None  # the verification line follows
         return f"Rollback command {int(b.get('index', 0)) + 1} FAILED: {b.get('why')}"
     if kind == Kind.ROLLBACK_VERIFYING:
-        return "Rollback commands done — verifying against the GO baseline"
+        return f"Rollback commands done — verifying against {baseline_words(after)}"
     if kind == Kind.ROLLBACK_VERIFIED:
-        return "ROLLED BACK — VERIFIED: metrics back at the GO baseline"
+        return f"ROLLED BACK — VERIFIED: metrics back at {baseline_words(after)}"
     if kind == Kind.ROLLBACK_NOT_VERIFIED:
         differences = "; ".join(str(d) for d in b.get("differences", []))
         return "ROLLED BACK — NOT VERIFIED" + (f": {differences}" if differences else "")
+    if kind in _INCIDENT_KINDS:
+        return _incident(event, after)
     if kind == Kind.SESSION_COMPLETE:
         name = after.profile.deployment.name if after.profile else "deploy"
         return f"COMPLETE: {name} — health window GREEN to the end"
@@ -219,6 +225,53 @@ def announcement(event: Event, state_before: State, state_after: State) -> str |
     if kind == Kind.LOOP_RECOVERED:
         return f"{str(b.get('loop')).upper()} works again"
     return None
+
+
+_INCIDENT_KINDS = frozenset(
+    {
+        Kind.INCIDENT_DECLARED,
+        Kind.ROLLBACK_PLAN_VERIFIED,
+        Kind.STABILIZATION_STARTED,
+        Kind.INCIDENT_MITIGATED,
+    }
+)
+
+
+def before_the_monitor(body: Any) -> str:
+    """'; before the Monitor's readback and command verification' when R came first."""
+    before = body.get("before") if isinstance(body, dict) else None
+    if not before or not isinstance(before, list):
+        return ""
+    return "; before the Monitor's " + " and ".join(str(b) for b in before)
+
+
+def baseline_words(state: State) -> str:
+    """What a rollback is verified against: the GO baseline, or in an incident the baseline
+    from before it (or the thresholds, where no history exists)."""
+    if not state.is_incident:
+        return "the GO baseline"
+    return "the baseline from before the incident"
+
+
+def _incident(event: Event, after: State) -> str:
+    b = event.body
+    kind = event.kind
+    if kind == Kind.INCIDENT_DECLARED:
+        assert after.profile is not None
+        d = after.profile.deployment
+        return (
+            f"INCIDENT DECLARED: {d.service} ({', '.join(d.environments)}) — T0, the clock runs;"
+            f" R rolls back now. Operator {after.crew.get('operator')}, Monitor"
+            f" {after.crew.get('monitor')}"
+        )
+    if kind == Kind.ROLLBACK_PLAN_VERIFIED:
+        return f"Rollback commands verified by {_who(event)}"
+    if kind == Kind.STABILIZATION_STARTED:
+        duration = b.get("duration")
+        span = f" ({format_duration(float(duration))})" if duration is not None else ""
+        return f"Stabilization window started{span}: the metrics must stay GREEN"
+    name = after.profile.deployment.service if after.profile else "the service"
+    return f"INCIDENT MITIGATED — ROLLED BACK — VERIFIED: {name} is back and stayed GREEN"
 
 
 def _found_on_resume(body: Any, after: State) -> str | None:

@@ -32,6 +32,10 @@ class StartSession(Intent):
     approvers: tuple[str, ...] = ()
     os_user: str = ""
     host: str = ""
+    kind: str = "deploy"
+    """"deploy", or "incident": the bad release is already out and T0 is now."""
+    baseline_at: float | None = None
+    """An incident's baseline time, when the crew gave one (``--baseline-at``)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,14 @@ class VerifyStep(Intent):
     step_id: str
     command: tuple[str, ...] = ()
     """The command as the Monitor saw it, references resolved; recorded as verified."""
+
+
+@dataclass(frozen=True)
+class VerifyRollbackPlan(Intent):
+    """In an incident, the Monitor verifies the rollback commands (R never waits for it)."""
+
+    commands: tuple[tuple[str, ...], ...] = ()
+    """The commands as the Monitor saw them, references resolved."""
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,15 @@ class Kind(StrEnum):
     ROLLBACK_VERIFYING = "rollback.verifying"
     ROLLBACK_VERIFIED = "rollback.verified"
     ROLLBACK_NOT_VERIFIED = "rollback.not_verified"
+    # the incident: the bad release is already out
+    INCIDENT_DECLARED = "incident.declared"
+    """T0 of an incident session: the moment the room declared it."""
+    ROLLBACK_PLAN_VERIFIED = "rollback.plan_verified"
+    """The Monitor verified the rollback commands (beside R, never in front of it)."""
+    STABILIZATION_STARTED = "stabilization.started"
+    """A verified incident rollback: the metrics must now stay inside their thresholds."""
+    INCIDENT_MITIGATED = "incident.mitigated"
+    """Rolled back, verified against the baseline and stable: the incident is mitigated."""
     # the cockpit's own health
     LOOP_FAILED = "loop.failed"
     LOOP_STOPPED = "loop.stopped"

@@ -13,7 +13,7 @@ from cockpit.durations import format_clock
 from cockpit.engine import intents as i
 from cockpit.engine.events import SYSTEM, Event
 from cockpit.engine.kinds import Kind
-from cockpit.engine.state import LOOP_DUTIES, Phase, State, StepStatus
+from cockpit.engine.state import LOOP_DUTIES, Phase, SessionKind, State, StepStatus
 from cockpit.engine.verdict import (
     MetricWindow,
     Verdict,
@@ -113,20 +113,37 @@ def _start(state: State, intent: i.StartSession) -> list[Event]:
             f"two-person rule: {intent.operator} cannot be both Operator and Monitor; "
             "name a second person"
         )
-    return [
-        _event(
-            intent,
-            Kind.SESSION_STARTED,
-            profile=intent.profile,
-            profile_sha256=intent.profile_sha256,
-            profile_path=intent.profile_path,
-            operator=intent.operator,
-            monitor=intent.monitor,
-            approvers=list(intent.approvers),
-            os_user=intent.os_user,
-            host=intent.host,
-        )
-    ]
+    if intent.kind not in set(SessionKind):
+        raise Refusal(f"unknown kind of session {intent.kind!r}")
+    if intent.baseline_at is not None and intent.kind != SessionKind.INCIDENT:
+        raise Refusal("a baseline time belongs to an incident; a deploy takes its baseline at GO")
+    if intent.baseline_at is not None and intent.baseline_at > intent.wall:
+        raise Refusal("the baseline time is in the future; give a time before the incident")
+    body: dict[str, Any] = {
+        "profile": intent.profile,
+        "profile_sha256": intent.profile_sha256,
+        "profile_path": intent.profile_path,
+        "operator": intent.operator,
+        "monitor": intent.monitor,
+        "approvers": list(intent.approvers),
+        "os_user": intent.os_user,
+        "host": intent.host,
+    }
+    if intent.kind != SessionKind.DEPLOY:
+        body["kind"] = intent.kind  # a deploy's record reads as it did before incidents
+    started = Event(Kind.SESSION_STARTED, body, intent.actor, intent.wall)
+    if intent.kind != SessionKind.INCIDENT:
+        return [started]
+    # T0 is the declaration itself: the timer runs from the first frame, and R works at once.
+    return [started, _event(intent, Kind.INCIDENT_DECLARED, baseline_at=intent.baseline_at)]
+
+
+def _beside_r(state: State, what: str) -> None:
+    """In an incident, the Monitor's readback and verification happen beside R: recorded
+    whenever they happen before the rollback, and moot once it started."""
+    _not_finished(state)
+    if state.rollback is not None:
+        raise Refusal(f"the rollback has started: {what} no longer decides anything")
 
 
 @_rule(i.ConfirmReadback)
@@ -134,16 +151,29 @@ def _readback(state: State, intent: i.ConfirmReadback) -> list[Event]:
     _require_role(state, intent, "monitor")
     if state.readback_by is not None:
         raise Refusal(f"the triggers were already read back by {state.readback_by}")
-    if state.phase is not Phase.BRIEFING:
+    if state.is_incident:
+        _beside_r(state, "the readback")
+    elif state.phase is not Phase.BRIEFING:
         raise Refusal(f"the readback belongs to the briefing, not to {state.phase.value}")
     triggers = list(_profile(state).briefing.contingency.triggers)
     return [_event(intent, Kind.READBACK_CONFIRMED, triggers=triggers)]
 
 
+def _checks_open(state: State, check_id: str, what: str) -> None:
+    """Checks are measured before GO; in an incident, only those guarding the rollback, and
+    only until it starts (they inform R, never block it)."""
+    if state.phase is Phase.INCIDENT:
+        if check_id in state.checks and check_id not in state.rollback_checks():
+            raise Refusal(
+                f"{check_id!r} guards the deploy, not the rollback: not run in an incident"
+            )
+    elif state.phase not in (Phase.BRIEFING, Phase.CHECKLIST):
+        raise Refusal(f"{what} closed once execution has started")
+
+
 @_rule(i.RecordCheck)
 def _check(state: State, intent: i.RecordCheck) -> list[Event]:
-    if state.phase not in (Phase.BRIEFING, Phase.CHECKLIST):
-        raise Refusal("readiness checks are closed once execution has started")
+    _checks_open(state, intent.sample.id, "readiness checks are")
     if intent.sample.id not in state.checks:
         raise Refusal(f"unknown check {intent.sample.id!r}")
     return [_event(intent, Kind.CHECK_RESULT, sample=intent.sample.to_json())]
@@ -151,8 +181,7 @@ def _check(state: State, intent: i.RecordCheck) -> list[Event]:
 
 @_rule(i.ConfirmManualCheck)
 def _confirm(state: State, intent: i.ConfirmManualCheck) -> list[Event]:
-    if state.phase not in (Phase.BRIEFING, Phase.CHECKLIST):
-        raise Refusal("the checklist is closed once execution has started")
+    _checks_open(state, intent.check_id, "the checklist is")
     check = next((c for c in _profile(state).checks if c.id == intent.check_id), None)
     if check is None:
         raise Refusal(f"unknown check {intent.check_id!r}")
@@ -249,6 +278,19 @@ def _verify(state: State, intent: i.VerifyStep) -> list[Event]:
     return [_event(intent, Kind.STEP_VERIFIED, step=step.id, command=command)]
 
 
+@_rule(i.VerifyRollbackPlan)
+def _verify_plan(state: State, intent: i.VerifyRollbackPlan) -> list[Event]:
+    if not state.is_incident:
+        raise Refusal("in a deploy the Monitor verifies each step's command (v) before it runs")
+    _require_role(state, intent, "monitor")
+    assert state.incident is not None
+    if state.incident.plan_verified_by is not None:
+        raise Refusal(f"already verified by {state.incident.plan_verified_by}")
+    _beside_r(state, "verifying its commands")
+    commands = [list(c) for c in intent.commands] or list(_profile(state).rollback.commands)
+    return [_event(intent, Kind.ROLLBACK_PLAN_VERIFIED, commands=commands)]
+
+
 @_rule(i.ApproveStep)
 def _approve(state: State, intent: i.ApproveStep) -> list[Event]:
     _executing(state, "approving a step")
@@ -328,10 +370,19 @@ def _stop_point_passed(state: State, intent: i.Intent, step_id: str, how: str) -
 
 def _start_rollback(state: State, intent: i.Intent, reason: str, automatic: bool) -> list[Event]:
     commands = len(_profile(state).rollback.commands)
+    body: dict[str, Any] = {"automatic": automatic, "reason": reason, "commands": commands}
+    if state.incident is not None:
+        # R never waits for the Monitor: the record says what it came before.
+        before = []
+        if state.readback_by is None:
+            before.append("readback")
+        if state.incident.plan_verified_by is None:
+            before.append("command verification")
+        body["before"] = before
     return [
         Event(
             kind=Kind.ROLLBACK_STARTED,
-            body={"automatic": automatic, "reason": reason, "commands": commands},
+            body=body,
             actor=SYSTEM if automatic else intent.actor,
             wall=intent.wall,
         )
@@ -459,7 +510,8 @@ def _sample(state: State, intent: i.RecordSample) -> list[Event]:
     events = [_system(intent, Kind.SAMPLE, **sample.to_json())]
     metric = profile.metric(sample.id)
     window = state.window
-    if window is not None and state.rollback is None and sample.id in window.counters:
+    judged = state.rollback is None or (window is not None and window.kind == "stabilization")
+    if window is not None and judged and sample.id in window.counters:
         counters = dict(window.counters)
         if sample.measured_at >= window.started:
             updated = copy.copy(counters[sample.id])
@@ -485,12 +537,24 @@ def _judge_window(state: State, intent: i.Intent, counters: dict[str, MetricWind
         m: metric_verdict(profile.metric(m), counters[m], intent.wall) for m in window.metrics
     }
     overall = Verdict.GREEN if window.accepted_by else combine([v for v, _ in verdicts.values()])
-    if overall is Verdict.FAILED:
-        failed = "; ".join(
-            f"{profile.metric(m).title} {why}"
-            for m, (v, why) in verdicts.items()
-            if v is Verdict.FAILED
-        )
+    failed = "; ".join(
+        f"{profile.metric(m).title} {why}"
+        for m, (v, why) in verdicts.items()
+        if v is Verdict.FAILED
+    )
+    if overall is Verdict.FAILED and window.kind == "stabilization":
+        return [
+            _system(
+                intent,
+                Kind.ROLLBACK_NOT_VERIFIED,
+                differences=[f"stabilization window FAILED: {failed}"],
+            )
+        ]
+    if window.kind == "stabilization":
+        return []  # its end is a matter of time: see the tick
+    if overall is Verdict.FAILED and window.kind != "incident":
+        # In an incident the metrics are RED already: that is why the room is here. Only
+        # the trigger-time rule acts on them, from T0.
         where = "health window" if window.kind == "health" else f"stop point of {window.step_id}"
         return _failure(state, intent, f"{where} FAILED: {failed}")
     if window.kind == "stop_point":
@@ -532,9 +596,13 @@ def _judge_verification(
     state: State, intent: i.Intent, counters: dict[str, MetricWindow]
 ) -> list[Event]:
     result = comparison(state, counters)
-    if all(entry["back"] for entry in result.values()):
-        return [_system(intent, Kind.ROLLBACK_VERIFIED, comparison=result)]
-    return []
+    if not all(entry["back"] for entry in result.values()):
+        return []
+    events = [_system(intent, Kind.ROLLBACK_VERIFIED, comparison=result)]
+    if state.is_incident:
+        duration = _profile(state).health.duration
+        events.append(_system(intent, Kind.STABILIZATION_STARTED, duration=duration))
+    return events
 
 
 def _differences(state: State) -> list[str]:
@@ -556,6 +624,8 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
     if state.phase.finished or state.profile is None:
         return []
     now = intent.wall
+    if state.phase is Phase.STABILIZING:
+        return _stabilization_tick(state, intent)
     rb = state.rollback
     if rb is not None:
         within = state.profile.rollback.verify.within
@@ -584,6 +654,9 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
             since = "a step failed"
         elif window.kind == "stop_point":
             since = "the step ended"
+        elif window.kind == "incident":
+            declared = window.not_green_since == window.started
+            since = "the incident was declared" if declared else "the metrics went RED again"
         else:
             since = "the health window went RED"
         t_plus = state.t_plus(now) or 0.0
@@ -602,6 +675,35 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
         if now >= end and state.window_verdict(now) is Verdict.GREEN and state.hold is None:
             return [_system(intent, Kind.SESSION_COMPLETE)]
     return []
+
+
+def _stabilization_tick(state: State, intent: i.Tick) -> list[Event]:
+    """The end of an incident's stabilization window: GREEN at its end is MITIGATED; not
+    GREEN within the verification time after it is NOT VERIFIED, saying what is not GREEN."""
+    profile = _profile(state)
+    window = state.window
+    if state.incident is None or window is None or state.incident.stabilization_started is None:
+        return []
+    end = state.incident.stabilization_started + profile.health.duration
+    now = intent.wall
+    if now < end:
+        return []
+    if state.window_verdict(now) is Verdict.GREEN:
+        return [_system(intent, Kind.INCIDENT_MITIGATED, duration=profile.health.duration)]
+    if now < end + profile.rollback.verify.within:
+        return []
+    pending = [
+        f"{profile.metric(m).title}: {why}"
+        for m, (v, why) in state.window_verdicts(now).items()
+        if v is not Verdict.GREEN
+    ]
+    return [
+        _system(
+            intent,
+            Kind.ROLLBACK_NOT_VERIFIED,
+            differences=[f"not GREEN at the end of the stabilization window: {'; '.join(pending)}"],
+        )
+    ]
 
 
 LOOP_FAULT_REPEAT = 60.0
@@ -655,7 +757,8 @@ def _rollback(state: State, intent: i.RollBackNow) -> list[Event]:
     if state.rollback is not None:
         raise Refusal("already rolling back")
     _not_finished(state)
-    if not state.deployed_anything:
+    # An incident's release went out before the cockpit: there is always something to undo.
+    if not state.deployed_anything and not state.is_incident:
         raise Refusal("nothing has been deployed yet: no step has started. HOLD or abort instead")
     return _start_rollback(state, intent, intent.reason, automatic=False)
 
@@ -663,6 +766,8 @@ def _rollback(state: State, intent: i.RollBackNow) -> list[Event]:
 @_rule(i.AcceptInconclusive)
 def _accept(state: State, intent: i.AcceptInconclusive) -> list[Event]:
     _require_role(state, intent, "monitor")
+    if state.window is not None and state.window.kind == "incident":
+        raise Refusal("in an incident nothing waits for a stop point: R rolls back")
     if state.window is None or state.window_verdict(intent.wall) is not Verdict.INCONCLUSIVE:
         raise Refusal("only an INCONCLUSIVE stop point can be accepted")
     if not intent.reason.strip():

@@ -19,7 +19,7 @@ from cockpit.engine.verdict import (
 )
 from cockpit.journal.records import Record
 from cockpit.profile.models import Profile, Step
-from cockpit.sample import Sample
+from cockpit.sample import Sample, Status
 
 HISTORY = 120
 """Samples kept per metric for the sparkline."""
@@ -34,6 +34,15 @@ LOOP_DUTIES = {
 """What each background loop carries: what stops when it stops."""
 
 
+class SessionKind(StrEnum):
+    """What a session is for."""
+
+    DEPLOY = "deploy"
+    """Ship a release through the whole procedure (briefing, checklist, GO, steps)."""
+    INCIDENT = "incident"
+    """The bad release is already out: declare the incident, roll back, verify."""
+
+
 class Phase(StrEnum):
     """Where the procedure is. HOLD is not a phase: it is a flag over one."""
 
@@ -43,16 +52,25 @@ class Phase(StrEnum):
     EXECUTING = "EXECUTING"
     HEALTH = "HEALTH WINDOW"
     COMPLETE = "COMPLETE"
+    INCIDENT = "INCIDENT"
     ROLLING_BACK = "ROLLING BACK"
     VERIFYING = "VERIFYING ROLLBACK"
+    STABILIZING = "STABILIZING"
     ROLLED_BACK = "ROLLED BACK — VERIFIED"
+    MITIGATED = "INCIDENT MITIGATED — ROLLED BACK — VERIFIED"
     NOT_VERIFIED = "ROLLED BACK — NOT VERIFIED"
     ABORTED = "ABORTED"
 
     @property
     def finished(self) -> bool:
         """Whether the session has ended."""
-        return self in (Phase.COMPLETE, Phase.ROLLED_BACK, Phase.NOT_VERIFIED, Phase.ABORTED)
+        return self in (
+            Phase.COMPLETE,
+            Phase.ROLLED_BACK,
+            Phase.MITIGATED,
+            Phase.NOT_VERIFIED,
+            Phase.ABORTED,
+        )
 
 
 class StepStatus(StrEnum):
@@ -105,6 +123,15 @@ class MetricState:
         """The newest sample."""
         return self.history[-1] if self.history else None
 
+    def red_since(self) -> float | None:
+        """When the current run of FAIL samples began; None unless the newest is a FAIL."""
+        since = None
+        for sample in reversed(self.history):
+            if sample.status is not Status.FAIL:
+                break
+            since = sample.measured_at
+        return since
+
 
 @dataclass
 class Window:
@@ -152,6 +179,19 @@ class RollbackState:
 
 
 @dataclass
+class Incident:
+    """An incident session: when it was declared, by whom, and what the Monitor did beside R."""
+
+    declared: float
+    by: str
+    baseline_at: float | None = None
+    """The baseline time the crew gave, if any (else the history decides)."""
+    plan_verified_by: str | None = None
+    """The Monitor who verified the rollback commands, if anyone did."""
+    stabilization_started: float | None = None
+
+
+@dataclass
 class Hold:
     """Why progression stopped, and who stopped it."""
 
@@ -178,6 +218,9 @@ class State:
     """Everything known about a session, derived only from its events."""
 
     phase: Phase = Phase.NEW
+    kind: SessionKind = SessionKind.DEPLOY
+    incident: Incident | None = None
+    """Set in an incident session from its declaration."""
     profile: Profile | None = None
     profile_path: str = ""
     profile_sha256: str = ""
@@ -204,6 +247,31 @@ class State:
     event_count: int = 0
 
     # ------------------------------------------------------------ derived views
+
+    @property
+    def is_incident(self) -> bool:
+        """Whether this session rolls back a release that is already out."""
+        return self.kind is SessionKind.INCIDENT
+
+    def rollback_checks(self) -> list[str]:
+        """Ids of the checks that guard the rollback (the ones an incident runs)."""
+        if self.profile is None:
+            return []
+        return [c.id for c in self.profile.checks if c.guards("rollback")]
+
+    def rollback_checks_red(self) -> list[str]:
+        """Titles of the checks guarding the rollback whose last result is not PASS (an
+        incident shows them beside R; they never block it)."""
+        if self.profile is None:
+            return []
+        red = []
+        for check in self.profile.checks:
+            if not check.guards("rollback") or check.manual is not None:
+                continue
+            sample = self.checks[check.id].sample
+            if sample is not None and sample.status.value != "PASS":
+                red.append(check.title)
+        return red
 
     @property
     def deployed_anything(self) -> bool:
@@ -276,6 +344,8 @@ class State:
         valid_for = self.profile.checks_valid_for
         missing = []
         for check in self.profile.checks:
+            if not check.guards("deploy"):
+                continue
             cs = self.checks[check.id]
             if check.manual is not None:
                 if cs.confirmed_by is None:
@@ -349,10 +419,46 @@ def _session_started(state: State, e: Event) -> None:
     state.crew = {"operator": str(b["operator"]), "monitor": str(b["monitor"])}
     state.approvers = tuple(b.get("approvers") or profile.roles.approvers)
     state.started = e.wall
+    state.kind = SessionKind(str(b.get("kind") or SessionKind.DEPLOY))
     state.phase = Phase.BRIEFING
     state.checks = {c.id: CheckState() for c in profile.checks}
     state.steps = [StepState(id=step.id) for _, step in profile.steps()]
     state.metrics = {m.id: MetricState() for m in profile.metrics}
+
+
+def _incident_declared(state: State, e: Event) -> None:
+    assert state.profile is not None
+    baseline_at = e.body.get("baseline_at")
+    state.incident = Incident(
+        declared=e.wall,
+        by=e.actor.user,
+        baseline_at=None if baseline_at is None else float(baseline_at),
+    )
+    state.t0 = e.wall
+    state.phase = Phase.INCIDENT
+    # The trigger-time rule counts from T0 while the metrics are not GREEN.
+    _open_window(state, "incident", None, state.profile.health_metrics(), e.wall)
+
+
+def _plan_verified(state: State, e: Event) -> None:
+    if state.incident is not None:
+        state.incident.plan_verified_by = e.actor.user
+
+
+def _stabilization_started(state: State, e: Event) -> None:
+    assert state.profile is not None
+    state.phase = Phase.STABILIZING
+    if state.incident is not None:
+        state.incident.stabilization_started = e.wall
+    _open_window(state, "stabilization", None, state.profile.health_metrics(), e.wall)
+    assert state.window is not None
+    state.window.not_green_since = None
+
+
+def _mitigated(state: State, e: Event) -> None:
+    state.phase = Phase.MITIGATED
+    state.finished = e.wall
+    state.window = None
 
 
 def _readback(state: State, e: Event) -> None:
@@ -514,10 +620,13 @@ def _rollback_verifying(state: State, e: Event) -> None:
 def _rollback_verdict(state: State, e: Event) -> None:
     assert state.rollback is not None
     verified = e.kind == Kind.ROLLBACK_VERIFIED
-    state.phase = Phase.ROLLED_BACK if verified else Phase.NOT_VERIFIED
     state.rollback.verdict = "VERIFIED" if verified else "NOT VERIFIED"
     state.rollback.differences = [str(d) for d in e.body.get("differences", [])]
+    if verified and state.is_incident:
+        return  # the stabilization window follows; the incident is not over yet
+    state.phase = Phase.ROLLED_BACK if verified else Phase.NOT_VERIFIED
     state.finished = e.wall
+    state.window = None
 
 
 def _sample(state: State, e: Event) -> None:
@@ -605,4 +714,8 @@ _HANDLERS: dict[str, Callable[[State, Event], None]] = {
     Kind.LOOP_STOPPED: _loop_fault,
     Kind.LOOP_RECOVERED: _loop_recovered,
     Kind.SESSION_RESUMED: _resumed,
+    Kind.INCIDENT_DECLARED: _incident_declared,
+    Kind.ROLLBACK_PLAN_VERIFIED: _plan_verified,
+    Kind.STABILIZATION_STARTED: _stabilization_started,
+    Kind.INCIDENT_MITIGATED: _mitigated,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from cockpit.announce import before_the_monitor
 from cockpit.durations import format_clock, format_duration
 from cockpit.engine import Phase
 from cockpit.engine.kinds import Kind
@@ -149,7 +150,7 @@ def describe(session: SessionRecord, record: Record) -> str | None:
         return f"**ROLLBACK ADVISED**: {b.get('reason')}"
     if kind == Kind.ROLLBACK_STARTED:
         how = "automatic" if b.get("automatic") else f"by {who(record.actor)}"
-        return f"**ROLLING BACK NOW** ({how}): {b.get('reason')}"
+        return f"**ROLLING BACK NOW** ({how}): {b.get('reason')}{before_the_monitor(b)}"
     if kind == Kind.ROLLBACK_COMMAND_FINISHED:
         return f"Rollback command {int(b.get('index', 0)) + 1} finished: {_exit(b)}"
     if kind == Kind.ROLLBACK_SNAPSHOT:
@@ -174,6 +175,16 @@ def describe(session: SessionRecord, record: Record) -> str | None:
 
 def _cockpit_itself(session: SessionRecord, kind: str, b: dict[str, Any]) -> str:
     """Records about the cockpit rather than the deploy: resumes and its own loops."""
+    if kind == Kind.INCIDENT_DECLARED:
+        return "**T0: INCIDENT DECLARED** (the rollback is one key away from here)"
+    if kind == Kind.ROLLBACK_PLAN_VERIFIED:
+        return f"Rollback commands verified by the Monitor: {_commands(b.get('commands', []))}"
+    if kind == Kind.STABILIZATION_STARTED:
+        duration = b.get("duration")
+        span = f" ({format_duration(float(duration))})" if duration is not None else ""
+        return f"Stabilization window started{span}"
+    if kind == Kind.INCIDENT_MITIGATED:
+        return "**INCIDENT MITIGATED — ROLLED BACK — VERIFIED**: stable to the end of the window"
     if kind == Kind.SESSION_RESUMED:
         where = f" on {b['host']}" if b.get("host") else ""
         tty = f" ({b['tty']})" if b.get("tty") else ""
@@ -196,6 +207,12 @@ def _cockpit_itself(session: SessionRecord, kind: str, b: dict[str, Any]) -> str
     if kind == Kind.LOOP_RECOVERED:
         return f"The cockpit's {b.get('loop')} loop works again"
     return f"{kind}: {compact(b)}"  # a kind this version does not know (a newer journal)
+
+
+def _commands(commands: Any) -> str:
+    if not isinstance(commands, list):
+        return "?"
+    return "; ".join(md.command(c) for c in commands if isinstance(c, list)) or "?"
 
 
 FOUND_ON_RESUME = {

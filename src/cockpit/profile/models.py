@@ -366,6 +366,11 @@ class Check(_Model):
         Literal["rollback", "capacity", "monitoring", "smoke", "artifact", "access", "other"] | None
     ) = None
     """What the check proves; used by the strict lint to find missing safety checks."""
+    gates: list[Literal["deploy", "rollback"]] | None = Field(default=None, min_length=1)
+    """What the check guards: "deploy" (it must be GREEN for the GO call) and "rollback" (it
+    runs in an incident, beside R, and informs without ever blocking it). Not set: every
+    check guards the deploy, and the rollback dry run and access checks (purpose "rollback"
+    or "access") also guard the rollback."""
 
     @model_validator(mode="after")
     def _automated_or_manual(self) -> Check:
@@ -376,6 +381,12 @@ class Check(_Model):
             assert self.source is not None
             raise ValueError(f"a {self.source.kind} check needs a threshold")
         return self
+
+    def guards(self, gate: Literal["deploy", "rollback"]) -> bool:
+        """Whether this check guards ``gate`` (see ``gates``)."""
+        if self.gates is not None:
+            return gate in self.gates
+        return gate == "deploy" or self.purpose in ("rollback", "access")
 
 
 class Metric(_Model):
