@@ -132,6 +132,8 @@ def announcement(event: Event, state_before: State, state_after: State) -> str |
     after = state_after
     kind = event.kind
     if kind == Kind.SESSION_STARTED:
+        if after.is_incident:
+            return None  # INCIDENT DECLARED follows at once and says it all
         assert after.profile is not None
         d = after.profile.deployment
         return (

@@ -64,6 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sessions-dir", metavar="DIR", help="where session journals go")
     p.set_defaults(target="cockpit.ui.launch:run_command")
 
+    p = sub.add_parser("incident", help="declare an incident now and open the cockpit to roll back")
+    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument(
+        "--baseline-at",
+        metavar="TIME",
+        help="verify against the metrics at this time (ISO-8601, or before now: -25m); "
+        "default: just before the first RED stretch in the metrics' history",
+    )
+    p.add_argument("--sessions-dir", metavar="DIR", help="where session journals go")
+    p.set_defaults(target="cockpit.ui.launch:incident_command")
+
     p = sub.add_parser("demo", help="start the bundled demo service and run its deploy")
     p.add_argument("--port", type=int, default=0, help="port of the demo service (0: any)")
     p.add_argument("--sessions-dir", metavar="DIR", help="where session journals go")

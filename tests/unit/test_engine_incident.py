@@ -13,7 +13,7 @@ from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
 from cockpit.engine.state import SessionKind
 from cockpit.sample import Status
-from tests.unit.test_engine import DEMO, MONITOR, OPERATOR, T, Sim, demo_data, sample
+from tests.unit.test_engine import DEMO, MONITOR, OPERATOR, Sim, T, demo_data, sample
 
 CREW = OPERATOR  # R is a crew key; the actor names who pressed it
 

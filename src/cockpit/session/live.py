@@ -112,8 +112,13 @@ class Session:
         clock: Clock | None = None,
         starter: ProcessStarter = start_process,
         evidence_writer: EvidenceWriter | None = None,
+        kind: str = "deploy",
+        baseline_at: float | None = None,
     ) -> Session:
         """Load the profile, open a new journal and record the session's start.
+
+        ``kind="incident"`` declares an incident now: T0 is this moment and R works at once
+        (``baseline_at``: the time the baseline is taken from, when the crew gives one).
 
         Raises:
             ProfileError: the profile is invalid or a referenced variable is not set.
@@ -128,10 +133,14 @@ class Session:
             sessions_dir=sessions_dir,
             environ=environment(environ),
             clock=clock,
+            kind=kind,
+            baseline_at=baseline_at,
         )
         session = cls(opened, clock=clock, starter=starter, evidence_writer=evidence_writer)
         assert opened.first is not None
         session.recorder.commit(*opened.first)
+        if session.state.is_incident:
+            session.processes.keep_standby()  # R may come with the first frame
         return session
 
     @classmethod
@@ -320,6 +329,7 @@ class Session:
 
     async def run_clock(self) -> None:
         """Tick the engine's timers and flush batched samples until cancelled."""
+        self.recorder.post_waiting()  # what was announced before the loop ran (T0, ...)
         await self.loops.clock()
 
     def check_loops(self) -> None:

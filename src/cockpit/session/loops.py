@@ -40,6 +40,8 @@ FLUSH_INTERVAL = 1.0
 """Seconds between flushes of batched samples to the journal."""
 RESTART_DELAY = 1.0
 """Seconds before a loop that stopped is started again."""
+CHECKS_OPEN = (Phase.BRIEFING, Phase.CHECKLIST, Phase.INCIDENT)
+"""Phases in which the checks run: before GO, and in an incident until R."""
 CLOCK_SILENCE = 5.0
 """Seconds without a clock pass after which the clock counts as stopped."""
 
@@ -220,10 +222,13 @@ class Loops:
                 faults.append(exc)
                 why = f"the check failed: {type(exc).__name__}"
                 sample = Sample(check.id, Status.ERROR, None, "", host.clock.wall(), why)
-            if host.state.phase in (Phase.BRIEFING, Phase.CHECKLIST):
+            if host.state.phase in CHECKS_OPEN:
                 host.quietly(i.RecordCheck(SYSTEM, host.clock.wall(), sample))
 
         automated = [c for c in profile.checks if c.manual is None]
+        if host.state.is_incident:
+            # Only what guards the rollback: an incident is when capacity is gone.
+            automated = [c for c in automated if c.guards("rollback")]
         if only_due:
             now = host.clock.wall()
             half = profile.checks_valid_for / 2
@@ -244,7 +249,7 @@ class Loops:
         async def run() -> None:
             with self.guard.one_pass("checks"):
                 await self.run_checks()
-            while self.host.state.phase in (Phase.NEW, Phase.BRIEFING, Phase.CHECKLIST):
+            while self.host.state.phase in (Phase.NEW, *CHECKS_OPEN):
                 await asyncio.sleep(CHECK_INTERVAL)
                 with self.guard.one_pass("checks"):
                     await self.run_checks(only_due=True)

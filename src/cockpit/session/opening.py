@@ -48,8 +48,13 @@ def open_new(
     sessions_dir: Path | None,
     environ: Mapping[str, str],
     clock: Clock,
+    kind: str = "deploy",
+    baseline_at: float | None = None,
 ) -> Opened:
     """Load the profile, check the crew and open a new journal; nothing is recorded yet.
+
+    ``kind`` is "deploy", or "incident" (declared now, with ``baseline_at`` if the crew gave
+    one).
 
     Raises:
         ProfileError: the profile is invalid or a referenced variable is not set.
@@ -75,6 +80,8 @@ def open_new(
         approvers=crew.approvers,
         os_user=os_user(),
         host=socket.gethostname(),
+        kind=kind,
+        baseline_at=baseline_at,
     )
     events = decide(State(), intent)  # refuses a bad crew before any file exists
     directory = sessions_dir or default_sessions_dir()

@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit import startup
@@ -33,15 +34,29 @@ def _terminal_ok() -> bool:
     return True
 
 
-def _open(profile: Path | None, sessions_dir: str | None, resume: str | None = None) -> int:
+@dataclass(frozen=True)
+class Incident:
+    """``cockpit incident``: declared when the session opens."""
+
+    baseline_at: float | None = None
+
+
+def _open(
+    profile: Path | None,
+    sessions_dir: str | None,
+    resume: str | None = None,
+    incident: Incident | None = None,
+) -> int:
     startup.pause()  # until the first frame (CockpitApp.on_ready): see cockpit.startup
     try:
-        return _open_and_run(profile, sessions_dir, resume)
+        return _open_and_run(profile, sessions_dir, resume, incident)
     finally:
         startup.resume()
 
 
-def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | None) -> int:
+def _open_and_run(
+    profile: Path | None, sessions_dir: str | None, resume: str | None, incident: Incident | None
+) -> int:
     from cockpit.evidence import write_evidence
     from cockpit.session import Session
 
@@ -54,6 +69,8 @@ def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | 
                 profile,
                 sessions_dir=Path(sessions_dir) if sessions_dir else None,
                 evidence_writer=write_evidence,
+                kind="incident" if incident is not None else "deploy",
+                baseline_at=incident.baseline_at if incident is not None else None,
             )
     except ProfileError as exc:
         for problem in exc.problems:
@@ -124,6 +141,24 @@ def run_command(args: argparse.Namespace) -> int:
         return 2
     profile = Path(args.profile) if args.profile else None
     return _open(profile, args.sessions_dir, args.resume)
+
+
+def incident_command(args: argparse.Namespace) -> int:
+    """Declare an incident now and open the cockpit on it: T0 is this moment, R works at once."""
+    import time
+
+    from cockpit.durations import DurationError, parse_moment
+
+    baseline_at = None
+    if args.baseline_at is not None:
+        try:
+            baseline_at = parse_moment(args.baseline_at, time.time())
+        except DurationError as exc:
+            _say(f"error: --baseline-at: {exc}", error=True)
+            return 2
+    if not _terminal_ok():
+        return 2
+    return _open(Path(args.profile), args.sessions_dir, incident=Incident(baseline_at))
 
 
 def watch_command(args: argparse.Namespace) -> int:

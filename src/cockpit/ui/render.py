@@ -144,6 +144,11 @@ def countdown_text(state: State, now: float) -> Text:
         if state.phase is Phase.HEALTH and state.health_started is not None:
             left = max(0.0, state.health_started + state.profile.health.duration - now)
             return styled(f" SOAK {format_clock(left)} LEFT ", "bold reverse")
+        incident = state.incident
+        if state.phase is Phase.STABILIZING and incident is not None:
+            started = incident.stabilization_started or now
+            left = max(0.0, started + state.profile.health.duration - now)
+            return styled(f" STABLE? {format_clock(left)} LEFT ", "bold reverse")
         return Text("")
     left = max(0.0, deadline - now)
     automatic = state.profile.rollback.on_trigger_time == "automatic"
@@ -394,6 +399,14 @@ def monitor_task(state: State, profile: Profile, *, brief: bool = False) -> Text
     return Text("")
 
 
+WINDOW_NAMES = {
+    "health": "HEALTH WINDOW",
+    "incident": "SINCE T0",
+    "stabilization": "STABILIZATION WINDOW",
+}
+"""What each kind of window is called on screen (a stop point names its step)."""
+
+
 def stop_point(state: State, now: float, *, detailed: bool = True) -> Text:
     """The verdict of the open stop point or health window, per metric and overall."""
     window = state.window
@@ -402,7 +415,7 @@ def stop_point(state: State, now: float, *, detailed: bool = True) -> Text:
     verdict = state.window_verdict(now)
     assert verdict is not None
     label, style = VERDICT_TEXT[verdict]
-    where = "HEALTH WINDOW" if window.kind == "health" else f"STOP POINT after {window.step_id}"
+    where = WINDOW_NAMES.get(window.kind) or f"STOP POINT after {window.step_id}"
     text = styled(f"{where}: ", "bold")
     text.append(label, style=style)
     if window.accepted_by:
@@ -423,7 +436,8 @@ def verification(state: State, *, detailed: bool = True) -> RenderableType:
     rb = state.rollback
     if rb is None or state.profile is None:
         return Text("")
-    text = styled("ROLLBACK VERIFICATION against the GO baseline\n", "bold")
+    against = "the baseline from before the incident" if state.is_incident else "the GO baseline"
+    text = styled(f"ROLLBACK VERIFICATION against {against}\n", "bold")
     for metric_id, entry in comparison(state, rb.counters).items():
         unit = entry["unit"]
         if entry["back"]:
@@ -450,12 +464,21 @@ def banner(state: State) -> tuple[Text, str]:
     if rb is None:
         if state.advisory is not None and not state.phase.finished:
             return Text(f"⚠ ROLLBACK ADVISED — press R\n{state.advisory}"), "-advised"
+        if state.phase is Phase.INCIDENT:
+            return Text("⚠ INCIDENT DECLARED — R rolls back now"), "-advised"
         return Text(""), ""
     if state.phase is Phase.ROLLED_BACK:
         return Text("✔ ROLLED BACK — VERIFIED"), "-verified"
+    if state.phase is Phase.MITIGATED:
+        return Text("✔ INCIDENT MITIGATED — ROLLED BACK — VERIFIED"), "-verified"
+    if state.phase is Phase.STABILIZING:
+        return Text(
+            "✔ ROLLED BACK — VERIFIED · STABILIZING: the metrics must stay GREEN"
+        ), "-verified"
     if state.phase is Phase.NOT_VERIFIED:
         why = "; ".join(rb.differences) or "see the record"
-        return Text(f"✘ ROLLED BACK — NOT VERIFIED: {why}"), "-failed"
+        head = "✘ INCIDENT NOT MITIGATED — " if state.is_incident else "✘ "
+        return Text(f"{head}ROLLED BACK — NOT VERIFIED: {why}"), "-failed"
     how = f"AUTOMATIC: {rb.reason}" if rb.automatic else f"{rb.reason} ({rb.by})"
     head = (
         "⟲ ROLLING BACK NOW"
@@ -490,8 +513,9 @@ def next_text(nxt: Next) -> Text:
     return text
 
 
-def key_bar(keys: list[str]) -> Text:
-    """The keys that work now, each with who presses it."""
+def key_bar(keys: list[str], beside_r: list[str] | None = None) -> Text:
+    """The keys that work now, each with who presses it; ``beside_r``: the titles of RED
+    checks guarding the rollback, said next to R (they never block it)."""
     text = Text()
     for key in keys:
         role, what = KEYS[key]
@@ -500,6 +524,11 @@ def key_bar(keys: list[str]) -> Text:
         prefix = {"monitor": "Mon: ", "operator": "Op: ", "approver": "Appr: "}.get(role, "")
         short = "ROLL BACK NOW" if key == "R" else what.split(" (")[0]
         text.append(f" {prefix}{short}  ")
+        if key == "R" and beside_r:
+            more = f" +{len(beside_r) - 1}" if len(beside_r) > 1 else ""
+            title = beside_r[0] if len(beside_r[0]) <= 40 else beside_r[0][:39] + "…"
+            text.append(f"(⚠ RED: {title}{more})", style="bold yellow")
+            text.append("  ")
     return text
 
 

@@ -8,10 +8,10 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
-from cockpit.engine import State
+from cockpit.engine import Phase, State
 from cockpit.profile import Profile
 from cockpit.sample import Status
-from cockpit.ui import render
+from cockpit.ui import incident, render
 from cockpit.ui.widgets.text import Label
 
 
@@ -92,7 +92,7 @@ class MonitorPane(Vertical):
         """Show the Monitor's task, the verdict and the verification; the rows they take."""
         used = trailing = 0
         for selector, content in (
-            ("#monitor-task", render.monitor_task(state, resolved, brief=not self.detailed)),
+            ("#monitor-task", _monitor_task(state, resolved, brief=not self.detailed)),
             ("#verdict", render.stop_point(state, now, detailed=detailed)),
             ("#verification", render.verification(state, detailed=detailed)),
         ):
@@ -147,6 +147,17 @@ class MonitorPane(Vertical):
             why = f"{failing} not PASS" if failing else "all ✔ PASS"
             label.show(render.styled(f"+ {len(hidden)} more metrics ({why})", "dim"))
         return shown
+
+
+def _monitor_task(state: State, resolved: Profile, *, brief: bool) -> Text:
+    if state.phase is Phase.INCIDENT:
+        return incident.monitor_task(state, resolved, brief=brief)
+    if state.phase is Phase.STABILIZING:
+        return Text("") if brief else render.styled(STABILIZING_TASK, "bold")
+    return render.monitor_task(state, resolved, brief=brief)
+
+
+STABILIZING_TASK = "MONITOR: watch the metrics: GREEN to the end of the window mitigates."
 
 
 def _passing(state: State, metric_id: str) -> bool:
