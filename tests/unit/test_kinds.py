@@ -30,6 +30,7 @@ NOT_ANNOUNCED = {
     Kind.SAMPLES: "a journal record, not an event",
     Kind.REFUSED: "said on the screen of whoever pressed the key",
     Kind.NOTE: "a note is already something said",
+    Kind.METRIC_HISTORY: "drawn in the sparklines; a failure is said on the metric's row",
 }
 
 

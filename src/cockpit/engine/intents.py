@@ -156,6 +156,20 @@ class RecordSample(Intent):
 
 
 @dataclass(frozen=True)
+class RecordHistory(Intent):
+    """A metric's history was read when the cockpit opened (or could not be)."""
+
+    metric_id: str
+    start: float
+    end: float
+    step: float
+    points: tuple[tuple[float, float | None], ...] = ()
+    """(time, value) in time order; None for a gap."""
+    error: str | None = None
+    """Why there is no history (Prometheus down, no data, another kind of source)."""
+
+
+@dataclass(frozen=True)
 class Tick(Intent):
     """Time passed: timers (the 5-minute rule, the health window, verification) are due."""
 

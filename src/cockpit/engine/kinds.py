@@ -48,6 +48,8 @@ class Kind(StrEnum):
     ROLLBACK_VERIFYING = "rollback.verifying"
     ROLLBACK_VERIFIED = "rollback.verified"
     ROLLBACK_NOT_VERIFIED = "rollback.not_verified"
+    METRIC_HISTORY = "metric.history"
+    """What a Prometheus metric did before the cockpit opened (or why that is not known)."""
     # the incident: the bad release is already out
     INCIDENT_DECLARED = "incident.declared"
     """T0 of an incident session: the moment the room declared it."""

@@ -529,6 +529,22 @@ def _sample(state: State, intent: i.RecordSample) -> list[Event]:
     return events
 
 
+@_rule(i.RecordHistory)
+def _history(state: State, intent: i.RecordHistory) -> list[Event]:
+    if intent.metric_id not in state.metrics:
+        raise Refusal(f"unknown metric {intent.metric_id!r}")
+    body: dict[str, Any] = {
+        "metric": intent.metric_id,
+        "start": intent.start,
+        "end": intent.end,
+        "step": intent.step,
+        "points": [[t, v] for t, v in intent.points],
+    }
+    if intent.error is not None:
+        body["error"] = intent.error
+    return [_system(intent, Kind.METRIC_HISTORY, **body)]
+
+
 def _judge_window(state: State, intent: i.Intent, counters: dict[str, MetricWindow]) -> list[Event]:
     window = state.window
     assert window is not None

@@ -30,6 +30,7 @@ LOOP_DUTIES = {
     "checks": "the readiness checks",
     "output": "the step output on screen (the output file keeps all of it)",
     "follow": "following the journal",
+    "history": "the metrics' history before the cockpit opened",
 }
 """What each background loop carries: what stops when it stops."""
 
@@ -112,11 +113,25 @@ class CheckState:
     confirmed_by: str | None = None
 
 
+@dataclass(frozen=True)
+class Past:
+    """A metric's history from before the cockpit opened (a range query), or why there is none."""
+
+    start: float
+    end: float
+    step: float
+    points: tuple[tuple[float, float | None], ...]
+    """(time, value) in time order; None for a gap."""
+    error: str | None = None
+
+
 @dataclass
 class MetricState:
     """A metric's recent history, for the screen."""
 
     history: deque[Sample] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    past: Past | None = None
+    """What the metric did before the cockpit opened, once it was read."""
 
     @property
     def last(self) -> Sample | None:
@@ -647,6 +662,22 @@ def _sample(state: State, e: Event) -> None:
             rb.counters[sample.id].add(judged, metric)
 
 
+def _metric_history(state: State, e: Event) -> None:
+    b = e.body
+    ms = state.metrics.get(str(b["metric"]))
+    if ms is None:
+        return
+    points = tuple((float(t), None if v is None else float(v)) for t, v in b.get("points", []))
+    error = b.get("error")
+    ms.past = Past(
+        float(b["start"]),
+        float(b["end"]),
+        float(b["step"]),
+        points,
+        None if error is None else str(error),
+    )
+
+
 def _snapshot(state: State, e: Event) -> None:
     if state.rollback is not None:
         state.rollback.snapshot = dict(e.body)
@@ -714,6 +745,7 @@ _HANDLERS: dict[str, Callable[[State, Event], None]] = {
     Kind.LOOP_STOPPED: _loop_fault,
     Kind.LOOP_RECOVERED: _loop_recovered,
     Kind.SESSION_RESUMED: _resumed,
+    Kind.METRIC_HISTORY: _metric_history,
     Kind.INCIDENT_DECLARED: _incident_declared,
     Kind.ROLLBACK_PLAN_VERIFIED: _plan_verified,
     Kind.STABILIZATION_STARTED: _stabilization_started,

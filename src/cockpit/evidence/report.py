@@ -175,6 +175,8 @@ def describe(session: SessionRecord, record: Record) -> str | None:
 
 def _cockpit_itself(session: SessionRecord, kind: str, b: dict[str, Any]) -> str:
     """Records about the cockpit rather than the deploy: resumes and its own loops."""
+    if kind == Kind.METRIC_HISTORY:
+        return _history_line(session, b)
     if kind == Kind.INCIDENT_DECLARED:
         return "**T0: INCIDENT DECLARED** (the rollback is one key away from here)"
     if kind == Kind.ROLLBACK_PLAN_VERIFIED:
@@ -207,6 +209,19 @@ def _cockpit_itself(session: SessionRecord, kind: str, b: dict[str, Any]) -> str
     if kind == Kind.LOOP_RECOVERED:
         return f"The cockpit's {b.get('loop')} loop works again"
     return f"{kind}: {compact(b)}"  # a kind this version does not know (a newer journal)
+
+
+def _history_line(session: SessionRecord, b: dict[str, Any]) -> str:
+    metric = str(b.get("metric"))
+    name = f"{session.metric_title(metric)} ({md.code(metric)})"
+    if b.get("error"):
+        return f"History of {name}: none: {b['error']}"
+    points = b.get("points", [])
+    start, end = b.get("start"), b.get("end")
+    if not isinstance(start, int | float) or not isinstance(end, int | float):
+        return f"History of {name} read: {len(points)} points"
+    span = f"{session.when(float(start))} to {session.when(float(end))}"
+    return f"History of {name} read: {len(points)} points from {span}"
 
 
 def _commands(commands: Any) -> str:

@@ -587,6 +587,48 @@ class Health(_Model):
     """Metric ids watched; empty means every metric."""
 
 
+MAX_HISTORY_POINTS = 11_000
+"""Prometheus refuses a range query of more points per series than this."""
+
+
+class History(_Model):
+    """What the Prometheus metrics did before the cockpit opened: their sparklines start with
+    it (drawn apart from live samples), and an incident takes its baseline from it. Read once
+    when a cockpit opens, after the first frame; a failure is shown and never blocks anything.
+    Metrics from other sources have no history (the screen says so)."""
+
+    window: Duration = 900.0
+    """How far back the history reaches."""
+    step: Duration | None = None
+    """Time between history points; default: the window / 300, at least 1 s (the sparkline
+    and the start of a RED stretch are as precise as this). At most 11,000 points."""
+    timeout: Duration = 10.0
+    """Total deadline of one metric's history query, from connecting to the last byte."""
+    baseline_window: Duration = 60.0
+    """In an incident, a metric's baseline is the mean of its history over this long before
+    the incident began (or before --baseline-at)."""
+
+    @model_validator(mode="after")
+    def _sane(self) -> History:
+        if self.window <= 0 or self.timeout <= 0 or self.baseline_window <= 0:
+            raise ValueError("window, timeout and baseline_window must be more than zero")
+        if self.step is not None:
+            if self.step <= 0:
+                raise ValueError("step must be more than zero")
+            if self.window / self.step > MAX_HISTORY_POINTS:
+                raise ValueError(
+                    f"window / step is {self.window / self.step:,.0f} points; Prometheus "
+                    f"answers at most {MAX_HISTORY_POINTS:,}: make the step larger"
+                )
+        return self
+
+    def resolution(self) -> float:
+        """The step of the history query: as given, or the window / 300 (at least 1 s)."""
+        if self.step is not None:
+            return self.step
+        return max(1.0, self.window / 300)
+
+
 class Announce(_Model):
     """Where status announcements go besides the screen and the record."""
 
@@ -625,7 +667,10 @@ class Profile(_Model):
     rollback: Rollback
     """The way back."""
     health: Health = Health()
-    """The health window after the last step."""
+    """The health window after the last step (in an incident: the stabilization window after
+    a verified rollback)."""
+    history: History = History()
+    """The metrics' history when a cockpit opens."""
     evidence_dir: str | None = None
     """Where evidence files go (default: beside the session journal)."""
     announce: Announce = Announce()

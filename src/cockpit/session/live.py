@@ -327,6 +327,10 @@ class Session:
         """Re-run the readiness checks while the checklist is open."""
         await self.loops.checklist()
 
+    async def run_history(self) -> None:
+        """Read and record the metrics' history (once, after the first frame; never blocks)."""
+        await self.loops.history()
+
     async def run_clock(self) -> None:
         """Tick the engine's timers and flush batched samples until cancelled."""
         self.recorder.post_waiting()  # what was announced before the loop ran (T0, ...)

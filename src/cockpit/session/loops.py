@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cockpit.clock import Clock
 from cockpit.engine import SYSTEM, Phase, State
@@ -29,6 +29,9 @@ from cockpit.journal import JournalFailed
 from cockpit.profile import Check, ResolvedProfile
 from cockpit.runner import Redactor
 from cockpit.sample import Sample, Status
+
+if TYPE_CHECKING:
+    from cockpit.probes.history import MetricHistory
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +198,54 @@ class Loops:
             await scheduler.run()
 
         await self.guard.keep_running("probes", run)
+
+    async def history(self, resolved: ResolvedProfile | None = None) -> list[MetricHistory]:
+        """Read every Prometheus metric's history once, concurrently, each within the
+        profile's deadline, and record it (a metric of another source has "no history")."""
+        from cockpit.probes.base import HttpClients
+        from cockpit.probes.history import fetch_history
+
+        host = self.host
+        profile = (resolved or host.resolved).profile
+        secrets = (resolved or host.resolved).secrets
+        end = host.clock.wall()
+        start = end - profile.history.window
+        step = profile.history.resolution()
+        clients = HttpClients()
+        results: list[MetricHistory] = []
+        with self.guard.one_pass("history"):
+            try:
+                results = await asyncio.gather(
+                    *(
+                        fetch_history(
+                            metric,
+                            start=start,
+                            end=end,
+                            step=step,
+                            timeout=profile.history.timeout,
+                            clock=host.clock,
+                            secrets=secrets,
+                            clients=clients,
+                        )
+                        for metric in profile.metrics
+                    )
+                )
+            finally:
+                await clients.aclose()
+        for result in results:
+            host.quietly(
+                i.RecordHistory(
+                    SYSTEM,
+                    host.clock.wall(),
+                    result.metric_id,
+                    result.start,
+                    result.end,
+                    result.step,
+                    result.points,
+                    result.error,
+                )
+            )
+        return results
 
     async def run_checks(self, *, only_due: bool = False) -> None:
         """Run the automated readiness checks once, concurrently.

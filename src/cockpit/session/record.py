@@ -55,6 +55,7 @@ def is_action(intent: i.Intent) -> bool:
         | i.ProcessExited
         | i.RecordSnapshot
         | i.RecordLoopHealth
+        | i.RecordHistory
         | i.MarkNotStarted,
     )
 

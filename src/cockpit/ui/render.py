@@ -9,6 +9,7 @@ from rich.text import Span, Text
 
 from cockpit.durations import format_clock
 from cockpit.engine import Phase, State, StepStatus, Verdict, comparison
+from cockpit.engine.state import Past
 from cockpit.guide import KEYS, Next
 from cockpit.inert import TAB_SIZE, inert, is_inert
 from cockpit.profile.models import Metric, Profile
@@ -75,13 +76,18 @@ def _age_label(age: float, step: float) -> str:
     return label
 
 
-def sparkline(values: list[float | None], width: int) -> str:
-    """A one-line sparkline of the newest ``width`` values (gaps for missing ones)."""
+def sparkline(
+    values: list[float | None],
+    width: int,
+    scale: tuple[float, float] | None = None,
+) -> str:
+    """A one-line sparkline of the newest ``width`` values (gaps for missing ones), scaled to
+    their own range or to ``scale`` (low, high)."""
     recent = values[-width:]
     numbers = [v for v in recent if v is not None]
     if not numbers:
         return " " * len(recent)
-    low, high = min(numbers), max(numbers)
+    low, high = scale if scale is not None else (min(numbers), max(numbers))
     span = high - low
     out = []
     for v in recent:
@@ -90,8 +96,92 @@ def sparkline(values: list[float | None], width: int) -> str:
         elif span == 0:
             out.append(BARS[0])
         else:
-            out.append(BARS[min(len(BARS) - 1, int((v - low) / span * (len(BARS) - 1) + 0.5))])
+            level = int((v - low) / span * (len(BARS) - 1) + 0.5)
+            out.append(BARS[max(0, min(len(BARS) - 1, level))])
     return "".join(out)
+
+
+HISTORY_STYLE = "blue"
+"""The part of a sparkline read from the history: apart from the live samples (cyan), and
+separated from them by a bar that reads without colour too."""
+HISTORY_SEPARATOR = "│"
+
+
+def buckets(past: Past, cells: int) -> list[float | None]:
+    """The history as ``cells`` values, each the mean of the points in its share of the
+    window (None where there was none: a gap stays visible)."""
+    if cells <= 0:
+        return []
+    span = max(past.end - past.start, 1e-9)
+    sums = [0.0] * cells
+    counts = [0] * cells
+    for t, v in past.points:
+        if v is None:
+            continue
+        cell = min(cells - 1, max(0, int((t - past.start) / span * cells)))
+        sums[cell] += v
+        counts[cell] += 1
+    return [sums[n] / counts[n] if counts[n] else None for n in range(cells)]
+
+
+def history_spark(metric: Metric, state: State, width: int) -> Text:
+    """The sparkline of a metric, ``width`` cells: its history (when there is one), a bar,
+    then the live samples, all on one scale; or what there is to say about the history."""
+    ms = state.metrics[metric.id]
+    live = [s.value for s in ms.history]
+    past = ms.past
+    text = Text()
+    if past is not None and past.points and width >= 3:
+        # The history keeps at least half the cells however many live samples arrive.
+        live_cells = min(len(live), max(0, width - 1 - max(1, width // 2)))
+        values = buckets(past, width - 1 - live_cells)
+        shown_live = live[len(live) - live_cells :] if live_cells else []
+        numbers = [v for v in (*values, *shown_live) if v is not None]
+        scale = (min(numbers), max(numbers)) if numbers else None
+        text.append(sparkline(values, len(values), scale), style=HISTORY_STYLE)
+        text.append(HISTORY_SEPARATOR, style="dim")
+        text.append(sparkline(shown_live, live_cells, scale), style="cyan")
+        text.pad_right(width - len(text))
+        return text
+    recent = sparkline(live, width)
+    note = _no_history(metric, past)
+    room = width - len(recent) - 1
+    if note and room >= len(note):
+        text.append(note.ljust(room) + " ", style="dim")
+    else:
+        text.append(" " * max(0, width - len(recent)))
+    text.append(recent, style="cyan")
+    return text
+
+
+def _no_history(metric: Metric, past: Past | None) -> str:
+    if metric.source.kind != "prometheus":
+        return "no history"
+    if past is None:
+        return ""  # being read
+    return "✘ no history" if past.error else "no history"
+
+
+def history_note(state: State) -> Text:
+    """The line under the rows: why a Prometheus metric has no history; in an incident also
+    which metrics have none at all (they are verified against their threshold)."""
+    if state.profile is None:
+        return Text("")
+    failed = []
+    without = []
+    for metric in state.profile.metrics:
+        past = state.metrics[metric.id].past
+        if metric.source.kind != "prometheus":
+            without.append(metric.title)
+        elif past is not None and past.error:
+            failed.append((metric.title, past.error))
+    if failed:
+        title, error = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        return styled(f"✘ no history for {title}: {error}{more}", "yellow")
+    if without and state.is_incident:
+        return styled(f"no history (not Prometheus): {', '.join(without)}", "dim")
+    return Text("")
 
 
 def clock_text(state: State, now: float) -> str:
@@ -351,11 +441,11 @@ def metric_row(metric: Metric, state: State, now: float, width: int) -> Text:
     room = width - len(row) - len(value) - len(threshold) - max(4, len(age))
     # The title first (at least 16 characters when there is room), then the sparkline.
     title_width = max(8, min(24, max(16, room - 14), room - 1))
-    spark_width = max(0, min(40, room - title_width - 1))
+    spark_width = max(0, room - title_width - 1)  # the sparkline takes the width there is
     title = inert(metric.title)  # before it is cut to fit: ^[ takes two columns
     row.append(f"{title[:title_width]:<{title_width}} ")
     if spark_width >= 6:
-        row.append(sparkline([s.value for s in history], spark_width), style="cyan")
+        row.append_text(history_spark(metric, state, spark_width))
         row.append(" ")
     row.append(value, style="bold")
     row.append(threshold, style="dim")

@@ -118,6 +118,7 @@ class CockpitScreen(Screen[None]):
             return
         self._loops_started = True
         if self.run_loops:
+            self.run_worker(self.session.run_history(), group="history", exit_on_error=False)
             self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)
             self.run_worker(self.session.run_checklist(), group="checks", exit_on_error=False)
             self.run_worker(self.session.run_clock(), group="clock", exit_on_error=False)

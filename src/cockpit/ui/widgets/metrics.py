@@ -57,6 +57,7 @@ class MonitorPane(Vertical):
         yield Label("MONITOR", classes="pane-title", id="monitor-title")
         yield from self.rows
         yield Label(id="metrics-hidden")
+        yield Label(id="history-note")
         yield Label(id="monitor-task")
         yield Label(id="verdict")
         yield Label(id="verification")
@@ -92,6 +93,7 @@ class MonitorPane(Vertical):
         """Show the Monitor's task, the verdict and the verification; the rows they take."""
         used = trailing = 0
         for selector, content in (
+            ("#history-note", render.history_note(state)),
             ("#monitor-task", _monitor_task(state, resolved, brief=not self.detailed)),
             ("#verdict", render.stop_point(state, now, detailed=detailed)),
             ("#verification", render.verification(state, detailed=detailed)),
