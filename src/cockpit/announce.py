@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -57,6 +58,7 @@ ANNOUNCED_KINDS = frozenset(
         Kind.LOOP_STOPPED,
         Kind.LOOP_RECOVERED,
         Kind.INCIDENT_DECLARED,
+        Kind.BASELINE_TAKEN,
         Kind.ROLLBACK_PLAN_VERIFIED,
         Kind.STABILIZATION_STARTED,
         Kind.INCIDENT_MITIGATED,
@@ -232,6 +234,7 @@ def announcement(event: Event, state_before: State, state_after: State) -> str |
 _INCIDENT_KINDS = frozenset(
     {
         Kind.INCIDENT_DECLARED,
+        Kind.BASELINE_TAKEN,
         Kind.ROLLBACK_PLAN_VERIFIED,
         Kind.STABILIZATION_STARTED,
         Kind.INCIDENT_MITIGATED,
@@ -245,6 +248,34 @@ def before_the_monitor(body: Any) -> str:
     if not before or not isinstance(before, list):
         return ""
     return "; before the Monitor's " + " and ".join(str(b) for b in before)
+
+
+def baseline_summary(body: Any, state: State) -> str:
+    """An incident's baseline in one line: from when, and each verified metric's value or
+    "threshold" (the record and the report say why)."""
+    at = body.get("at")
+    source = body.get("source")
+    when = ""
+    if isinstance(at, int | float):
+        clock = dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%H:%M:%S")
+        t = state.t_plus(at)
+        rel = "" if t is None else (" T-" if t < 0 else " T+") + format_clock(abs(t))
+        when = f" ({clock}{rel})"
+    head = {
+        "red-stretch": f"from before the first RED stretch{when}",
+        "baseline-at": f"as at the crew's time{when}",
+    }.get(str(source), "none: the history shows no RED stretch")
+    parts = []
+    for metric_id, entry in dict(body.get("metrics") or {}).items():
+        value = entry.get("value") if isinstance(entry, dict) else None
+        unit = ""
+        if state.profile is not None and metric_id in {m.id for m in state.profile.metrics}:
+            unit = state.profile.metric(metric_id).unit
+        if isinstance(value, int | float):
+            parts.append(f"{metric_id} {value:.3g}{' ' + unit if unit else ''}")
+        else:
+            parts.append(f"{metric_id} against its threshold (no history)")
+    return head + (": " + ", ".join(parts) if parts else "")
 
 
 def baseline_words(state: State) -> str:
@@ -266,6 +297,8 @@ def _incident(event: Event, after: State) -> str:
             f" R rolls back now. Operator {after.crew.get('operator')}, Monitor"
             f" {after.crew.get('monitor')}"
         )
+    if kind == Kind.BASELINE_TAKEN:
+        return f"BASELINE {baseline_summary(b, after)}"
     if kind == Kind.ROLLBACK_PLAN_VERIFIED:
         return f"Rollback commands verified by {_who(event)}"
     if kind == Kind.STABILIZATION_STARTED:

@@ -45,6 +45,7 @@ async def test_r_in_the_first_frame_rolls_back_and_the_incident_is_mitigated(cre
         assert text_of(crew.app, "#keys").lstrip().startswith("R  ROLL BACK NOW")
         await pilot.press("R")  # nothing before it: no readback, no check, no sample
         assert crew.session.state.rollback is not None
+        await crew.session.run_history()  # read after the first frame, as the screen does
         started = kinds(crew.session).index(Kind.ROLLBACK_STARTED)
         assert kinds(crew.session)[:started] == [Kind.SESSION_STARTED, Kind.INCIDENT_DECLARED]
         await wait_until(
@@ -73,6 +74,15 @@ async def test_the_briefing_says_what_is_red_the_plan_and_the_alternate(crew: Cr
         assert "$ /bin/sh -c echo rolling back to v1; echo v1 restored" in briefing
         assert "ALTERNATE  Restart fast-web on v1 by hand." in briefing
         assert "not GREEN by T+05:00: the rollback starts by itself" in briefing
+        assert "BASELINE  reading the history from before the incident…" in briefing
+        await crew.session.run_history()
+        await pilot.pause()
+        briefing = text_of(crew.app, "#briefing")
+        assert "BASELINE  the thresholds: the history shows no RED stretch" in briefing
+        assert "HTTP 5xx rate: verified against the threshold (no history)" in briefing
+        assert (
+            "VERIFIED WHEN  within 45s of the rollback, each metric above has 3 fresh" in briefing
+        )
         # Only the checks that guard the rollback: the dry run and the runbook (access).
         assert "Rollback path validated" in briefing and "Runbook version" in briefing
         assert "Smoke tests" not in briefing
@@ -109,6 +119,7 @@ async def test_a_red_rollback_check_is_shown_beside_r_and_never_blocks_it(crew: 
 
 async def test_a_red_stabilization_is_not_mitigated_and_says_why(crew: Crew) -> None:
     async with running(crew) as pilot:
+        await crew.session.run_history()
         await pilot.press("R")
         await wait_until(
             pilot, lambda: phase(crew) is Phase.VERIFYING, "the rollback command", PROCESS_DEADLINE

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cockpit.engine import Phase, replay
+from cockpit.engine import SYSTEM, Phase, replay
 from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
 from cockpit.engine.state import SessionKind
@@ -47,6 +47,8 @@ def metrics(sim: Sim, status: Status, value: float = 1.0, ids: list[str] | None 
 
 
 def roll_back_and_finish_commands(sim: Sim) -> None:
+    if sim.state.incident is not None and sim.state.incident.baseline is None:
+        sim.do(i.TakeBaseline(SYSTEM, sim.now))  # no history: every metric by its threshold
     sim.do(i.RollBackNow(CREW, sim.now, "R pressed"))
     sim.do(i.ProcessStarted(OPERATOR, sim.now, "rollback", "0", 8, 8, "/tmp/rb"))
     sim.do(i.ProcessExited(OPERATOR, sim.at(sim.now - T + 2), "rollback", "0", 0))

@@ -22,8 +22,9 @@ from cockpit.engine.events import SYSTEM
 from cockpit.probes.base import HttpClients, ProbeContext
 from cockpit.probes.history import MetricHistory, fetch_history, query_range
 from cockpit.profile.models import Metric, PrometheusSource, Threshold
+from cockpit.session import Session
 from cockpit.ui import render
-from tests.support.incident import RealIncident, real_incident
+from tests.support.incident import INCIDENT_PROFILE, RealIncident, real_incident
 
 pytestmark = pytest.mark.prometheus
 
@@ -187,3 +188,44 @@ def test_a_secret_in_the_answer_is_redacted(incident: RealIncident, tmp_path: Pa
     )
     assert history.error is not None and "parse error" in history.error
     assert "hunter2" not in history.error
+
+
+def test_the_red_stretch_is_found_when_v2_went_out_and_the_baseline_before_it(
+    incident: RealIncident, tmp_path: Path
+) -> None:
+    """An incident session reads the history when it opens and takes the baseline from it."""
+    session = Session.create(
+        INCIDENT_PROFILE,
+        sessions_dir=tmp_path / "sessions",
+        environ=incident.env(),
+        kind="incident",
+    )
+
+    async def open_and_read() -> None:
+        try:
+            await session.run_history()
+        finally:
+            await session.close()
+
+    asyncio.run(open_and_read())
+    state = session.state
+    assert state.incident is not None and state.incident.baseline is not None
+    taken = state.incident.baseline
+    assert taken["source"] == "red-stretch"
+    red = taken["red"]
+    assert red["metric"] in ("error-rate", "p99")
+    # RED began after v2 went out and no later than Prometheus first answered it RED.
+    assert incident.switched - 1.0 <= red["start"] <= incident.red + 1.0, (
+        red["start"] - incident.switched,
+        incident.red - incident.switched,
+    )
+    metrics = taken["metrics"]
+    assert metrics["error-rate"]["how"] == "history"
+    assert metrics["error-rate"]["value"] < 0.5  # v1 answers no 500s
+    assert metrics["p99"]["how"] == "history"
+    assert metrics["p99"]["value"] < 100  # v1 answers in 5-20 ms
+    assert metrics["ready"]["why"] == "verified against the threshold (no history)"
+    assert state.baseline == {
+        "error-rate": metrics["error-rate"]["value"],
+        "p99": metrics["p99"]["value"],
+    }

@@ -170,6 +170,15 @@ class RecordHistory(Intent):
 
 
 @dataclass(frozen=True)
+class TakeBaseline(Intent):
+    """In an incident, once the history is read: take the baseline from before it began."""
+
+    before: tuple[tuple[str, tuple[tuple[float, float | None], ...]], ...] = ()
+    """History read for the crew's baseline time when it lies before the history window:
+    (metric id, points)."""
+
+
+@dataclass(frozen=True)
 class Tick(Intent):
     """Time passed: timers (the 5-minute rule, the health window, verification) are due."""
 

@@ -53,6 +53,8 @@ class Kind(StrEnum):
     # the incident: the bad release is already out
     INCIDENT_DECLARED = "incident.declared"
     """T0 of an incident session: the moment the room declared it."""
+    BASELINE_TAKEN = "baseline.taken"
+    """An incident's baseline: from before it began (its history), or the thresholds."""
     ROLLBACK_PLAN_VERIFIED = "rollback.plan_verified"
     """The Monitor verified the rollback commands (beside R, never in front of it)."""
     STABILIZATION_STARTED = "stabilization.started"

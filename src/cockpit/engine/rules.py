@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from cockpit.durations import format_clock
 from cockpit.engine import intents as i
+from cockpit.engine.baseline import choose_baseline
 from cockpit.engine.events import SYSTEM, Event
 from cockpit.engine.kinds import Kind
 from cockpit.engine.state import LOOP_DUTIES, Phase, SessionKind, State, StepStatus
@@ -21,6 +22,7 @@ from cockpit.engine.verdict import (
     metric_verdict,
     tolerance,
     verification_sample,
+    why_not_back,
 )
 from cockpit.profile.models import Profile
 from cockpit.sample import Status
@@ -545,6 +547,46 @@ def _history(state: State, intent: i.RecordHistory) -> list[Event]:
     return [_system(intent, Kind.METRIC_HISTORY, **body)]
 
 
+@_rule(i.TakeBaseline)
+def _take_baseline(state: State, intent: i.TakeBaseline) -> list[Event]:
+    if state.incident is None:
+        raise Refusal("a deploy takes its baseline at GO")
+    if state.incident.baseline is not None:
+        raise Refusal("the baseline was already taken")
+    _not_finished(state)
+    profile = _profile(state)
+    histories: dict[str, list[tuple[float, float | None]]] = {}
+    unavailable: dict[str, str] = {}
+    for metric in profile.metrics:
+        past = state.metrics[metric.id].past
+        if metric.source.kind != "prometheus":
+            unavailable[metric.id] = "no history"
+        elif past is None:
+            continue
+        elif past.error:
+            unavailable[metric.id] = f"no history: {past.error}"
+        else:
+            histories[metric.id] = list(past.points)
+    for metric_id, points in intent.before:
+        if metric_id in state.metrics and metric_id not in unavailable:
+            merged = histories.get(metric_id, []) + list(points)
+            histories[metric_id] = sorted(merged, key=lambda p: p[0])
+    choice = choose_baseline(profile, histories, unavailable, state.incident.baseline_at)
+    red = choice.red
+    return [
+        _system(
+            intent,
+            Kind.BASELINE_TAKEN,
+            at=choice.at,
+            source=choice.source,
+            red=None
+            if red is None
+            else {"metric": red.metric_id, "start": red.start, "from_first": red.from_first},
+            metrics={m: b.to_json() for m, b in choice.metrics.items()},
+        )
+    ]
+
+
 def _judge_window(state: State, intent: i.Intent, counters: dict[str, MetricWindow]) -> list[Event]:
     window = state.window
     assert window is not None
@@ -604,13 +646,24 @@ def comparison(state: State, counters: dict[str, MetricWindow]) -> dict[str, dic
             else tolerance(profile.rollback.verify, metric_id, base),
             "unit": profile.metric(metric_id).unit,
             "back": window.consecutive_passes >= profile.metric(metric_id).pass_count,
+            "against": _against(state, metric_id),
         }
     return out
+
+
+def _against(state: State, metric_id: str) -> str:
+    """What a verified metric is compared with: "GO", "history" (from before the incident)
+    or "threshold" (no baseline)."""
+    if state.incident is None:
+        return "GO" if metric_id in state.baseline else "threshold"
+    return "history" if metric_id in state.baseline else "threshold"
 
 
 def _judge_verification(
     state: State, intent: i.Intent, counters: dict[str, MetricWindow]
 ) -> list[Event]:
+    if state.incident is not None and state.incident.baseline is None:
+        return []  # the history is still being read: what "back" means is not known yet
     result = comparison(state, counters)
     if not all(entry["back"] for entry in result.values()):
         return []
@@ -621,17 +674,22 @@ def _judge_verification(
     return events
 
 
-def _differences(state: State) -> list[str]:
+def _differences(state: State, now: float) -> list[str]:
+    """What is not back, each saying which condition it fails (a threshold, the baseline, the
+    passes in a row, a stale or missing sample)."""
     assert state.rollback is not None
+    profile = _profile(state)
+    if state.incident is not None and state.incident.baseline is None:
+        return ["no baseline: the history from before the incident was not read in time"]
     out = []
     for metric_id, entry in comparison(state, state.rollback.counters).items():
         if entry["back"]:
             continue
-        unit = f" {entry['unit']}" if entry["unit"] else ""
-        now = "no fresh sample" if entry["now"] is None else f"now {entry['now']:g}{unit}"
-        base = "?" if entry["baseline"] is None else f"{entry['baseline']:g}{unit}"
-        tol = "?" if entry["tolerance"] is None else f"{entry['tolerance']:g}"
-        out.append(f"{metric_id}: {now}, baseline {base} ± {tol}")
+        window = state.rollback.counters.get(metric_id, MetricWindow())
+        why = why_not_back(
+            profile.metric(metric_id), window, entry["baseline"], entry["tolerance"], now
+        )
+        out.append(f"{metric_id}: {why}")
     return out
 
 
@@ -654,7 +712,7 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
                 _system(
                     intent,
                     Kind.ROLLBACK_NOT_VERIFIED,
-                    differences=_differences(state),
+                    differences=_differences(state, now),
                     comparison=comparison(state, rb.counters),
                 )
             ]

@@ -204,6 +204,14 @@ class Incident:
     plan_verified_by: str | None = None
     """The Monitor who verified the rollback commands, if anyone did."""
     stabilization_started: float | None = None
+    baseline: dict[str, Any] | None = None
+    """The body of ``baseline.taken``: when, why then, and each verified metric's baseline."""
+
+    @property
+    def red_since(self) -> float | None:
+        """When the first RED stretch in the history began, if it shows one."""
+        red = (self.baseline or {}).get("red")
+        return float(red["start"]) if isinstance(red, dict) else None
 
 
 @dataclass
@@ -453,6 +461,20 @@ def _incident_declared(state: State, e: Event) -> None:
     state.phase = Phase.INCIDENT
     # The trigger-time rule counts from T0 while the metrics are not GREEN.
     _open_window(state, "incident", None, state.profile.health_metrics(), e.wall)
+
+
+def _baseline_taken(state: State, e: Event) -> None:
+    if state.incident is None:
+        return
+    state.incident.baseline = dict(e.body)
+    metrics = dict(e.body.get("metrics", {}))
+    state.baseline = {
+        m: float(b["value"]) for m, b in metrics.items() if b.get("value") is not None
+    }
+    rb = state.rollback
+    if rb is not None and rb.verify_started is not None and rb.verdict is None:
+        # Samples judged before the baseline was known count for nothing: start again.
+        rb.counters = {m: MetricWindow() for m in rb.counters}
 
 
 def _plan_verified(state: State, e: Event) -> None:
@@ -748,6 +770,7 @@ _HANDLERS: dict[str, Callable[[State, Event], None]] = {
     Kind.METRIC_HISTORY: _metric_history,
     Kind.INCIDENT_DECLARED: _incident_declared,
     Kind.ROLLBACK_PLAN_VERIFIED: _plan_verified,
+    Kind.BASELINE_TAKEN: _baseline_taken,
     Kind.STABILIZATION_STARTED: _stabilization_started,
     Kind.INCIDENT_MITIGATED: _mitigated,
 }

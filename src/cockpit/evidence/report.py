@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cockpit.announce import before_the_monitor
+from cockpit.announce import baseline_summary, before_the_monitor
 from cockpit.durations import format_clock, format_duration
 from cockpit.engine import Phase
 from cockpit.engine.kinds import Kind
@@ -179,6 +179,8 @@ def _cockpit_itself(session: SessionRecord, kind: str, b: dict[str, Any]) -> str
         return _history_line(session, b)
     if kind == Kind.INCIDENT_DECLARED:
         return "**T0: INCIDENT DECLARED** (the rollback is one key away from here)"
+    if kind == Kind.BASELINE_TAKEN:
+        return "Baseline taken " + baseline_summary(b, session.state)
     if kind == Kind.ROLLBACK_PLAN_VERIFIED:
         return f"Rollback commands verified by the Monitor: {_commands(b.get('commands', []))}"
     if kind == Kind.STABILIZATION_STARTED:

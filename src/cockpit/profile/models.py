@@ -540,16 +540,26 @@ class Stage(_Model):
 
 
 class RollbackVerify(_Model):
-    """How a rollback is proven: metrics back at the baseline taken at GO."""
+    """How a rollback is proven: the metrics back at their baseline.
+
+    A verified metric is back when it has `pass_count` fresh PASS samples in a row (none older
+    than its `staleness`), each inside the metric's threshold and within the tolerance of its
+    baseline, or better than the baseline in the threshold's direction (lower for `below`,
+    higher for `above`). A deploy takes the baseline at GO. An incident takes it from the
+    metric's own history: the mean over `[history] baseline_window` before the first RED
+    stretch (or before `--baseline-at`); a metric without history there is verified against
+    its threshold alone, and the screen and the report say so. When the time is up, a metric
+    that is not back is named with the condition it fails: its threshold, its baseline, the
+    passes in a row, or a stale sample."""
 
     metrics: list[Identifier] = Field(min_length=1)
-    """Metric ids compared with their GO baseline."""
+    """Metric ids compared with their baseline."""
     tolerance_pct: float = Field(default=20.0, ge=0)
-    """Allowed relative difference from the baseline, in percent."""
+    """Allowed difference from the baseline, in percent of the baseline."""
     tolerance_abs: dict[str, float] = Field(default_factory=dict)
     """Allowed absolute difference per metric id (used when larger than the relative one)."""
     within: Duration = 60.0
-    """How long the metrics have to return to the baseline."""
+    """How long after the rollback commands the metrics have to be back; then NOT VERIFIED."""
 
 
 class Rollback(_Model):

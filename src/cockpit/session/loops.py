@@ -26,7 +26,7 @@ from cockpit.clock import Clock
 from cockpit.engine import SYSTEM, Phase, State
 from cockpit.engine import intents as i
 from cockpit.journal import JournalFailed
-from cockpit.profile import Check, ResolvedProfile
+from cockpit.profile import Check, Metric, ResolvedProfile
 from cockpit.runner import Redactor
 from cockpit.sample import Sample, Status
 
@@ -201,50 +201,76 @@ class Loops:
 
     async def history(self, resolved: ResolvedProfile | None = None) -> list[MetricHistory]:
         """Read every Prometheus metric's history once, concurrently, each within the
-        profile's deadline, and record it (a metric of another source has "no history")."""
+        profile's deadline, and record it (a metric of another source has "no history").
+
+        In an incident, then take the baseline from before it (whatever was read: a metric
+        without history is verified against its threshold), also when reading failed.
+        """
         from cockpit.probes.base import HttpClients
         from cockpit.probes.history import fetch_history
 
         host = self.host
         profile = (resolved or host.resolved).profile
         secrets = (resolved or host.resolved).secrets
+        history = profile.history
         end = host.clock.wall()
-        start = end - profile.history.window
-        step = profile.history.resolution()
+        start = end - history.window
         clients = HttpClients()
         results: list[MetricHistory] = []
-        with self.guard.one_pass("history"):
-            try:
-                results = await asyncio.gather(
-                    *(
-                        fetch_history(
-                            metric,
-                            start=start,
-                            end=end,
-                            step=step,
-                            timeout=profile.history.timeout,
-                            clock=host.clock,
-                            secrets=secrets,
-                            clients=clients,
-                        )
-                        for metric in profile.metrics
+        before: list[MetricHistory] = []
+
+        async def read(metric: Metric, start: float, end: float, step: float) -> MetricHistory:
+            return await fetch_history(
+                metric,
+                start=start,
+                end=end,
+                step=step,
+                timeout=history.timeout,
+                clock=host.clock,
+                secrets=secrets,
+                clients=clients,
+            )
+
+        cancelled = False
+        try:
+            with self.guard.one_pass("history"):
+                results = list(
+                    await asyncio.gather(
+                        *(read(m, start, end, history.resolution()) for m in profile.metrics)
                     )
                 )
-            finally:
-                await clients.aclose()
-        for result in results:
-            host.quietly(
-                i.RecordHistory(
-                    SYSTEM,
-                    host.clock.wall(),
-                    result.metric_id,
-                    result.start,
-                    result.end,
-                    result.step,
-                    result.points,
-                    result.error,
+                incident = host.state.incident
+                at = incident.baseline_at if incident is not None else None
+                if at is not None and at - history.baseline_window < start:
+                    # The crew's time lies before the history: read the baseline window too.
+                    window = history.baseline_window
+                    step = max(1.0, window / 30)
+                    verified = [profile.metric(m) for m in profile.rollback.verify.metrics]
+                    before = list(
+                        await asyncio.gather(*(read(m, at - window, at, step) for m in verified))
+                    )
+            for result in results:
+                host.quietly(
+                    i.RecordHistory(
+                        SYSTEM,
+                        host.clock.wall(),
+                        result.metric_id,
+                        result.start,
+                        result.end,
+                        result.step,
+                        result.points,
+                        result.error,
+                    )
                 )
-            )
+        except asyncio.CancelledError:
+            cancelled = True  # the cockpit is closing: a resumed one reads it again
+            raise
+        finally:
+            await clients.aclose()
+            state = host.state
+            if not cancelled and state.incident is not None and state.incident.baseline is None:
+                extra = tuple((b.metric_id, b.points) for b in before if b.error is None)
+                host.quietly(i.TakeBaseline(SYSTEM, host.clock.wall(), extra))
         return results
 
     async def run_checks(self, *, only_due: bool = False) -> None:

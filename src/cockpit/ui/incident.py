@@ -11,8 +11,9 @@ import datetime as dt
 
 from rich.text import Text
 
-from cockpit.durations import format_clock
+from cockpit.durations import format_clock, format_duration
 from cockpit.engine import State
+from cockpit.engine.baseline import red_stretches
 from cockpit.profile.models import Profile
 from cockpit.sample import Status
 from cockpit.ui.render import status_text, styled, value_text
@@ -44,7 +45,7 @@ def observed(state: State) -> Text:
             continue
         measured += 1
         if last.status is Status.FAIL:
-            red.append((metric, last.value, ms.red_since()))
+            red.append((metric, last.value, red_since(state, metric.id)))
     if not red:
         words = "measuring…" if not measured else "nothing RED in the latest samples"
         text.append(f"  {words}\n", style="dim")
@@ -58,6 +59,76 @@ def observed(state: State) -> Text:
         if since is not None:
             text.append(f" · RED since {utc(since)}, {t_relative(state, since)}")
         text.append("\n")
+    return text
+
+
+def red_since(state: State, metric_id: str) -> float | None:
+    """When a metric RED now went RED: from its history when the RED stretch there reaches
+    the first live sample, else from the live samples."""
+    assert state.profile is not None
+    ms = state.metrics[metric_id]
+    live = ms.red_since()
+    if live is None or not ms.history or live != ms.history[0].measured_at:
+        return live  # it went RED while the cockpit watched (or is not RED)
+    past = ms.past
+    if past is None or not past.points:
+        return live
+    stretches = red_stretches(state.profile.metric(metric_id), past.points)
+    if stretches and stretches[-1].now:
+        return stretches[-1].start
+    return live
+
+
+def baseline(state: State) -> Text:
+    """Where the baseline comes from, and each verified metric's."""
+    assert state.profile is not None and state.incident is not None
+    text = styled("BASELINE  ", "bold")
+    taken = state.incident.baseline
+    if taken is None:
+        text.append("reading the history from before the incident…\n", style="dim")
+        return text
+    at = taken.get("at")
+    source = taken.get("source")
+    if source == "baseline-at" and isinstance(at, int | float):
+        text.append(f"as at {utc(at)} ({t_relative(state, at)}), the time the crew gave\n")
+    elif source == "red-stretch" and isinstance(at, int | float):
+        text.append(
+            f"from before the first RED stretch: RED since {utc(at)}, {t_relative(state, at)}\n"
+        )
+    else:
+        text.append("the thresholds: the history shows no RED stretch to take it before\n")
+    metrics = dict(taken.get("metrics") or {})
+    for metric_id in state.profile.rollback.verify.metrics:
+        entry = dict(metrics.get(metric_id) or {})
+        metric = state.profile.metric(metric_id)
+        value = entry.get("value")
+        if isinstance(value, int | float):
+            shown = f"{value_text(float(value), metric.unit)} ({entry.get('why')})"
+        else:
+            shown = str(entry.get("why") or "verified against the threshold")
+        text.append(f"  {metric.title}: ", style="bold")
+        text.append(f"{shown}\n")
+    return text
+
+
+def verified_when(state: State) -> Text:
+    """The verification rule, before R: what "back" will mean, with the profile's numbers."""
+    assert state.profile is not None
+    profile = state.profile
+    verify = profile.rollback.verify
+    metrics = [profile.metric(m) for m in verify.metrics]
+    counts = {m.pass_count for m in metrics}
+    passes = (
+        f"{counts.pop()} fresh passes" if len(counts) == 1 else "its pass_count of fresh passes"
+    )
+    absolute = " (or tolerance_abs)" if verify.tolerance_abs else ""
+    text = styled("VERIFIED WHEN  ", "bold")
+    text.append(
+        f"within {format_duration(verify.within)} of the rollback, each metric above has "
+        f"{passes} in a row, inside its threshold and within {verify.tolerance_pct:g} %"
+        f"{absolute} of its baseline (or better); then "
+        f"{format_duration(profile.health.duration)} GREEN mitigates\n"
+    )
     return text
 
 
@@ -95,9 +166,11 @@ def briefing(state: State, resolved: Profile) -> Text:
     text.append(f" at {utc(incident.declared)} UTC (T0) by {incident.by}: R rolls back now\n")
     text.append_text(observed(state))
     text.append_text(rollback_plan(state, resolved))
-    text.append_text(trigger_time(state))
     text.append("ALTERNATE  ", style="bold")
     text.append(state.profile.briefing.contingency.alternate + "\n")
+    text.append_text(trigger_time(state))
+    text.append_text(baseline(state))
+    text.append_text(verified_when(state))
     checks = [c for c in state.profile.checks if c.guards("rollback")]
     if checks:
         text.append("CHECKS beside R (they inform, never block)\n", style="bold")
@@ -155,12 +228,15 @@ def monitor_task(state: State, resolved: Profile, *, brief: bool = False) -> Tex
             if brief
             else styled("MONITOR: watch the metrics; R rolls back at once.", "bold")
         )
+    if brief:  # 80x24: one line, the rows keep their room
+        todo = [("t read back the triggers", todo_readback), ("v verify the rollback", todo_verify)]
+        keys = [words for words, due in todo if due]
+        return styled(f"MONITOR, beside R: {' · '.join(keys)}", "bold")
     text = styled("MONITOR, beside R (never in front of it):\n", "bold")
     if todo_readback:
         text.append("  t  read back the rollback triggers:\n")
-        if not brief:
-            for trigger in resolved.briefing.contingency.triggers:
-                text.append(f"     ▸ {trigger}\n")
+        for trigger in resolved.briefing.contingency.triggers:
+            text.append(f"     ▸ {trigger}\n")
     if todo_verify:
         text.append("  v  verify the rollback command:\n")
         shell = "/bin/sh -c " if resolved.rollback.shell else ""

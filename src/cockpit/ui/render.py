@@ -10,6 +10,7 @@ from rich.text import Span, Text
 from cockpit.durations import format_clock
 from cockpit.engine import Phase, State, StepStatus, Verdict, comparison
 from cockpit.engine.state import Past
+from cockpit.engine.verdict import bound_short
 from cockpit.guide import KEYS, Next
 from cockpit.inert import TAB_SIZE, inert, is_inert
 from cockpit.profile.models import Metric, Profile
@@ -521,31 +522,72 @@ def stop_point(state: State, now: float, *, detailed: bool = True) -> Text:
     return text
 
 
+def baseline_against(state: State) -> str:
+    """What the rollback is verified against, in a few words."""
+    if not state.is_incident:
+        return "the GO baseline"
+    incident = state.incident
+    red = incident.red_since if incident is not None else None
+    if red is not None and incident is not None and (incident.baseline or {}).get("at") == red:
+        return f"the baseline from before the incident (RED since {utc_time(red)})"
+    return "the baseline from before the incident"
+
+
 def verification(state: State, *, detailed: bool = True) -> RenderableType:
-    """Baseline, now and tolerance per metric while and after a rollback is verified."""
+    """Per verified metric: back or not, now, and the rule it must meet (its threshold and
+    its baseline's bounds, or the threshold alone where there is no baseline)."""
     rb = state.rollback
     if rb is None or state.profile is None:
         return Text("")
-    against = "the baseline from before the incident" if state.is_incident else "the GO baseline"
-    text = styled(f"ROLLBACK VERIFICATION against {against}\n", "bold")
+    text = styled(f"ROLLBACK VERIFICATION against {baseline_against(state)}\n", "bold")
+    if detailed:
+        text.append(verification_rule(state.profile) + "\n", style="dim")
     for metric_id, entry in comparison(state, rb.counters).items():
-        unit = entry["unit"]
+        metric = state.profile.metric(metric_id)
         if entry["back"]:
             text.append("✔ BACK     ", style="bold green")
         elif rb.verdict is not None:
             text.append("✘ NOT BACK ", style="bold red")
         else:
             text.append("… WAITING  ", style="bold yellow")
-        text.append(f"{state.profile.metric(metric_id).title}")
-        tol = entry["tolerance"]
-        text.append(
-            ("\n           " if detailed else " · ")
-            + f"baseline {value_text(entry['baseline'], unit)} · "
-            f"now {value_text(entry['now'], unit)} · "
-            f"± {'—' if tol is None else f'{tol:.3g}'}\n",
-            style="dim",
-        )
+        text.append(f"{metric.title} · now {value_text(entry['now'], entry['unit'])}")
+        base, allowed = entry["baseline"], entry["tolerance"]
+        needs = metric.threshold.describe(metric.unit)
+        if base is not None and allowed is not None:
+            needs += f" and {bound_short(metric, base, allowed)}"
+        else:
+            needs += " (threshold)"
+        text.append(f" · needs {needs}\n", style="dim")
+        if detailed and base is None:
+            text.append(f"           {_threshold_reason(state, metric_id)}\n", style="dim")
     return text
+
+
+def verification_rule(profile: Profile) -> str:
+    """The rule every verified metric meets, with the profile's numbers."""
+    verify = profile.rollback.verify
+    counts = {profile.metric(m).pass_count for m in verify.metrics}
+    passes = f"{counts.pop()} fresh passes" if len(counts) == 1 else "fresh passes (pass_count)"
+    absolute = " (or tolerance_abs)" if verify.tolerance_abs else ""
+    return (
+        f"back: {passes} in a row, inside the threshold and within {verify.tolerance_pct:g} %"
+        f"{absolute} of the baseline, or better"
+    )
+
+
+def _threshold_reason(state: State, metric_id: str) -> str:
+    """Why a metric is verified against its threshold alone, as the baseline recorded it."""
+    incident = state.incident
+    recorded = ((incident.baseline or {}).get("metrics") or {}) if incident else {}
+    why = (recorded.get(metric_id) or {}).get("why")
+    if isinstance(why, str) and why:
+        return why
+    return "verified against the threshold (no baseline)"
+
+
+def utc_time(wall: float) -> str:
+    """``05:12:40`` in UTC."""
+    return dt.datetime.fromtimestamp(wall, tz=dt.UTC).strftime("%H:%M:%S")
 
 
 def banner(state: State) -> tuple[Text, str]:
