@@ -16,6 +16,7 @@ from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
 from cockpit.journal import read_journal
 from cockpit.session import Session
+from cockpit.sparkline import BARS
 from cockpit.ui import render
 from cockpit.ui.app import make_app
 from cockpit.ui.widgets.metrics import MetricRow
@@ -99,8 +100,8 @@ async def test_history_is_drawn_apart_from_the_live_samples(tmp_path: Path) -> N
         )
         row = row_text(crew, "error-rate")
         history, live = row.split(render.HISTORY_SEPARATOR)
-        assert render.BARS[-1] in history  # the RED stretch before the cockpit opened
-        assert live.startswith(render.BARS[0] * 2)  # two live samples, on the same scale
+        assert BARS[-1] in history  # the RED stretch before the cockpit opened
+        assert live.startswith(BARS[0] * 2)  # two live samples, on the same scale
         # An http metric has no history: in an incident the line under the rows says so.
         assert text_of(crew.app, "#history-note") == ""
 

@@ -23,6 +23,7 @@ from cockpit.probes.base import HttpClients, ProbeContext
 from cockpit.probes.history import MetricHistory, fetch_history, query_range
 from cockpit.profile.models import Metric, PrometheusSource, Threshold
 from cockpit.session import Session
+from cockpit.sparkline import BARS
 from cockpit.ui import render
 from tests.support.incident import INCIDENT_PROFILE, RealIncident, real_incident
 
@@ -78,7 +79,7 @@ def test_a_range_query_fills_the_sparkline(incident: RealIncident) -> None:
     past, live = spark.plain.split(render.HISTORY_SEPARATOR)
     assert len(past) == 29 and live.strip() == ""  # no live sample yet: all of it history
     # Before Prometheus started: gaps; then v1 quiet at the bottom; then v2's spike.
-    assert past.strip()[0] == render.BARS[0] and render.BARS[-1] in past
+    assert past.strip()[0] == BARS[0] and BARS[-1] in past
     assert any(span.style == render.HISTORY_STYLE for span in spark.spans)
 
 

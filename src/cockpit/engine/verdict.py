@@ -178,3 +178,15 @@ def why_not_back(
             passes = f"{window.consecutive_passes} of {metric.pass_count}"
             return f"{shown}: {passes} fresh passes in a row"
     return f"{why}; {stale}" if stale else why
+
+
+def verification_rule(profile: Profile) -> str:
+    """The rule every verified metric meets, with the profile's numbers."""
+    verify = profile.rollback.verify
+    counts = {profile.metric(m).pass_count for m in verify.metrics}
+    passes = f"{counts.pop()} fresh passes" if len(counts) == 1 else "fresh passes (pass_count)"
+    absolute = " (or tolerance_abs)" if verify.tolerance_abs else ""
+    return (
+        f"back: {passes} in a row, inside the threshold and within {verify.tolerance_pct:g} %"
+        f"{absolute} of the baseline, or better"
+    )

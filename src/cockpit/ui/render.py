@@ -10,12 +10,14 @@ from rich.text import Span, Text
 from cockpit.durations import format_clock
 from cockpit.engine import Phase, State, StepStatus, Verdict, comparison
 from cockpit.engine.state import Past
-from cockpit.engine.verdict import bound_short
+from cockpit.engine.verdict import bound_short, verification_rule
 from cockpit.guide import KEYS, Next
 from cockpit.inert import TAB_SIZE, inert, is_inert
 from cockpit.profile.models import Metric, Profile
 from cockpit.profile.shell import QUOTED_NOTE, has_references
 from cockpit.sample import Sample, Status
+from cockpit.sparkline import buckets as spark_buckets
+from cockpit.sparkline import sparkline
 
 
 def styled(text: str, style: str) -> Text:
@@ -38,7 +40,6 @@ VERDICT_TEXT = {
     Verdict.INCONCLUSIVE: ("? INCONCLUSIVE", "bold yellow"),
     Verdict.PENDING: ("… PENDING", "bold yellow"),
 }
-BARS = "▁▂▃▄▅▆▇█"
 
 
 def status_text(status: Status | None) -> Text:
@@ -77,31 +78,6 @@ def _age_label(age: float, step: float) -> str:
     return label
 
 
-def sparkline(
-    values: list[float | None],
-    width: int,
-    scale: tuple[float, float] | None = None,
-) -> str:
-    """A one-line sparkline of the newest ``width`` values (gaps for missing ones), scaled to
-    their own range or to ``scale`` (low, high)."""
-    recent = values[-width:]
-    numbers = [v for v in recent if v is not None]
-    if not numbers:
-        return " " * len(recent)
-    low, high = scale if scale is not None else (min(numbers), max(numbers))
-    span = high - low
-    out = []
-    for v in recent:
-        if v is None:
-            out.append(" ")
-        elif span == 0:
-            out.append(BARS[0])
-        else:
-            level = int((v - low) / span * (len(BARS) - 1) + 0.5)
-            out.append(BARS[max(0, min(len(BARS) - 1, level))])
-    return "".join(out)
-
-
 HISTORY_STYLE = "blue"
 """The part of a sparkline read from the history: apart from the live samples (cyan), and
 separated from them by a bar that reads without colour too."""
@@ -109,20 +85,8 @@ HISTORY_SEPARATOR = "│"
 
 
 def buckets(past: Past, cells: int) -> list[float | None]:
-    """The history as ``cells`` values, each the mean of the points in its share of the
-    window (None where there was none: a gap stays visible)."""
-    if cells <= 0:
-        return []
-    span = max(past.end - past.start, 1e-9)
-    sums = [0.0] * cells
-    counts = [0] * cells
-    for t, v in past.points:
-        if v is None:
-            continue
-        cell = min(cells - 1, max(0, int((t - past.start) / span * cells)))
-        sums[cell] += v
-        counts[cell] += 1
-    return [sums[n] / counts[n] if counts[n] else None for n in range(cells)]
+    """The history as ``cells`` values (see :func:`cockpit.sparkline.buckets`)."""
+    return spark_buckets(past.points, past.start, past.end, cells)
 
 
 def history_spark(metric: Metric, state: State, width: int) -> Text:
@@ -561,18 +525,6 @@ def verification(state: State, *, detailed: bool = True) -> RenderableType:
         if detailed and base is None:
             text.append(f"           {_threshold_reason(state, metric_id)}\n", style="dim")
     return text
-
-
-def verification_rule(profile: Profile) -> str:
-    """The rule every verified metric meets, with the profile's numbers."""
-    verify = profile.rollback.verify
-    counts = {profile.metric(m).pass_count for m in verify.metrics}
-    passes = f"{counts.pop()} fresh passes" if len(counts) == 1 else "fresh passes (pass_count)"
-    absolute = " (or tolerance_abs)" if verify.tolerance_abs else ""
-    return (
-        f"back: {passes} in a row, inside the threshold and within {verify.tolerance_pct:g} %"
-        f"{absolute} of the baseline, or better"
-    )
 
 
 def _threshold_reason(state: State, metric_id: str) -> str:
