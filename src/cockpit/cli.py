@@ -78,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="start the bundled demo service and run its deploy")
     p.add_argument("--port", type=int, default=0, help="port of the demo service (0: any)")
     p.add_argument("--sessions-dir", metavar="DIR", help="where session journals go")
+    p.add_argument(
+        "--incident",
+        action="store_true",
+        help="v2 goes out outside the cockpit after a warm-up; the cockpit opens on the incident",
+    )
+    p.add_argument(
+        "--prometheus",
+        action="store_true",
+        help="judge the metrics with a real Prometheus (the prometheus binary on PATH)",
+    )
+    p.add_argument(
+        "--warmup", type=float, default=20.0, metavar="SECONDS", help="v1's time before v2 goes out"
+    )
     p.set_defaults(target="cockpit.ui.launch:demo_command")
 
     p = sub.add_parser("watch", help="watch a running session from a second terminal, read-only")

@@ -53,3 +53,10 @@ def buckets(
         sums[cell] += v
         counts[cell] += 1
     return [sums[n] / counts[n] if counts[n] else None for n in range(cells)]
+
+
+def data_start(start: float, points: Sequence[tuple[float, float | None]]) -> float:
+    """Where a history's data begins: its first point when that is after ``start`` (a young
+    Prometheus), so that the cells draw data rather than the time before it."""
+    first = next((t for t, v in points if v is not None), None)
+    return max(start, first) if first is not None else start

@@ -110,7 +110,7 @@ def verification_sample(profile: Profile, baseline: dict[str, float], sample: Sa
 
 
 def _num(value: float, unit: str = "") -> str:
-    return f"{value:.4g}{' ' + unit if unit else ''}"
+    return f"{value:.3g}{' ' + unit if unit else ''}"
 
 
 def baseline_bound(metric: Metric, base: float, allowed: float) -> str:
@@ -118,10 +118,10 @@ def baseline_bound(metric: Metric, base: float, allowed: float) -> str:
     may always be better than its baseline in the threshold's direction."""
     unit = metric.unit
     if metric.threshold.below is not None:
-        return f"≤ {_num(base + allowed, unit)} (the baseline {_num(base, unit)} + {allowed:.4g})"
+        return f"≤ {_num(base + allowed, unit)} (the baseline {_num(base, unit)} + {allowed:.3g})"
     if metric.threshold.above is not None:
-        return f"≥ {_num(base - allowed, unit)} (the baseline {_num(base, unit)} − {allowed:.4g})"
-    return f"within {allowed:.4g} of the baseline {_num(base, unit)}"
+        return f"≥ {_num(base - allowed, unit)} (the baseline {_num(base, unit)} − {allowed:.3g})"
+    return f"within {allowed:.3g} of the baseline {_num(base, unit)}"
 
 
 def bound_short(metric: Metric, base: float, allowed: float) -> str:
@@ -130,7 +130,7 @@ def bound_short(metric: Metric, base: float, allowed: float) -> str:
         return f"≤ {_num(base + allowed, metric.unit)}"
     if metric.threshold.above is not None:
         return f"≥ {_num(base - allowed, metric.unit)}"
-    return f"{_num(base, metric.unit)} ± {allowed:.4g}"
+    return f"{_num(base, metric.unit)} ± {allowed:.3g}"
 
 
 def back_rule(metric: Metric, base: float | None, allowed: float | None) -> str:

@@ -22,12 +22,17 @@ from cockpit.evidence import markdown as md
 from cockpit.evidence.model import SessionRecord, iso, who
 from cockpit.evidence.report import describe, journal_section, outcome, refusals, rollback_section
 from cockpit.profile.models import Metric
-from cockpit.sparkline import buckets, sparkline
+from cockpit.sparkline import buckets, data_start, sparkline
 
 HISTORY_CELLS = 60
 """Columns of a metric's history in the report's sparkline."""
 LIVE_CELLS = 30
 """Columns of the samples the cockpit took itself, after the bar."""
+
+
+def short(value: float, unit: str) -> str:
+    """A number to three significant digits, with its unit."""
+    return f"{value:.3g}{' ' + unit if unit else ''}"
 
 
 def t_relative(session: SessionRecord, wall: float) -> str:
@@ -158,20 +163,22 @@ def metric_history(session: SessionRecord, metric: Metric) -> list[str]:
     if isinstance(entry, dict):
         value = entry.get("value")
         if isinstance(value, int | float):
-            head += f"; baseline {md.value(float(value), metric.unit)} ({entry.get('why')})"
+            head += f"; baseline {short(float(value), metric.unit)} ({entry.get('why')})"
         else:
             head += f"; {entry.get('why')}"
     if past is None or not past.points:
         why = "no history (not read)" if past is None else (past.error or "no history")
         lines = [head, why if why.startswith("no history") else f"no history: {why}"]
         if live:
-            lines.append("live: " + sparkline([v for _, v in live], LIVE_CELLS))
+            span = buckets(live, live[0][0], live[-1][0] + 1e-6, LIVE_CELLS)
+            lines.append("live: " + sparkline(span, len(span)))
         return lines
-    history = buckets(past.points, past.start, past.end, HISTORY_CELLS)
-    recent = [v for _, v in live][-LIVE_CELLS:]
+    start = data_start(past.start, past.points)
+    history = buckets(past.points, start, past.end, HISTORY_CELLS)
+    recent = buckets(live, live[0][0], live[-1][0] + 1e-6, LIVE_CELLS) if live else []
     numbers = [v for v in (*history, *recent) if v is not None]
     scale = (min(numbers), max(numbers)) if numbers else None
-    left = f"{utc(past.start)} "
+    left = f"{utc(start)} "
     line = (
         left + sparkline(history, len(history), scale) + "│" + sparkline(recent, len(recent), scale)
     )
@@ -180,7 +187,7 @@ def metric_history(session: SessionRecord, metric: Metric) -> list[str]:
     marks = [" "] * HISTORY_CELLS
 
     def column(wall: float) -> int:
-        return int((wall - past.start) / max(past.end - past.start, 1e-9) * HISTORY_CELLS)
+        return int((wall - start) / max(past.end - start, 1e-9) * HISTORY_CELLS)
 
     at = (incident.baseline or {}).get("at") if incident else None
     if isinstance(at, int | float):
@@ -196,16 +203,16 @@ def metric_history(session: SessionRecord, metric: Metric) -> list[str]:
         head,
         line,
         " " * len(left) + "".join(marks).rstrip(),
-        f"scale {md.value(low, metric.unit)} to {md.value(high, metric.unit)}",
+        f"scale {short(low, metric.unit)} to {short(high, metric.unit)}",
     ]
 
 
 def histories(session: SessionRecord) -> str:
     """Every metric's history, the baseline marked."""
     parts = [
-        "Each line: the history read when the cockpit opened (oldest left), a bar, then the "
-        "samples the cockpit took, on one scale. Below it, `b` marks the baseline window and "
-        "`^` the first RED sample."
+        "Each line: the history read when the cockpit opened (from its first point), a bar, "
+        "then the samples the cockpit took, on one scale. Below it, `b` marks the baseline "
+        "window and `^` the first RED sample."
     ]
     for metric in session.profile.metrics:
         parts.append(md.block(metric_history(session, metric)))

@@ -10,6 +10,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cockpit import startup
 from cockpit.engine import Refusal
@@ -196,24 +197,77 @@ def watch_command(args: argparse.Namespace) -> int:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    """Start the demo service and its traffic, run the demo profile, stop them on exit."""
+    """Start the demo service and its traffic, run the demo profile, stop them on exit.
+
+    ``--incident``: v2 goes out outside the cockpit after a warm-up and the cockpit opens on
+    the incident; ``--prometheus``: a real Prometheus judges the metrics (history, baseline).
+    """
+    if not args.warmup >= 0 or args.warmup > 3600:
+        _say(f"error: --warmup {args.warmup}: give seconds between 0 and 3600", error=True)
+        return 2
+    prometheus_binary = None
+    if args.prometheus:
+        from cockpit.demo.prometheus import PrometheusError, find_prometheus
+
+        try:
+            prometheus_binary = find_prometheus()
+        except PrometheusError as exc:
+            _say(f"error: --prometheus: {exc}", error=True)
+            return 2
     if not _terminal_ok():
         return 2
     from cockpit.demo.stack import DemoStack
 
-    profile = Path(__file__).resolve().parent.parent / "demo" / "demo.toml"
+    demo = Path(__file__).resolve().parent.parent / "demo"
+    profile = demo / ("demo-incident.toml" if args.prometheus else "demo.toml")
     state_dir = Path(tempfile.mkdtemp(prefix="cockpit-demo-"))
     stack = DemoStack(state_dir, port=args.port)
+    prometheus = None
     print("starting the demo service (v1) and its traffic…", flush=True)
     try:
         stack.start()
+        os.environ.update(stack.env())
+        if prometheus_binary is not None:
+            from cockpit.demo.prometheus import DemoPrometheus, environment
+
+            print("starting Prometheus, scraping the demo service every second…", flush=True)
+            prometheus = DemoPrometheus(
+                prometheus_binary, f"127.0.0.1:{stack.port}", state_dir / "prometheus"
+            )
+            prometheus.start()
+            os.environ.update(environment(prometheus))
+        if args.incident:
+            _play_incident(stack, prometheus, profile, args.warmup)
+    except KeyboardInterrupt:
+        _stop_demo(stack, prometheus)
+        return 130
     except Exception as exc:  # a demo that cannot start must say why, not print a traceback
-        _say(f"error: the demo service did not start: {exc}", error=True)
-        stack.stop()
+        _say(f"error: the demo did not start: {exc}", error=True)
+        _stop_demo(stack, prometheus)
         return 1
     try:
-        os.environ.update(stack.env())
-        return _open(profile, args.sessions_dir)
+        incident = Incident() if args.incident else None
+        return _open(profile, args.sessions_dir, incident=incident)
     finally:
-        stack.stop()
-        _say("demo service stopped.")
+        _stop_demo(stack, prometheus)
+
+
+def _play_incident(stack: Any, prometheus: Any, profile: Path, warmup: float) -> None:
+    """v1 warms up, v2 goes out outside the cockpit, the error rate goes RED."""
+    from cockpit.demo import incident
+
+    read = None
+    if prometheus is not None:
+        from cockpit.profile import load_profile, resolve_profile
+
+        source = resolve_profile(load_profile(profile), os.environ).profile.metric("error-rate")
+        query = getattr(source.source, "query", "")
+        read = lambda: prometheus.value(query)  # noqa: E731 (the demo's own error-rate query)
+    incident.play(stack, warmup=warmup, out=sys.stdout, error_rate=read)
+
+
+def _stop_demo(stack: Any, prometheus: Any) -> None:
+    if prometheus is not None:
+        prometheus.stop()
+    stack.stop()
+    _say("demo service stopped.")

@@ -17,7 +17,7 @@ from cockpit.profile.models import Metric, Profile
 from cockpit.profile.shell import QUOTED_NOTE, has_references
 from cockpit.sample import Sample, Status
 from cockpit.sparkline import buckets as spark_buckets
-from cockpit.sparkline import sparkline
+from cockpit.sparkline import data_start, sparkline
 
 
 def styled(text: str, style: str) -> Text:
@@ -86,7 +86,7 @@ HISTORY_SEPARATOR = "│"
 
 def buckets(past: Past, cells: int) -> list[float | None]:
     """The history as ``cells`` values (see :func:`cockpit.sparkline.buckets`)."""
-    return spark_buckets(past.points, past.start, past.end, cells)
+    return spark_buckets(past.points, data_start(past.start, past.points), past.end, cells)
 
 
 def history_spark(metric: Metric, state: State, width: int) -> Text:
@@ -491,6 +491,8 @@ def baseline_against(state: State) -> str:
     if not state.is_incident:
         return "the GO baseline"
     incident = state.incident
+    if incident is not None and incident.baseline is not None and not state.baseline:
+        return "the thresholds (no history from before the incident)"
     red = incident.red_since if incident is not None else None
     if red is not None and incident is not None and (incident.baseline or {}).get("at") == red:
         return f"the baseline from before the incident (RED since {utc_time(red)})"
