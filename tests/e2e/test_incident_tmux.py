@@ -35,11 +35,13 @@ def incident(tmp_path_factory: pytest.TempPathFactory, tmux_ready: None) -> Iter
 
 
 def fast_profile(directory: Path) -> Path:
-    """The demo's Prometheus profile with a 5 s stabilization window (30 s in the demo)."""
+    """The demo's Prometheus profile, quicker: rates over 5 s of samples (10 s in the demo),
+    so that v2's errors leave them sooner, and a 5 s stabilization window (30 s)."""
     text = INCIDENT_PROFILE.read_text(encoding="utf-8")
-    assert '[health]\nduration = "30s"' in text
+    assert '[health]\nduration = "30s"' in text and "[10s]" in text
+    text = text.replace('[health]\nduration = "30s"', '[health]\nduration = "5s"')
     path = directory / "demo-incident.toml"
-    path.write_text(text.replace('[health]\nduration = "30s"', '[health]\nduration = "5s"'))
+    path.write_text(text.replace("[10s]", "[5s]"))
     return path
 
 

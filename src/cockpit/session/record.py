@@ -56,6 +56,7 @@ def is_action(intent: i.Intent) -> bool:
         | i.RecordSnapshot
         | i.RecordLoopHealth
         | i.RecordHistory
+        | i.TakeBaseline
         | i.MarkNotStarted,
     )
 
