@@ -139,8 +139,6 @@ class Session:
         session = cls(opened, clock=clock, starter=starter, evidence_writer=evidence_writer)
         assert opened.first is not None
         session.recorder.commit(*opened.first)
-        if session.state.is_incident:
-            session.processes.keep_standby()  # R may come with the first frame
         return session
 
     @classmethod
@@ -334,6 +332,11 @@ class Session:
     async def run_clock(self) -> None:
         """Tick the engine's timers and flush batched samples until cancelled."""
         self.recorder.post_waiting()  # what was announced before the loop ran (T0, ...)
+        state = self.state
+        if state.is_incident and state.rollback is None and not state.phase.finished:
+            # After the first frame, not before it: starting Python beside the first paint
+            # delayed it (benchmarks/incident.py); an R before this spawns directly.
+            self.processes.keep_standby()
         await self.loops.clock()
 
     def check_loops(self) -> None:
