@@ -230,3 +230,42 @@ def test_the_red_stretch_is_found_when_v2_went_out_and_the_baseline_before_it(
         "error-rate": metrics["error-rate"]["value"],
         "p99": metrics["p99"]["value"],
     }
+
+
+def test_the_crews_baseline_time_wins_and_older_than_the_data_is_the_threshold(
+    incident: RealIncident, tmp_path: Path
+) -> None:
+    def baseline(at: float, name: str) -> dict[str, object]:
+        session = Session.create(
+            INCIDENT_PROFILE,
+            sessions_dir=tmp_path / name,
+            environ=incident.env(),
+            kind="incident",
+            baseline_at=at,
+        )
+
+        async def open_and_read() -> None:
+            try:
+                await session.run_history()
+            finally:
+                await session.close()
+
+        asyncio.run(open_and_read())
+        assert session.state.incident is not None and session.state.incident.baseline
+        return session.state.incident.baseline
+
+    before_v2 = baseline(incident.switched - 1, "before")
+    assert before_v2["source"] == "baseline-at"
+    metrics = before_v2["metrics"]
+    assert isinstance(metrics, dict)
+    assert metrics["error-rate"]["how"] == "history"
+    assert metrics["error-rate"]["value"] < 0.5
+    # An hour before: read on its own (the history reaches 3 minutes back), and Prometheus,
+    # started for this test, has nothing then.
+    long_ago = baseline(incident.switched - 3600, "long-ago")
+    metrics = long_ago["metrics"]
+    assert isinstance(metrics, dict)
+    assert metrics["error-rate"]["how"] == "threshold"
+    assert metrics["error-rate"]["why"] == (
+        "verified against the threshold (no history in the 10 s before the incident)"
+    )
