@@ -89,12 +89,14 @@ while typing; `cockpit validate --strict` remains the check that counts.
 - **Ids** (checks, metrics, steps) are lower-case letters, digits, `-`, `_` and `.`, at most
   64 characters, unique within their kind.
 - **Commands** are argv lists, `["kubectl", "rollout", "status", "deployment/web"]`, run without
-  a shell unless `shell = true`. In shell text each `${{var:NAME}}` value is quoted for the shell
-  as one word (`v2; rm -rf /` arrives as one literal argument, and the screen says so); a
-  reference inside quotes, backticks, a comment or a here-document is refused, because there
-  the quotes would be plain characters. Write `deploy --note ${{var:NOTE}}`, not
-  `deploy --note "${{var:NOTE}}"`.
+  a shell unless `shell = true`; then the command is one string, run by `/bin/sh -c`. In shell
+  text each `${{var:NAME}}` value is quoted for the shell as one word (`v2; rm -rf /` arrives as
+  one literal argument, and the screen says so); a reference inside quotes, backticks, a
+  comment or a here-document is refused, because there the quotes would be plain characters.
+  Write `deploy --note ${{var:NOTE}}`, not `deploy --note "${{var:NOTE}}"`.
 - **Unknown keys** are errors, so a misspelt key never silently falls back to a default.
+- `cockpit validate` refuses everything `cockpit run` would refuse about the file itself; only
+  the values the environment supplies to references are checked when the session starts.
 
 ## Limits
 
@@ -105,6 +107,9 @@ the probes cost a few percent of a core, and the Monitor's task and the stop-poi
 stay on screen even at 80x24, where metric rows that do not fit give way to one line that
 counts them (rows that are not PASS are shown first). To watch more series, aggregate them
 in the query (`max()` over replicas); for a longer procedure, write several profiles.
+
+The file itself is a regular file of at most 4 MiB; a dotted key has at most 32 parts and
+arrays or inline tables nest at most 32 deep (a profile needs 5 and 3).
 
 ## References
 

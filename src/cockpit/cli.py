@@ -13,13 +13,42 @@ import importlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import cast
+from typing import Any, NoReturn, TextIO, cast
 
 from cockpit import __version__, startup
 
 Handler = Callable[[argparse.Namespace], int]
+
+_PATH_MAX = 4096
+"""Linux's limit on a path, in bytes with its terminating NUL; a name may have 255."""
+_NAME_MAX = 255
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line on stderr, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def path_argument(text: str) -> str:
+    """A path given on the command line: refuse what no file can be called, before any use.
+
+    An empty argument would become ``.`` (the current directory) on its way through
+    ``pathlib``; a path longer than the system allows fails deep inside whatever opens it.
+    """
+    if not text:
+        raise argparse.ArgumentTypeError("the path is empty; give a file or directory")
+    raw = os.fsencode(text)
+    longest = max(len(name) for name in raw.split(b"/"))
+    if len(raw) >= _PATH_MAX or longest > _NAME_MAX:
+        raise argparse.ArgumentTypeError(
+            f"the path is too long ({len(raw)} bytes, its longest name {longest}; a path may"
+            f" have at most {_PATH_MAX - 1} bytes and a name {_NAME_MAX})"
+        )
+    return text
 
 
 def _handler(target: str) -> Handler:
@@ -30,7 +59,7 @@ def _handler(target: str) -> Handler:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for every sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cockpit",
         description="Run a production deploy or an incident rollback with a disciplined crew.",
     )
@@ -38,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check profiles; exit 0 when valid, 2 when not")
-    p.add_argument("profiles", nargs="+", metavar="PROFILE")
+    p.add_argument("profiles", nargs="+", metavar="PROFILE", type=path_argument)
     p.add_argument("--strict", action="store_true", help="also apply the safety lint rules")
     p.set_defaults(target="cockpit.profile.commands:validate_command")
 
@@ -46,38 +75,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(target="cockpit.profile.commands:schema_command")
 
     p = sub.add_parser("verify", help="verify a session journal's hash chain")
-    p.add_argument("journal", metavar="JOURNAL")
+    p.add_argument("journal", metavar="JOURNAL", type=path_argument)
     p.set_defaults(target="cockpit.journal.commands:verify_command")
 
     p = sub.add_parser("check", help="run readiness checks and sample every metric once")
-    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("profile", metavar="PROFILE", type=path_argument)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(target="cockpit.probes.commands:check_command")
 
     p = sub.add_parser("run", help="open the cockpit for a profile")
-    p.add_argument("profile", metavar="PROFILE", nargs="?")
+    p.add_argument("profile", metavar="PROFILE", nargs="?", type=path_argument)
     p.add_argument(
         "--resume",
         metavar="JOURNAL",
+        type=path_argument,
         help="reopen a session after a crash: replay its journal, follow running processes",
     )
-    p.add_argument("--sessions-dir", metavar="DIR", help="where session journals go")
+    p.add_argument(
+        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
+    )
     p.set_defaults(target="cockpit.ui.launch:run_command")
 
     p = sub.add_parser("incident", help="declare an incident now and open the cockpit to roll back")
-    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("profile", metavar="PROFILE", type=path_argument)
     p.add_argument(
         "--baseline-at",
         metavar="TIME",
         help="verify against the metrics at this time (ISO-8601, or before now: -25m); "
         "default: just before the first RED stretch in the metrics' history",
     )
-    p.add_argument("--sessions-dir", metavar="DIR", help="where session journals go")
+    p.add_argument(
+        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
+    )
     p.set_defaults(target="cockpit.ui.launch:incident_command")
 
     p = sub.add_parser("demo", help="start the bundled demo service and run its deploy")
     p.add_argument("--port", type=int, default=0, help="port of the demo service (0: any)")
-    p.add_argument("--sessions-dir", metavar="DIR", help="where session journals go")
+    p.add_argument(
+        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
+    )
     p.add_argument(
         "--incident",
         action="store_true",
@@ -94,18 +130,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(target="cockpit.ui.launch:demo_command")
 
     p = sub.add_parser("watch", help="watch a running session from a second terminal, read-only")
-    p.add_argument("journal", nargs="?", metavar="JOURNAL", help="default: the newest open one")
-    p.add_argument("--sessions-dir", metavar="DIR", help="where session journals are")
+    p.add_argument(
+        "journal",
+        nargs="?",
+        metavar="JOURNAL",
+        type=path_argument,
+        help="default: the newest open one",
+    )
+    p.add_argument(
+        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals are"
+    )
     p.set_defaults(target="cockpit.ui.launch:watch_command")
 
     p = sub.add_parser("sessions", help="list sessions, newest first, and which can be resumed")
-    p.add_argument("--sessions-dir", metavar="DIR", help="where session journals are")
+    p.add_argument(
+        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals are"
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(target="cockpit.session_list:sessions_command")
 
     p = sub.add_parser("report", help="write DEPLOYMENT-REPORT.md from a journal")
-    p.add_argument("journal", metavar="JOURNAL")
-    p.add_argument("--out", metavar="DIR", help="evidence directory (default: beside it)")
+    p.add_argument("journal", metavar="JOURNAL", type=path_argument)
+    p.add_argument(
+        "--out", metavar="DIR", type=path_argument, help="evidence directory (default: beside it)"
+    )
     p.set_defaults(target="cockpit.evidence.commands:report_command")
 
     p = sub.add_parser("demo-service", help="(demo) run the demo HTTP service")
@@ -148,7 +196,10 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "target", None):
-        parser.print_help()
+        commands = "validate, schema, check, run, demo, watch, sessions, verify, report"
+        parser.error(f"give a command: {commands}")
+    if sys.stdout is None:  # started with standard output closed (`cockpit schema >&-`)
+        print("error: standard output is closed; cockpit writes its results there", file=sys.stderr)
         return 2
     try:
         if argv is None:
@@ -156,11 +207,77 @@ def _run(argv: Sequence[str] | None) -> int:
                 handler = _handler(args.target)
         else:
             handler = _handler(args.target)
-        return handler(args)
+        if args.target.startswith("cockpit.ui."):  # the screen owns the terminal
+            return handler(args)
+        with _guarded_stdout():
+            status = handler(args)
+            sys.stdout.flush()  # a full disk shows here, while the status can still say so
+        return status
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
+        _drop_stdout()
         return 1
+    except _StdoutFailed as failed:
+        _drop_stdout()  # or the interpreter's own last flush fails again, with a traceback
+        reason = failed.error.strerror or str(failed.error)
+        print(f"error: cannot write to standard output: {reason}", file=sys.stderr)
+        return 2
+
+
+class _StdoutFailed(Exception):
+    """Standard output could not be written (a full disk, /dev/full, an I/O error).
+
+    Not an ``OSError``: a command that reports its own file errors must not mistake this for
+    one of them.
+    """
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Guarded:
+    """Standard output whose write errors (other than a closed pipe) become _StdoutFailed."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _StdoutFailed(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _StdoutFailed(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _guarded_stdout() -> Iterator[None]:
+    stream = sys.stdout
+    sys.stdout = cast(TextIO, _Guarded(stream))
+    try:
+        yield
+    finally:
+        sys.stdout = stream
+
+
+def _drop_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 def install_crash_report() -> None:
@@ -202,8 +319,9 @@ def _end_process(status: int) -> None:
         return
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
+        if stream is not None:  # a stream closed when the process started is None
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
     os._exit(status)
 
 

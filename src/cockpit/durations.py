@@ -22,6 +22,11 @@ def parse_duration(text: str) -> float:
     raw = text.strip()
     if not raw:
         raise DurationError("empty duration; write e.g. '90s', '5m' or '1h30m'")
+    if "${" in raw:
+        raise DurationError(
+            f"{text!r}: a duration cannot hold a ${{var:}} reference (durations are read when the "
+            "profile loads); write the duration itself, e.g. '5m'"
+        )
     if raw.startswith("-"):
         raise DurationError(f"negative duration {text!r}; durations are zero or more")
     pos = 0

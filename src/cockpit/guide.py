@@ -129,6 +129,14 @@ def _checklist_next(state: State, now: float) -> Next:
     red = state.checks_green(now)
     if red:
         return Next("cockpit", "e", f"waiting for checks to be GREEN: {', '.join(red)} (e re-runs)")
+    missing = state.baseline_missing(now)
+    if missing:
+        return Next(
+            "cockpit",
+            None,
+            f"checks GREEN; waiting for a fresh PASS of {', '.join(missing)}: GO takes the"
+            " baseline from them",
+        )
     if "operator" not in state.go:
         return Next("operator", "g", "all checks GREEN: Operator, give your GO with g")
     return Next("monitor", "m", "Monitor, give your GO with m (or n for NO-GO)")

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cockpit.engine import events_from_records, replay
+from cockpit.files import FileRefused, os_reason, secure_directory
 from cockpit.inert import inert, json_text
 from cockpit.journal import JournalDamaged, JournalError, default_sessions_dir, read_journal
 
@@ -100,7 +101,14 @@ def _broken(path: Path, held: bool, phase: str, problem: str) -> SessionEntry:
 
 
 def list_sessions(directory: Path) -> list[SessionEntry]:
-    """Every ``*.jsonl`` journal in ``directory``, newest first (by name: it starts with UTC)."""
+    """Every ``*.jsonl`` journal in ``directory``, newest first (by name: it starts with UTC).
+
+    Raises:
+        FileRefused: the directory is not safe (another user's, writable by others, a
+            symbolic link): a session planted there must not be offered for ``--resume``.
+        OSError: the directory cannot be read.
+    """
+    secure_directory(directory, create=False)
     return [summarise(path) for path in sorted(directory.glob("*.jsonl"), reverse=True)]
 
 
@@ -135,17 +143,15 @@ def _table(entries: list[SessionEntry]) -> list[str]:
 def sessions_command(args: argparse.Namespace) -> int:
     """List sessions: exit 0 (also when there are none), 2 when the directory is unreadable."""
     directory = Path(args.sessions_dir) if args.sessions_dir else default_sessions_dir()
-    if not directory.exists():
-        entries: list[SessionEntry] = []
-    elif not directory.is_dir():
-        print(inert(f"error: {directory} is not a directory"), file=sys.stderr)
+    try:
+        exists = os.path.lexists(directory)
+        entries = list_sessions(directory) if exists else []
+    except FileRefused as exc:
+        print(inert(f"error: {exc}"), file=sys.stderr)
         return EXIT_UNREADABLE
-    else:
-        try:
-            entries = list_sessions(directory)
-        except OSError as exc:
-            print(inert(f"error: cannot read {directory}: {exc.strerror or exc}"), file=sys.stderr)
-            return EXIT_UNREADABLE
+    except OSError as exc:
+        print(inert(f"error: cannot read {directory}: {os_reason(exc)}"), file=sys.stderr)
+        return EXIT_UNREADABLE
     if args.json:
         doc = [asdict(entry) | {"resumable": entry.resumable} for entry in entries]
         print(json_text(doc, indent=2))

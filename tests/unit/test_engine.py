@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from cockpit.durations import format_clock
 from cockpit.engine import Event, Phase, Refusal, State, StepStatus, apply, decide, replay
 from cockpit.engine import intents as i
 from cockpit.engine.state import RollbackState
+from cockpit.guide import next_action
 from cockpit.journal.records import Actor
 from cockpit.profile import load_profile
 from cockpit.sample import Sample, Status
@@ -196,6 +198,27 @@ def test_go_needs_a_fresh_baseline(sim: Sim) -> None:
     assert "no baseline" in sim.refused(i.Go(OPERATOR, T))
     sim.metrics()
     assert "no baseline" in sim.refused(i.Go(OPERATOR, sim.at(60)))  # stale by then
+
+
+def test_next_says_what_go_waits_for_and_go_agrees(sim: Sim) -> None:
+    # NEXT and GO read the same rule: NEXT never invites a GO that would be refused.
+    sim.start()
+    sim.do(i.ConfirmReadback(MONITOR, sim.now))
+    sim.all_checks_pass()
+    waiting = next_action(sim.state, sim.now)
+    assert waiting.key is None
+    assert "waiting for a fresh PASS of" in waiting.text
+    assert "GO takes the baseline" in waiting.text
+    assert "no baseline yet" in sim.refused(i.Go(OPERATOR, sim.now))
+    sim.metrics(Status.FAIL)  # measured, but FAIL: still no baseline
+    assert "waiting for a fresh PASS" in next_action(sim.state, sim.now).text
+    sim.metrics()
+    invited = next_action(sim.state, sim.now)
+    assert (invited.role, invited.key) == ("operator", "g")
+    sim.do(i.Go(OPERATOR, sim.now))
+    stale = sim.at(60)  # a minute later the samples are stale: NEXT waits again, GO refuses
+    assert "waiting for" in next_action(sim.state, stale).text
+    assert "no baseline yet" in sim.refused(i.Go(MONITOR, stale))
 
 
 def test_both_gos_start_execution_with_the_baseline(sim: Sim) -> None:
@@ -392,7 +415,8 @@ def test_five_minute_rule_rolls_back_automatically(sim: Sim) -> None:
     assert sim.kinds(events) == ["rollback.started"]
     assert events[0].actor.role == "cockpit"
     assert sim.state.rollback is not None and sim.state.rollback.automatic
-    assert "5-minute rule" in sim.state.rollback.reason
+    reason = sim.state.rollback.reason
+    assert reason.startswith(f"trigger time ({format_clock(trigger)}) passed: not GREEN by T+")
 
 
 def test_five_minute_rule_only_advises_when_policy_is_prompt() -> None:
@@ -616,3 +640,15 @@ def test_a_step_that_never_started_goes_back_to_pending(sim: Sim) -> None:
     )
     assert started[0].body["found"] == "running"
     assert sim.state.steps[0].status is StepStatus.RUNNING
+
+
+def test_the_start_records_the_command_as_it_runs_and_as_verified(sim: Sim) -> None:
+    sim.to_execution()
+    step = sim.state.steps[0].id
+    resolved = ("deploy.sh", "--stack", "/srv/rs-7")  # ${var:RS_STACK} resolved
+    sim.do(i.VerifyStep(MONITOR, sim.now, step, resolved))
+    other = ("deploy.sh", "--stack", "/srv/elsewhere")
+    reason = sim.refused(i.RunStep(OPERATOR, sim.now, step, other))
+    assert "not the command the Monitor verified" in reason
+    started = sim.do(i.RunStep(OPERATOR, sim.now, step, resolved))
+    assert started[0].body["command"] == list(resolved)

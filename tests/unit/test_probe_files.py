@@ -99,6 +99,26 @@ async def test_artifact_digest_of_a_file(tmp_path: Path) -> None:
     assert missing.status is Status.ERROR and "no such file" in missing.detail
 
 
+async def test_files_the_probes_read_are_regular_files(tmp_path: Path) -> None:
+    # A FIFO named as the artifact or the example file: opened without blocking and refused.
+    # This test holds a writer on it so that an open that blocks, or a read that waits for
+    # data, would time out instead (ERROR for the wrong reason), then end at EOF below.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR)
+    try:
+        artifact = await run(ArtifactSource(kind="artifact", from_file=str(fifo), expected="v2"))
+        catalog = await run(
+            EnvCatalogSource(kind="env_catalog", declared=["X"], example_file=str(fifo))
+        )
+        device = await run(ArtifactSource(kind="artifact", from_file="/dev/null", expected="v2"))
+    finally:
+        os.close(writer)
+    assert artifact.status is Status.ERROR and "is a FIFO" in artifact.detail, artifact
+    assert catalog.status is Status.ERROR and "is a FIFO" in catalog.detail, catalog
+    assert device.status is Status.ERROR and "is a character device" in device.detail, device
+
+
 # ---------------------------------------------------------------- env_catalog
 
 

@@ -69,6 +69,8 @@ class Run:
 
     status: int
     output: str
+    stdout: str = ""
+    stderr: str = ""
 
 
 def validate(*args: str | Path) -> Run:
@@ -80,7 +82,7 @@ def validate(*args: str | Path) -> Run:
         timeout=60,
         check=False,
     )
-    return Run(done.returncode, done.stdout + done.stderr)
+    return Run(done.returncode, done.stdout + done.stderr, done.stdout, done.stderr)
 
 
 def validate_all(jobs: Iterable[tuple[str | Path, ...]]) -> dict[tuple[str | Path, ...], Run]:
@@ -216,13 +218,15 @@ def test_many_files_exit_2_if_any_is_bad_and_every_file_is_reported(tmp_path: Pa
     missing = tmp_path / "missing.toml"
     run = validate(DEMO, syntax, missing, unknown, DEMO)
     assert run.status == 2
-    lines = run.output.splitlines()
-    assert len(lines) == 5, run.output
-    assert lines[0].startswith(f"ok: {DEMO}:")
-    assert lines[1].startswith(f"error: {syntax}:{expectation(syntax).line}: TOML syntax error")
-    assert lines[2].startswith(f"error: {missing}: no such file")
-    assert lines[3].startswith(f"error: {unknown}:{expectation(unknown).line}:")
-    assert lines[4].startswith(f"ok: {DEMO}:")
+    # Results on stdout, errors on stderr (as every command does), each in argument order.
+    assert (
+        run.stdout.splitlines() == [f"ok: {DEMO}: demo-web v2 (1 steps, 8 checks, 4 metrics)"] * 2
+    ), run.output
+    errors = run.stderr.splitlines()
+    assert len(errors) == 3, run.output
+    assert errors[0].startswith(f"error: {syntax}:{expectation(syntax).line}: TOML syntax error")
+    assert errors[1].startswith(f"error: {missing}: no such file")
+    assert errors[2].startswith(f"error: {unknown}:{expectation(unknown).line}:")
 
 
 def test_many_good_files_exit_0() -> None:
@@ -261,3 +265,10 @@ def test_demo_passes_strict() -> None:
     run = validate("--strict", DEMO)
     assert run.status == 0, run.output
     assert run.output.startswith(f"ok: {DEMO}:")
+
+
+def test_a_list_item_is_named_by_its_id_where_it_has_one() -> None:
+    with pytest.raises(ProfileError) as caught:
+        load_profile(DATA / "bad" / "between-reversed.toml")
+    (problem,) = caught.value.problems
+    assert problem.where == "metrics['error-rate'].threshold"  # not metrics[0]

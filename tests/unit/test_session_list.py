@@ -101,5 +101,5 @@ def test_no_sessions_and_bad_directories(tmp_path: Path) -> None:
     a_file.write_text("x")
     done = run_cockpit("sessions", "--sessions-dir", str(a_file))
     assert done.returncode == 2
-    assert f"{a_file} is not a directory" in done.stderr
+    assert f"{a_file}: is a regular file, not a directory" in done.stderr
     assert "Traceback" not in done.stderr

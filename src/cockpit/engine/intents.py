@@ -105,6 +105,8 @@ class RunStep(Intent):
     """The Operator asks to run the next step."""
 
     step_id: str
+    command: tuple[str, ...] = ()
+    """The command as it will run, references resolved (recorded with the start)."""
 
 
 @dataclass(frozen=True)

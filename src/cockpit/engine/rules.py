@@ -25,7 +25,6 @@ from cockpit.engine.verdict import (
     why_not_back,
 )
 from cockpit.profile.models import Profile
-from cockpit.sample import Status
 
 
 class Refusal(Exception):
@@ -211,19 +210,14 @@ def _go(state: State, intent: i.Go) -> list[Event]:
     if not_green:
         titles = {c.id: c.title for c in profile.checks}
         raise Refusal("NO-GO: not GREEN: " + "; ".join(titles[c] for c in not_green))
-    baseline: dict[str, float] = {}
-    for metric in profile.metrics:
-        last = state.metrics[metric.id].last
-        fresh = last is not None and intent.wall - last.measured_at <= metric.staleness
-        if fresh and last is not None and last.status is Status.PASS and last.value is not None:
-            baseline[metric.id] = last.value
-    missing = [m for m in profile.rollback.verify.metrics if m not in baseline]
+    missing = state.baseline_missing(intent.wall)
     if missing:
         raise Refusal(
             "no baseline yet for "
             + ", ".join(missing)
             + ": the metrics must be fresh and PASS at GO"
         )
+    baseline = state.baseline_at(intent.wall)
     events = [_event(intent, Kind.GO, role=intent.actor.role)]
     if {"operator", "monitor"} <= set(state.go) | {intent.actor.role}:
         events.append(_system(intent, Kind.EXECUTION_STARTED, baseline=baseline))
@@ -355,9 +349,15 @@ def _run(state: State, intent: i.RunStep) -> list[Event]:
         raise Refusal(f"step {step.id!r} needs the {step.approval}'s approval first")
     if step.irreversible and s.irreversible_ack_by is None:
         raise Refusal(f"step {step.id!r} is a POINT OF NO RETURN: acknowledge it first")
-    return [
-        _event(intent, Kind.STEP_STARTING, step=step.id, index=index, command=list(step.command))
-    ]
+    if intent.command and s.verified_command and list(intent.command) != s.verified_command:
+        raise Refusal(
+            f"step {step.id!r} would run {' '.join(intent.command)!r}, not the command the Monitor"
+            f" verified ({' '.join(s.verified_command)!r}): the environment changed; verify again"
+        )
+    # The command as it runs (references resolved), as the Operator's screen or the Monitor's
+    # verification gave it; the profile's own text only when neither did.
+    command = list(intent.command) or s.verified_command or list(step.command)
+    return [_event(intent, Kind.STEP_STARTING, step=step.id, index=index, command=command)]
 
 
 def _stop_point_passed(state: State, intent: i.Intent, step_id: str, how: str) -> list[Event]:
@@ -734,14 +734,14 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
         else:
             since = "the health window went RED"
         t_plus = state.t_plus(now) or 0.0
+        trigger = format_clock(state.profile.briefing.contingency.trigger_time)
         reason = (
-            f"5-minute rule: not GREEN by T+{format_clock(t_plus)} "
-            f"({format_clock(state.profile.briefing.contingency.trigger_time)} after {since})"
-            + (f": {pending}" if pending else "")
+            f"{TRIGGER_TIME} ({trigger}) passed: not GREEN by T+{format_clock(t_plus)} "
+            f"({trigger} after {since})" + (f": {pending}" if pending else "")
         )
         if state.profile.rollback.on_trigger_time == "automatic":
             return _start_rollback(state, intent, reason, automatic=True)
-        if state.advisory is None or not state.advisory.startswith("5-minute rule"):
+        if state.advisory is None or not state.advisory.startswith(TRIGGER_TIME):
             return [_system(intent, Kind.ROLLBACK_ADVISED, reason=reason)]
         return []
     if state.phase is Phase.HEALTH and state.health_started is not None:
@@ -779,6 +779,10 @@ def _stabilization_tick(state: State, intent: i.Tick) -> list[Event]:
         )
     ]
 
+
+TRIGGER_TIME = "trigger time"
+"""How the contingency's trigger-time rule (the seed's "5-minute rule") is named: after its
+real time, which a profile sets (45 s in one, 5 min in another)."""
 
 LOOP_FAULT_REPEAT = 60.0
 """Seconds before the same failure of the same loop is recorded again (it is shown at once)."""

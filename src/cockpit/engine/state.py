@@ -91,6 +91,7 @@ class StepState:
     id: str
     status: StepStatus = StepStatus.PENDING
     verified_by: str | None = None
+    verified_command: list[str] | None = None
     approved_by: str | None = None
     irreversible_ack_by: str | None = None
     pid: int | None = None
@@ -262,6 +263,8 @@ class State:
     hold: Hold | None = None
     rollback: RollbackState | None = None
     advisory: str | None = None
+    advised_at: float | None = None
+    """When the advisory was given: its figures are from that moment."""
     step_failed_at: float | None = None
     finished: float | None = None
     aborted_reason: str | None = None
@@ -356,6 +359,25 @@ class State:
         if not since:
             return None
         return min(since) + self.profile.briefing.contingency.trigger_time
+
+    def baseline_at(self, now: float) -> dict[str, float]:
+        """The values GO would take as the baseline now: every metric with a fresh PASS."""
+        assert self.profile is not None
+        baseline: dict[str, float] = {}
+        for metric in self.profile.metrics:
+            last = self.metrics[metric.id].last
+            if last is None or last.value is None or last.status is not Status.PASS:
+                continue
+            if now - last.measured_at <= metric.staleness:
+                baseline[metric.id] = last.value
+        return baseline
+
+    def baseline_missing(self, now: float) -> list[str]:
+        """Verified metrics with no fresh PASS now: GO must wait for them (it takes their
+        values as the baseline the rollback is verified against)."""
+        assert self.profile is not None
+        baseline = self.baseline_at(now)
+        return [m for m in self.profile.rollback.verify.metrics if m not in baseline]
 
     def checks_green(self, now: float | None = None) -> list[str]:
         """Ids of readiness checks that are not GREEN (empty when all are).
@@ -541,6 +563,12 @@ def _step_flag(attr: str) -> Any:
     return handler
 
 
+def _verified(state: State, e: Event) -> None:
+    s = state.step_state(str(e.body["step"]))
+    s.verified_by = e.actor.user
+    s.verified_command = [str(a) for a in e.body.get("command", [])] or None
+
+
 def _step_starting(state: State, e: Event) -> None:
     s = state.step_state(str(e.body["step"]))
     s.status = StepStatus.STARTING
@@ -602,6 +630,7 @@ def _health_started(state: State, e: Event) -> None:
 
 def _advised(state: State, e: Event) -> None:
     state.advisory = str(e.body["reason"])
+    state.advised_at = e.wall
     if state.window is not None:
         state.window.advised = state.advisory
 
@@ -741,7 +770,7 @@ _HANDLERS: dict[str, Callable[[State, Event], None]] = {
     Kind.HOLD: _hold,
     Kind.NOGO: _hold,
     Kind.RESUME: _resume,
-    Kind.STEP_VERIFIED: _step_flag("verified_by"),
+    Kind.STEP_VERIFIED: _verified,
     Kind.STEP_APPROVED: _step_flag("approved_by"),
     Kind.STEP_IRREVERSIBLE_ACKNOWLEDGED: _step_flag("irreversible_ack_by"),
     Kind.STEP_STARTING: _step_starting,

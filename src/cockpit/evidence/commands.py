@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from cockpit.evidence.writer import write_evidence
+from cockpit.files import FileRefused
 from cockpit.inert import inert
 from cockpit.journal import JournalDamaged, JournalError
 
@@ -33,6 +34,9 @@ def report_command(args: argparse.Namespace) -> int:
         return EXIT_DAMAGED
     except JournalError as exc:
         print(inert(f"unreadable: {exc}"), file=sys.stderr)
+        return EXIT_UNREADABLE
+    except FileRefused as exc:  # names the directory it refused: the one given, or a parent
+        print(inert(f"cannot write the evidence: {exc}"), file=sys.stderr)
         return EXIT_UNREADABLE
     except OSError as exc:
         where = out if out is not None else path.with_suffix("")

@@ -202,8 +202,10 @@ def approval_record(session: SessionRecord) -> str:
     verified, approved, acknowledged = [], [], []
     for index, (_, step) in enumerate(profile.steps()):
         name = f"{index + 1}. {md.code(step.id)}"
-        by, when = _by(session, _first(session, Kind.STEP_VERIFIED, step=step.id))
-        verified.append((name, md.command(step.command), by, when))
+        record = _first(session, Kind.STEP_VERIFIED, step=step.id)
+        by, when = _by(session, record)
+        command = record.body.get("command") if record else None  # as the Monitor saw it
+        verified.append((name, md.command(command or step.command), by, when))
         if step.approval is not None:
             record = _first(session, Kind.STEP_APPROVED, step=step.id)
             by, when = _by(session, record)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,8 +14,9 @@ from cockpit.evidence.documents import (
 )
 from cockpit.evidence.model import NotASession, SessionRecord, load_session
 from cockpit.evidence.report import render_report
+from cockpit.files import fsync_directory, replace_file, secure_directory
 from cockpit.inert import inert
-from cockpit.journal import JournalUnreadable, read_journal
+from cockpit.journal import JournalUnreadable, read_journal, session_directory
 
 REPORT = "DEPLOYMENT-REPORT.md"
 _DOCUMENTS: tuple[tuple[str, Callable[[SessionRecord], str]], ...] = (
@@ -32,35 +30,16 @@ EVIDENCE_FILES = (REPORT, *(name for name, _ in _DOCUMENTS))
 """The names of the files :func:`write_evidence` writes, the report first."""
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_atomic(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` so that a reader sees the old file or the new, never half.
+
+    The file is private (0600), and a symbolic link planted at ``path`` is replaced, never
+    followed (see ``cockpit.files.replace_file``).
 
     Raises:
         OSError: the directory is not writable or the disk is full; ``path`` is unchanged.
     """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    try:
-        try:
-            data = memoryview(text.encode("utf-8"))
-            while data:
-                data = data[os.write(fd, data) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    replace_file(path, text.encode("utf-8"))
 
 
 def render_evidence(session: SessionRecord) -> dict[str, str]:
@@ -94,6 +73,8 @@ def write_evidence(journal_path: Path, out_dir: Path | None = None) -> list[Path
         JournalDamaged: the journal does not verify (``seq`` is the first bad record);
             nothing is written.
         JournalUnreadable: missing, not a regular file, not a journal, or not a session.
+        FileRefused: the evidence directory is a symbolic link, another user's, or writable
+            by others (an ``OSError``); nothing is written.
         OSError: the evidence directory cannot be written.
     """
     journal_path = Path(journal_path)
@@ -103,12 +84,16 @@ def write_evidence(journal_path: Path, out_dir: Path | None = None) -> list[Path
     except NotASession as exc:
         raise JournalUnreadable(journal_path, str(exc)) from None
     files = render_evidence(session)
-    directory = Path(out_dir) if out_dir is not None else journal_path.with_suffix("")
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Ours alone, as is the sessions directory beside it: nobody may plant a link there.
+    if out_dir is None:
+        directory = session_directory(journal_path)
+    else:
+        directory = Path(out_dir)
+        secure_directory(directory)
     written = []
     for name, text in files.items():
         path = directory / name
         write_atomic(path, text)
         written.append(path)
-    _fsync_dir(directory)  # make the renames durable
+    fsync_directory(directory)  # make the renames durable
     return written

@@ -25,7 +25,7 @@ from cockpit.journal.errors import (
 )
 from cockpit.journal.reader import VerifyReport, read_journal, verify_journal
 from cockpit.journal.records import Actor, Record, canonical_json
-from cockpit.journal.sessions import default_sessions_dir, new_session_path
+from cockpit.journal.sessions import default_sessions_dir, new_session_path, session_directory
 from cockpit.journal.writer import Journal
 
 __all__ = [
@@ -43,5 +43,6 @@ __all__ = [
     "default_sessions_dir",
     "new_session_path",
     "read_journal",
+    "session_directory",
     "verify_journal",
 ]

@@ -16,11 +16,11 @@ Where the first bad sequence number points, by kind of damage (the tests pin eac
 
 from __future__ import annotations
 
-import os
-import stat
+import errno
 from dataclasses import dataclass
 from pathlib import Path
 
+from cockpit.files import FileRefused, read_regular_file
 from cockpit.journal.anchors import Anchors, anchors_path_for, parse_anchors
 from cockpit.journal.errors import JournalDamaged, JournalUnreadable
 from cockpit.journal.records import GENESIS_PREV, BadLine, Record, chain_hash, parse_line
@@ -77,36 +77,27 @@ class Scan:
         return sum(1 for seq in self.anchors.hashes if seq <= len(self.records))
 
 
+JOURNAL_SIZE_LIMIT = 1 << 30
+"""The largest journal (and anchor file) read: 1 GiB, about ten days of one-second samples.
+
+Bigger is no journal this cockpit wrote, and reading it would exhaust memory first."""
+
+
 def read_bytes(path: Path, *, missing_ok: bool = False) -> bytes | None:
     """Read a whole regular file without blocking on a FIFO or device.
 
     Raises:
-        JournalUnreadable: missing (unless ``missing_ok``), not a regular file, no permission.
+        JournalUnreadable: missing (unless ``missing_ok``), not a regular file, larger than
+            ``JOURNAL_SIZE_LIMIT``, no permission.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-    except FileNotFoundError:
-        if missing_ok:
-            return None
-        raise JournalUnreadable(path, "no such file") from None
-    except PermissionError:
-        raise JournalUnreadable(path, "permission denied") from None
-    except OSError as exc:
-        raise JournalUnreadable(path, exc.strerror or str(exc)) from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise JournalUnreadable(path, "is a directory, not a journal file")
-        if not stat.S_ISREG(mode):
-            raise JournalUnreadable(path, "is not a regular file")
-        chunks: list[bytes] = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except OSError as exc:
-        raise JournalUnreadable(path, exc.strerror or str(exc)) from None
-    finally:
-        os.close(fd)
+        return read_regular_file(path, JOURNAL_SIZE_LIMIT, what="journal file")
+    except FileRefused as exc:
+        if exc.errno == errno.ENOENT:
+            if missing_ok:
+                return None
+            raise JournalUnreadable(path, "no such file") from None
+        raise JournalUnreadable(path, exc.reason) from None
 
 
 def _could_be_torn(line: bytes) -> bool:
@@ -247,6 +238,8 @@ def scan_journal(
 
 
 def _load(path: Path, expected_head: tuple[int, str] | None) -> Scan:
+    if not path.name:  # "", "." or "/": no file name to put the anchors beside
+        raise JournalUnreadable(path, "is a directory, not a journal file")
     # The anchors first: the writer appends an anchor only after the record is in the journal,
     # so reading in this order never sees an anchor for a record it has not read.
     anchors_data = read_bytes(anchors_path_for(path), missing_ok=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from cockpit.files import describe_kind, open_new
 from cockpit.journal.anchors import Anchors, anchors_path_for, format_anchor, parse_anchors
 from cockpit.journal.errors import (
     JournalDamaged,
@@ -53,17 +54,23 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _open_append(path: Path) -> tuple[int, bool]:
-    """Open for appending, creating the file if missing; returns the fd and whether it was made."""
+    """Open for appending, creating the file if missing; returns the fd and whether it was made.
+
+    Never through a symbolic link (``O_NOFOLLOW``): a link planted at a journal's path would
+    send the records, and the ownership of their target, to whoever planted it.
+    """
     try:
-        return os.open(path, _APPEND_FLAGS | os.O_CREAT | os.O_EXCL, _FILE_MODE), True
+        return open_new(path, flags=os.O_APPEND, mode=_FILE_MODE), True
     except FileExistsError:
         pass
-    mode = os.stat(path).st_mode
-    if stat.S_ISDIR(mode):
-        raise JournalUnreadable(path, "is a directory, not a journal file")
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        raise JournalUnreadable(path, "is a symbolic link; give the journal file itself")
     if not stat.S_ISREG(mode):  # O_WRONLY on a FIFO would block
-        raise JournalUnreadable(path, "is not a regular file")
-    return os.open(path, _APPEND_FLAGS), False
+        raise JournalUnreadable(
+            path, f"is {describe_kind(mode)}, not a journal file (a regular file)"
+        )
+    return os.open(path, _APPEND_FLAGS | os.O_NOFOLLOW | os.O_NONBLOCK), False
 
 
 class Journal:
@@ -215,9 +222,7 @@ class Journal:
         number = 1
         while True:
             try:
-                broken_fd = os.open(
-                    broken, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _FILE_MODE
-                )
+                broken_fd = open_new(broken, mode=_FILE_MODE)
                 break
             except FileExistsError:  # keep the evidence of an earlier repair
                 broken = path.with_name(f"{path.name}.broken.{number}")

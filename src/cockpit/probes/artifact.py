@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import stat
 
+from cockpit.files import FileRefused, describe_kind
 from cockpit.probes.base import ProbeContext
 from cockpit.probes.command import explain_failure, last_line, run_short
 from cockpit.profile.models import ArtifactSource
@@ -12,9 +15,19 @@ from cockpit.sample import Sample, Status
 
 
 def sha256_of(path: str) -> str:
-    """``sha256:HEX`` of a file's content."""
+    """``sha256:HEX`` of a regular file's content.
+
+    Raises:
+        FileNotFoundError: no such file.
+        FileRefused: a FIFO, a device or a directory (reading one would never end).
+        OSError: it cannot be read.
+    """
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise FileRefused(path, f"is {describe_kind(mode)}, not an artifact file")
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return "sha256:" + digest.hexdigest()
@@ -54,7 +67,7 @@ async def probe_artifact(source: ArtifactSource, ctx: ProbeContext) -> Sample:
             actual = await asyncio.to_thread(sha256_of, source.from_file)
         except FileNotFoundError:
             return ctx.error(f"no such file: {source.from_file}")
-        except OSError as exc:
+        except OSError as exc:  # FileRefused among them: says what the path is
             return ctx.error(f"cannot read {source.from_file}: {exc.strerror or exc}")
     if _normal(actual) != _normal(expected):
         return ctx.fail(f"actual {ctx.quote(actual)} is not the approved {ctx.quote(expected)}")

@@ -4,10 +4,12 @@ environment. Details name variables only, never their values."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import re
 from collections.abc import Mapping
 
+from cockpit.files import FileRefused, read_regular_file
 from cockpit.probes.base import ProbeContext
 from cockpit.profile.models import EnvCatalogSource
 from cockpit.sample import Sample, Status
@@ -27,9 +29,18 @@ def example_names(text: str) -> list[str]:
     return names
 
 
+EXAMPLE_SIZE_LIMIT = 1 << 20
+"""The largest example file read (a FIFO or device is never read)."""
+
+
 def _read(path: str) -> str:
-    with open(path, encoding="utf-8") as f:
-        return f.read()
+    try:
+        data = read_regular_file(path, EXAMPLE_SIZE_LIMIT, what="example file")
+    except FileRefused as exc:
+        if exc.errno == errno.ENOENT:
+            raise FileNotFoundError(path) from None
+        raise
+    return data.decode("utf-8")
 
 
 async def probe_env_catalog(
@@ -44,6 +55,8 @@ async def probe_env_catalog(
             text = await asyncio.to_thread(_read, source.example_file)
         except FileNotFoundError:
             return ctx.error(f"no such example file: {source.example_file}")
+        except FileRefused as exc:
+            return ctx.error(f"cannot read {source.example_file}: {exc.reason}")
         except (OSError, UnicodeDecodeError) as exc:
             return ctx.error(f"cannot read {source.example_file}: {exc}")
         orphans = [n for n in example_names(text) if n not in declared]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from cockpit.inert import inert
 from cockpit.profile.lint import lint
@@ -11,7 +12,10 @@ from cockpit.profile.loader import ProfileError, load_profile
 
 
 def validate_command(args: argparse.Namespace) -> int:
-    """Validate each profile; exit 0 when all are valid, 2 when any is not."""
+    """Validate each profile; exit 0 when all are valid, 2 when any is not.
+
+    ``ok:`` lines go to standard output, errors to standard error, as in every command.
+    """
     status = 0
     for name in args.profiles:
         try:
@@ -19,14 +23,14 @@ def validate_command(args: argparse.Namespace) -> int:
         except ProfileError as exc:
             status = 2
             for problem in exc.problems:
-                print(f"error: {problem}")
+                print(f"error: {problem}", file=sys.stderr)
             continue
         if args.strict:
             findings = lint(profile)
             if findings:
                 status = 2
                 for where, advice in findings:
-                    print(inert(f"error: {name}: {where}: {advice} (--strict)"))
+                    print(inert(f"error: {name}: {where}: {advice} (--strict)"), file=sys.stderr)
                 continue
         print(
             inert(

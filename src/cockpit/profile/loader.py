@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import tomllib
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cockpit.files import FileRefused, read_regular_file
 from cockpit.inert import inert
 from cockpit.profile.models import Profile
 from cockpit.profile.shell import misplaced_references
@@ -38,6 +40,69 @@ class ProfileError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = problems
+
+
+PROFILE_SIZE_LIMIT = 4 << 20
+"""The largest profile read: 4 MiB. The examples are 2-8 KiB and one at the limits on metrics,
+checks and steps about 40 KiB; a bigger file (10,000 metrics is 2.5 MB) still gets the message
+about those limits, and no FIFO or device is read at all."""
+MAX_KEY_PARTS = 32
+"""Most parts a dotted key may have (``a.b.c`` has 3); the deepest key a profile needs has 5."""
+MAX_NESTING = 32
+"""Deepest nesting of arrays and inline tables; a profile needs 3."""
+
+# What the shape check sees of TOML: strings and comments (skipped whole), brackets, the
+# separators that end a key, and dots. Multi-line strings first: they start like short ones.
+_SHAPE_TOKENS = re.compile(
+    "|".join(
+        (
+            r'"""(?:[^\\]|\\.)*?"{3,5}',  # a multi-line basic string may end in 1-2 quotes
+            r"'''.*?'{3,5}",
+            r'"(?:[^"\\\n]|\\.)*"',
+            r"'[^'\n]*'",
+            r"#[^\n]*",
+            r"[][{}=,\n.]",
+        )
+    ),
+    re.S,
+)
+
+
+def _check_shape(text: str, path: str) -> None:
+    """Refuse, in one linear pass, what would make the TOML parser slow or overflow its stack.
+
+    Python's ``tomllib`` spends time quadratic in the number of parts of a dotted key (a 100
+    KB key ``a.a.a…`` took 37 s) and recurses once per level of nesting (deep nesting ended
+    in a RecursionError). No profile comes near either limit.
+    """
+    depth = 0
+    parts = 1
+    for token in _SHAPE_TOKENS.finditer(text):
+        char = token.group()
+        too_much = None
+        if char == ".":
+            parts += 1
+            if parts > MAX_KEY_PARTS:
+                too_much = (
+                    f"a dotted key with more than {MAX_KEY_PARTS} parts; no profile key has more"
+                    " than 5. Write the key as the schema shows it"
+                )
+        elif len(char) == 1 and char in "[{":
+            depth += 1
+            parts = 1
+            if depth > MAX_NESTING:
+                too_much = (
+                    f"arrays or tables nested more than {MAX_NESTING} levels deep; a profile"
+                    " needs 3. Flatten it"
+                )
+        elif len(char) == 1 and char in "]}":
+            depth = max(0, depth - 1)
+            parts = 1
+        elif char in ("=", ",", "\n"):
+            parts = 1
+        if too_much is not None:
+            line = text.count("\n", 0, token.start()) + 1
+            raise ProfileError([Problem(path, line, "", too_much)])
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
@@ -129,10 +194,20 @@ def line_of(lines: dict[tuple[str | int, ...], int], loc: tuple[str | int, ...])
     return None
 
 
-def _format_loc(loc: tuple[str | int, ...]) -> str:
+def _format_loc(loc: tuple[str | int, ...], data: Any = None) -> str:
+    """A location as the profile's author knows it: ``metrics['p99'].threshold``, naming a
+    list item by its id (or name) where it has one, by its position otherwise."""
     out = ""
+    node = data
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            item = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            name = (item.get("id") or item.get("name")) if isinstance(item, dict) else None
+            out += f"[{name!r}]" if isinstance(name, str) and name else f"[{part}]"
+            node = item
+        else:
+            out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
     return out
 
 
@@ -185,8 +260,19 @@ def _message(error: dict[str, Any], *, show_input: bool = True) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if kind.endswith("_type") and show_input:
-        return f"{msg} (got {error.get('input')!r})"
+        got = repr(error.get("input"))
+        return f"{msg} (got {got if len(got) <= 60 else got[:57] + '...'})"
     return msg
+
+
+def _hint(loc: tuple[str | int, ...], message: str) -> str:
+    """What the author most likely meant, where the plain message does not say it."""
+    if "commands" in loc and message.startswith("Input should be a valid list"):
+        return (
+            f"{message}; commands is a list of commands, each one an argv list, e.g. "
+            'commands = [["./rollback.sh", "--to", "v1"]]'
+        )
+    return message
 
 
 def _locate(message: str, text: str) -> int | None:
@@ -232,8 +318,13 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
     Raises:
         ProfileError: with one Problem per error, each with its line where it can be found.
     """
+    _check_shape(text, path)
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # the shape check should have refused it first
+        raise ProfileError(
+            [Problem(path, None, "", "TOML nested too deeply to read; flatten it")]
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         message = str(exc)
@@ -251,18 +342,26 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
     try:
         profile = Profile.model_validate(data)
     except ValidationError as exc:
-        raise ProfileError(validation_problems(exc, path, text)) from None
+        raise ProfileError(validation_problems(exc, path, text, data=data)) from None
     misplaced = list(misplaced_references(profile))
     if misplaced:
         lines = key_lines(text)
         raise ProfileError(
-            [Problem(path, line_of(lines, loc), _format_loc(loc), why) for loc, why in misplaced]
+            [
+                Problem(path, line_of(lines, loc), _format_loc(loc, data), why)
+                for loc, why in misplaced
+            ]
         )
     return profile
 
 
 def validation_problems(
-    exc: ValidationError, path: str, text: str | None = None, *, show_input: bool = True
+    exc: ValidationError,
+    path: str,
+    text: str | None = None,
+    *,
+    data: Any = None,
+    show_input: bool = True,
 ) -> list[Problem]:
     """One :class:`Problem` per error of a validation, located in ``text`` when given.
 
@@ -279,7 +378,7 @@ def validation_problems(
         line: int | None = None
         if text is not None:
             line = line_of(lines, loc) if loc else _locate(message, text)
-        problems.append(Problem(path, line, _format_loc(loc), message))
+        problems.append(Problem(path, line, _format_loc(loc, data), _hint(loc, message)))
     return problems
 
 
@@ -289,22 +388,16 @@ def load_profile(path: Path | str) -> Profile:
     Raises:
         ProfileError: for a missing, unreadable, non-UTF-8, binary or invalid file.
     """
-    p = Path(path)
     name = str(path)
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ProfileError([Problem(name, None, "", "no such file; check the path")]) from None
-    except IsADirectoryError:
-        raise ProfileError(
-            [Problem(name, None, "", "is a directory; give a .toml profile file")]
-        ) from None
-    except PermissionError:
-        raise ProfileError(
-            [Problem(name, None, "", "permission denied; check the file's mode")]
-        ) from None
-    except OSError as exc:
-        raise ProfileError([Problem(name, None, "", f"cannot read: {exc.strerror}")]) from None
+        raw = read_regular_file(path, PROFILE_SIZE_LIMIT, what="profile")
+    except FileRefused as exc:
+        fixes = {
+            errno.ENOENT: "no such file; check the path",
+            errno.EACCES: "permission denied; check the file's mode",
+        }
+        reason = fixes.get(exc.errno or 0, exc.reason)
+        raise ProfileError([Problem(name, None, "", reason)]) from None
     if b"\x00" in raw:
         raise ProfileError([Problem(name, None, "", "binary data, not a TOML profile")])
     try:

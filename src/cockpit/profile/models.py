@@ -5,8 +5,12 @@ these objects, never raw dictionaries. Strings may hold references resolved at r
 
 * ``${env:NAME}``: a secret from the environment. Its value is redacted everywhere and it may
   not appear in a command's argv (other users can read ``/proc/PID/cmdline``).
-* ``${var:NAME}`` or ``${var:NAME:-default}``: a plain setting from the environment, allowed
-  anywhere and shown as it is.
+* ``${var:NAME}`` or ``${var:NAME:-default}``: a plain setting from the environment, shown as
+  it is.
+
+References live in text: commands and their environment, URLs, queries, headers, paths, the
+briefing's words. Numbers, durations, booleans and ids are read when the profile loads, before
+any reference is resolved, so a reference there is refused with its place named.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 from contextvars import ContextVar
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -39,7 +44,9 @@ MAX_METRICS = 64
 MAX_CHECKS = 32
 MAX_STEPS = 32
 
-REFERENCE = re.compile(r"\$\{(env|var):([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# A default may not hold another reference: ``${var:U:-${env:S}}`` would resolve to a secret
+# reference where no secret may go (argv).
+REFERENCE = re.compile(r"\$\{(env|var):([A-Za-z_][A-Za-z0-9_]*)(?::-((?:(?!\$\{)[^}])*))?\}")
 _ANY_REFERENCE = re.compile(r"\$\{[^}]*\}")
 RESOLVED: ContextVar[bool] = ContextVar("cockpit_profile_resolved", default=False)
 """True while a profile with its references substituted is validated (``resolve.py``): its
@@ -120,6 +127,22 @@ def _nonempty_argv(argv: list[str]) -> list[str]:
                 "arguments; pass the secret through the step's env table instead"
             )
     return argv
+
+
+def _shell_command(argv: list[str], shell: bool) -> None:
+    # The runner starts a shell step as /bin/sh -c argv[0]; refuse here what it would refuse.
+    if shell and len(argv) != 1:
+        raise ValueError(
+            f"shell = true runs one command string through /bin/sh -c, but the command has"
+            f" {len(argv)} elements; write it as one string, or drop shell = true"
+        )
+
+
+def _positive(seconds: float) -> float:
+    # The runner refuses a deadline of zero; so does validate.
+    if not seconds > 0:
+        raise ValueError("the timeout must be more than zero, e.g. '30s'")
+    return seconds
 
 
 class Threshold(_Model):
@@ -243,6 +266,11 @@ class CommandSource(_Model):
     @classmethod
     def _argv(cls, v: list[str]) -> list[str]:
         return _nonempty_argv(v)
+
+    @model_validator(mode="after")
+    def _shell(self) -> CommandSource:
+        _shell_command(self.command, self.shell)
+        return self
 
     @field_validator("value_regex")
     @classmethod
@@ -497,6 +525,21 @@ class Roles(_Model):
     two_person_rule: bool = True
     """The operator and the monitor must be two different people."""
 
+    @model_validator(mode="after")
+    def _two_people(self) -> Roles:
+        # The names a session starts with (cockpit.session: empty means "operator" or
+        # "monitor"), held to the rule the session's start holds them to.
+        operator = (self.operator or "operator").strip()
+        monitor = (self.monitor or "monitor").strip()
+        if not operator or not monitor:
+            raise ValueError("a role name is only blanks; give a name or leave it empty")
+        if self.two_person_rule and operator.casefold() == monitor.casefold():
+            raise ValueError(
+                f"two-person rule: {operator} cannot be both operator and monitor;"
+                " name a second person, or set two_person_rule = false"
+            )
+        return self
+
 
 class Step(_Model):
     """One command of the procedure."""
@@ -526,6 +569,13 @@ class Step(_Model):
     @classmethod
     def _argv(cls, v: list[str]) -> list[str]:
         return _nonempty_argv(v)
+
+    _timeout = field_validator("timeout")(_positive)
+
+    @model_validator(mode="after")
+    def _shell(self) -> Step:
+        _shell_command(self.command, self.shell)
+        return self
 
 
 class Stage(_Model):
@@ -586,6 +636,14 @@ class Rollback(_Model):
         for argv in v:
             _nonempty_argv(argv)
         return v
+
+    _timeout = field_validator("timeout")(_positive)
+
+    @model_validator(mode="after")
+    def _shell(self) -> Rollback:
+        for argv in self.commands:
+            _shell_command(argv, self.shell)
+        return self
 
 
 class Health(_Model):
@@ -732,12 +790,18 @@ class Profile(_Model):
 
     # ------------------------------------------------------------ helpers
 
+    @cached_property
+    def metrics_by_id(self) -> dict[str, Metric]:
+        """Every metric by its id (built once: judging a sample looks metrics up by id)."""
+        return {m.id: m for m in self.metrics}
+
     def metric(self, metric_id: str) -> Metric:
-        """The metric with this id."""
-        for m in self.metrics:
-            if m.id == metric_id:
-                return m
-        raise KeyError(metric_id)
+        """The metric with this id.
+
+        Raises:
+            KeyError: no metric has this id.
+        """
+        return self.metrics_by_id[metric_id]
 
     def steps(self) -> list[tuple[Stage, Step]]:
         """Every step with its stage, in order."""

@@ -102,16 +102,47 @@ def resolve_profile(profile: Profile, environ: Mapping[str, str]) -> ResolvedPro
         resolved = Profile.model_validate(data)
     except ValidationError as exc:
         redactor = Redactor(secrets)
+        written = profile.model_dump(mode="json")
         problems = [
             Problem(
                 _WHERE,
                 None,
                 p.where,
-                redactor.redact(f"with the environment's values substituted: {p.message}"),
+                redactor.redact(
+                    "with the environment's values substituted for"
+                    f" {_references_at(written, error['loc']) or 'its references'}: {p.message}"
+                ),
             )
-            for p in validation_problems(exc, _WHERE, show_input=False)
+            for p, error in zip(
+                validation_problems(exc, _WHERE, data=written, show_input=False),
+                exc.errors(include_input=False),
+                strict=True,
+            )
         ]
         raise ProfileError(problems) from None
     finally:
         RESOLVED.reset(token)
     return ResolvedProfile(resolved, tuple(sorted(secrets, key=len, reverse=True)))
+
+
+def _references_at(data: Any, loc: tuple[str | int, ...]) -> str:
+    """The references written where a validation error points, to name them in its message."""
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            break
+    found: list[str] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            found.extend(m.group(0) for m in REFERENCE.finditer(value))
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    collect(data)
+    return ", ".join(dict.fromkeys(found))

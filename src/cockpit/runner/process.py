@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from cockpit.files import FileRefused, secure_directory
 from cockpit.runner import proctree
 from cockpit.runner.redact import Redactor
 
@@ -447,10 +448,15 @@ async def start_process(
     output = Path(os.path.abspath(spec.output_path))
     result = result_path_for(output)
     cancel = _cancel_path_for(output)
+    try:
+        secure_directory(output.parent)
+    except FileRefused as exc:  # someone else could redirect what is written there
+        raise SpawnError(redactor.redact(f"refused: {exc}")) from None
+    except OSError:
+        pass  # the disk is full: the supervisor runs the command without its output
     # Nothing here may stop a rollback: if the output cannot be created (the disk is full),
     # the supervisor runs the command without it and says so in the result.
     with contextlib.suppress(OSError):
-        output.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not os.path.lexists(output):  # an existing output belongs to its run: see attach
             for stale in (result, cancel, run_path_for(output)):
                 stale.unlink(missing_ok=True)

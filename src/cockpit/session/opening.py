@@ -17,13 +17,16 @@ from cockpit.clock import Clock
 from cockpit.engine import Event, State, decide, events_from_records, replay
 from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
+from cockpit.files import read_regular_file
 from cockpit.journal import (
     Journal,
     JournalUnreadable,
     default_sessions_dir,
     new_session_path,
+    session_directory,
 )
 from cockpit.profile import ResolvedProfile, load_profile, resolve_profile
+from cockpit.profile.loader import PROFILE_SIZE_LIMIT
 from cockpit.session.crew import Crew, os_user, terminal
 
 
@@ -73,7 +76,10 @@ def open_new(
         crew.actor("operator"),
         clock.wall(),
         profile=profile.model_dump(mode="json"),
-        profile_sha256=hashlib.sha256(profile_path.read_bytes()).hexdigest(),
+        # Read again as the loader read it: a regular file under the cap, never a FIFO.
+        profile_sha256=hashlib.sha256(
+            read_regular_file(profile_path, PROFILE_SIZE_LIMIT, what="profile")
+        ).hexdigest(),
         profile_path=str(profile_path.resolve()),
         operator=crew.operator,
         monitor=crew.monitor,
@@ -86,8 +92,7 @@ def open_new(
     events = decide(State(), intent)  # refuses a bad crew before any file exists
     directory = sessions_dir or default_sessions_dir()
     journal_path = new_session_path(directory, profile.deployment.service, clock.wall())
-    session_dir = journal_path.with_suffix("")
-    session_dir.mkdir(mode=0o700, exist_ok=True)
+    session_dir = session_directory(journal_path)
     journal = Journal.open(journal_path)
     return Opened(resolved, journal, session_dir, crew, State(), (intent, events))
 
@@ -105,6 +110,8 @@ def open_existing(journal_path: Path, *, environ: Mapping[str, str]) -> Opened:
     if not journal_path.is_file():
         # Journal.open would start a new, empty journal: never do that for a resume.
         raise JournalUnreadable(journal_path, "no such journal file; check the path")
+    # Refuse a sessions or session directory someone else could redirect, before any write.
+    session_dir = session_directory(journal_path)
     journal = Journal.open(journal_path)
     try:
         state = replay(events_from_records(journal.records))
@@ -122,8 +129,6 @@ def open_existing(journal_path: Path, *, environ: Mapping[str, str]) -> Opened:
         tty=terminal(),
         approvers=state.approvers,
     )
-    session_dir = journal.path.with_suffix("")
-    session_dir.mkdir(mode=0o700, exist_ok=True)
     return Opened(resolved, journal, session_dir, crew, state)
 
 

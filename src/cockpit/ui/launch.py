@@ -15,7 +15,7 @@ from typing import Any
 from cockpit import startup
 from cockpit.engine import Refusal
 from cockpit.inert import inert
-from cockpit.journal import JournalError
+from cockpit.journal import JournalError, default_sessions_dir
 from cockpit.profile import ProfileError
 from cockpit.ui import MIN_HEIGHT, MIN_WIDTH
 
@@ -133,10 +133,41 @@ async def _close(session: object) -> None:
     session.journal.close()
 
 
+def _arguments_ok(
+    *, profile: str | None = None, journal: str | None = None, sessions_dir: str | None = None
+) -> bool:
+    """Check the files named on the command line before anything opens (and before the
+    terminal check), so that bad input gets its own message; print it and say False."""
+    from cockpit.files import FileRefused, check_regular_file, secure_directory
+    from cockpit.profile import load_profile, resolve_profile
+
+    try:
+        if journal is not None:  # never through a link: the session's files go beside it
+            check_regular_file(journal, what="journal file", follow_symlinks=False)
+            secure_directory(Path(journal).parent, create=False)
+            if os.path.lexists(Path(journal).with_suffix("")):
+                secure_directory(Path(journal).with_suffix(""), create=False)
+        if sessions_dir is not None:  # made later; its parents must be safe already
+            secure_directory(sessions_dir, create=False, missing_ok=True)
+        if profile is not None:
+            resolve_profile(load_profile(profile), os.environ)
+    except FileRefused as exc:
+        _say(f"error: {exc}", error=True)
+        return False
+    except ProfileError as exc:
+        for problem in exc.problems:
+            _say(f"error: {problem}", error=True)
+        return False
+    return True
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Open the cockpit for a profile."""
     if (args.profile is None) == (args.resume is None):
         print("error: give a PROFILE to start a session, or --resume JOURNAL", file=sys.stderr)
+        return 2
+    sessions_dir = None if args.resume else args.sessions_dir or str(default_sessions_dir())
+    if not _arguments_ok(profile=args.profile, journal=args.resume, sessions_dir=sessions_dir):
         return 2
     if not _terminal_ok():
         return 2
@@ -157,6 +188,9 @@ def incident_command(args: argparse.Namespace) -> int:
         except DurationError as exc:
             _say(f"error: --baseline-at: {exc}", error=True)
             return 2
+    sessions_dir = args.sessions_dir or str(default_sessions_dir())
+    if not _arguments_ok(profile=args.profile, sessions_dir=sessions_dir):
+        return 2
     if not _terminal_ok():
         return 2
     return _open(Path(args.profile), args.sessions_dir, incident=Incident(baseline_at))
@@ -164,14 +198,18 @@ def incident_command(args: argparse.Namespace) -> int:
 
 def watch_command(args: argparse.Namespace) -> int:
     """Watch a session from a second terminal: its journal, on the same screen, read-only."""
-    from cockpit.journal import default_sessions_dir
     from cockpit.session_list import list_sessions
     from cockpit.watch import WatchedSession
 
     journal = args.journal
     if journal is None:
         directory = Path(args.sessions_dir) if args.sessions_dir else default_sessions_dir()
-        live = [e for e in list_sessions(directory) if e.open] if directory.is_dir() else []
+        try:
+            found = list_sessions(directory) if os.path.lexists(directory) else []
+            live = [entry for entry in found if entry.open]
+        except OSError as exc:  # FileRefused among them: another user's directory
+            _say(f"error: {exc}", error=True)
+            return 2
         if not live:
             _say(
                 f"error: no cockpit has a session open in {directory}; give the JOURNAL to watch"
@@ -180,7 +218,7 @@ def watch_command(args: argparse.Namespace) -> int:
             )
             return 2
         journal = live[0].journal
-    if not _terminal_ok():
+    if not _check_journal_to_watch(journal) or not _terminal_ok():
         return 2
     try:
         session = WatchedSession.watch(journal)
@@ -194,6 +232,17 @@ def watch_command(args: argparse.Namespace) -> int:
     finally:
         _say(f"stopped watching {session.journal_path}")
     return 0
+
+
+def _check_journal_to_watch(journal: str) -> bool:
+    from cockpit.files import FileRefused, check_regular_file
+
+    try:
+        check_regular_file(journal, what="journal file")  # watching reads, never writes
+    except FileRefused as exc:
+        _say(f"error: cannot watch {exc}", error=True)
+        return False
+    return True
 
 
 def demo_command(args: argparse.Namespace) -> int:
@@ -214,7 +263,8 @@ def demo_command(args: argparse.Namespace) -> int:
         except PrometheusError as exc:
             _say(f"error: --prometheus: {exc}", error=True)
             return 2
-    if not _terminal_ok():
+    sessions_dir = args.sessions_dir or str(default_sessions_dir())
+    if not _arguments_ok(sessions_dir=sessions_dir) or not _terminal_ok():
         return 2
     from cockpit.demo.stack import DemoStack
 

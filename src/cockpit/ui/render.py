@@ -549,7 +549,10 @@ def banner(state: State) -> tuple[Text, str]:
     rb = state.rollback
     if rb is None:
         if state.advisory is not None and not state.phase.finished:
-            return Text(f"⚠ ROLLBACK ADVISED — press R\n{state.advisory}"), "-advised"
+            # The reason's figures are from when it was advised; the panels below count on.
+            when = state.t_plus(state.advised_at) if state.advised_at is not None else None
+            at = f" at T+{format_clock(when)}" if when is not None else ""
+            return Text(f"⚠ ROLLBACK ADVISED{at} — press R\n{state.advisory}"), "-advised"
         if state.phase is Phase.INCIDENT:
             return Text("⚠ INCIDENT DECLARED — R rolls back now"), "-advised"
         return Text(""), ""

@@ -139,9 +139,11 @@ class CockpitScreen(Screen[None]):
         width, height = event.size.width, event.size.height
         tiny = width < MIN_WIDTH or height < MIN_HEIGHT
         self.set_class(tiny, "-tiny")
+        # R first: on the smallest screen the one thing that must survive the cut is that R
+        # still rolls back.
         self.query_one("#too-small", Label).show(
-            f"The terminal is {width}x{height}; the cockpit needs at least "
-            f"{MIN_WIDTH}x{MIN_HEIGHT}. Enlarge it. R still rolls back."
+            f"R still rolls back. The terminal is {width}x{height}; the cockpit needs at least "
+            f"{MIN_WIDTH}x{MIN_HEIGHT}: enlarge it."
             if tiny
             else ""
         )
@@ -347,7 +349,8 @@ class CockpitScreen(Screen[None]):
         """x: the Operator runs the next step."""
         step = self._next_step_id()
         if step is not None:
-            await self._do(lambda now: i.RunStep(self._actor("operator"), now, step))
+            command = self._resolved_command(step)
+            await self._do(lambda now: i.RunStep(self._actor("operator"), now, step, command))
 
     async def action_acknowledge(self) -> None:
         """i: the Operator acknowledges a point of no return."""
