@@ -101,6 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(target="cockpit.ui.launch:run_command")
 
+    p = sub.add_parser("incident", help="declare an incident now and open the cockpit to roll back")
+    p.add_argument("profile", metavar="PROFILE", type=path_argument)
+    p.add_argument(
+        "--baseline-at",
+        metavar="TIME",
+        help="verify against the metrics at this time (ISO-8601, or before now: -25m); "
+        "default: just before the first RED stretch in the metrics' history",
+    )
+    p.add_argument(
+        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
+    )
+    p.set_defaults(target="cockpit.ui.launch:incident_command")
+
     p = sub.add_parser("demo", help="start the bundled demo service and run its deploy")
     p.add_argument("--port", type=int, default=0, help="port of the demo service (0: any)")
     p.add_argument(
@@ -116,6 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
+    )
+    p.add_argument(
+        "--incident",
+        action="store_true",
+        help="v2 goes out outside the cockpit after a warm-up; the cockpit opens on the incident",
+    )
+    p.add_argument(
+        "--prometheus",
+        action="store_true",
+        help="judge the metrics with a real Prometheus (the prometheus binary on PATH)",
+    )
+    p.add_argument(
+        "--warmup", type=float, default=20.0, metavar="SECONDS", help="v1's time before v2 goes out"
     )
     p.set_defaults(target="cockpit.ui.launch:demo_command")
 

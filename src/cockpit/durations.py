@@ -71,3 +71,37 @@ def format_clock(seconds: float) -> str:
     if hours:
         return f"{hours}:{minutes:02d}:{secs:02d}"
     return f"{minutes:02d}:{secs:02d}"
+
+
+def parse_moment(text: str, now: float) -> float:
+    """A moment as the crew gives it: ISO-8601 (``2027-01-15T05:10:00Z``; UTC when no zone is
+    given, like the journal) or a duration before ``now`` (``-25m``, ``-1h30m``).
+
+    Raises:
+        DurationError: the text is neither, or the moment is not before ``now``.
+    """
+    import datetime as dt
+
+    raw = text.strip()
+    if raw.startswith("-"):
+        try:
+            seconds = parse_duration(raw[1:])
+        except DurationError:
+            raise DurationError(
+                f"cannot read {text!r}: write a duration before now with a unit, e.g. -25m"
+            ) from None
+        moment = now - seconds
+    else:
+        try:
+            parsed = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise DurationError(
+                f"cannot read {text!r}: write an ISO-8601 time (2027-01-15T05:10:00Z) or a "
+                "duration before now (-25m)"
+            ) from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        moment = parsed.timestamp()
+    if not math.isfinite(moment) or moment >= now:
+        raise DurationError(f"{text!r} is not before now; the baseline comes from the past")
+    return moment

@@ -27,7 +27,7 @@ from cockpit.journal import (
     read_journal,
 )
 from cockpit.journal.follow import JournalFollower
-from cockpit.profile import ResolvedProfile
+from cockpit.profile import ProfileError, ResolvedProfile, resolve_profile
 from cockpit.session import Crew, Session
 from cockpit.session.opening import Opened
 
@@ -97,9 +97,9 @@ class WatchedSession(Session):
     # ------------------------------------------------------------ nothing acts
 
     def submit(self, intent: i.Intent) -> list[Event]:
-        """Only this terminal's own loops report (their health, shown here, never recorded);
-        everything else is refused."""
-        if isinstance(intent, i.RecordLoopHealth):
+        """Only this terminal's own loops report (their health, and the history it read when
+        it opened: shown here, never recorded); everything else is refused."""
+        if isinstance(intent, i.RecordLoopHealth | i.RecordHistory):
             events = decide(self.state, intent)
             for event in events:
                 apply(self.state, event)
@@ -116,6 +116,16 @@ class WatchedSession(Session):
 
     async def run_checklist(self) -> None:
         """The running cockpit runs the checks; their results arrive through the journal."""
+
+    async def run_history(self) -> None:
+        """Read the history as of now, as any cockpit does when it opens, with this terminal's
+        environment (the journal keeps the profile unresolved); without the variables the
+        profile needs, the history the running cockpit recorded is what shows."""
+        try:
+            resolved = resolve_profile(self.profile, os.environ)
+        except ProfileError:
+            return
+        await self.loops.history(resolved)
 
     async def run_checks(self, *, only_due: bool = False) -> None:
         raise Refusal(self.read_only_reason)

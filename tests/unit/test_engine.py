@@ -486,7 +486,11 @@ def test_rollback_not_verified_names_what_differs(sim: Sim) -> None:
     assert sim.kinds(events) == ["rollback.not_verified"]
     assert sim.phase() is Phase.NOT_VERIFIED
     assert sim.state.rollback is not None
-    assert any("error-rate: now 1.9 %" in d for d in sim.state.rollback.differences)
+    # Which condition failed, not just the numbers: the baseline, and a stale last sample.
+    assert sim.state.rollback.differences == [
+        "error-rate: last 1.9 %: not back at its baseline: needs ≤ 1.5 % (the baseline 1 % + 0.5);"
+        " no fresh sample for 36 s"
+    ]
 
 
 def test_failed_rollback_command_is_not_verified(sim: Sim) -> None:

@@ -26,6 +26,7 @@ from tests.unit.test_engine import (
     MONITOR,
     OPERATOR,
     Sim,
+    T,
     demo_data,
     sample,
     two_step_data,
@@ -108,6 +109,45 @@ def verified_lock_lost() -> Sim:
     holder = {"user": "ada", "host": "bastion-1", "pid": 4242}
     sim.do(i.LockChanged(OPERATOR, sim.now, "taken", {"holder": holder, "locks": ["k"]}))
     sim.do(i.LockChanged(OPERATOR, sim.now, "lost", {"reason": "etcd lease expired"}))
+    return sim
+
+
+def _session(kind: str, baseline_at: float | None = None) -> Callable[[Sim], i.Intent]:
+    return lambda s: i.StartSession(
+        OPERATOR,
+        s.now,
+        s.profile_data,
+        "abc",
+        "demo.toml",
+        "ada",
+        "grace",
+        kind=kind,
+        baseline_at=baseline_at,
+    )
+
+
+def incident() -> Sim:
+    """An incident just declared (T0 now)."""
+    sim = fresh()
+    sim.do(_session("incident")(sim))
+    return sim
+
+
+def incident_baseline_taken() -> Sim:
+    sim = incident()
+    sim.do(i.TakeBaseline(OPERATOR, sim.now))
+    return sim
+
+
+def incident_plan_verified() -> Sim:
+    sim = incident()
+    sim.do(i.VerifyRollbackPlan(MONITOR, sim.now))
+    return sim
+
+
+def incident_rolling_back() -> Sim:
+    sim = incident_baseline_taken()
+    sim.do(i.RollBackNow(OPERATOR, sim.now, "R"))
     return sim
 
 
@@ -255,7 +295,7 @@ ROWS = [
     ),
     Row(
         "check-during-execution",
-        "_check",
+        "_checks_open",
         executing,
         lambda s: i.RecordCheck(OPERATOR, s.now, sample("cpu", Status.PASS, 1.0, s.now)),
         "readiness checks are closed",
@@ -269,7 +309,7 @@ ROWS = [
     ),
     Row(
         "confirm-during-execution",
-        "_confirm",
+        "_checks_open",
         executing,
         lambda s: i.ConfirmManualCheck(OPERATOR, s.now, "runbook"),
         "the checklist is closed",
@@ -511,6 +551,78 @@ ROWS = [
         two_steps_second_approved,
         lambda s: i.RunStep(OPERATOR, s.now, "announce"),
         "POINT OF NO RETURN",
+    ),
+    # incidents
+    Row("start-unknown-kind", "_start", fresh, _session("rehearsal"), "unknown kind of session"),
+    Row(
+        "start-deploy-baseline-time",
+        "_start",
+        fresh,
+        _session("deploy", baseline_at=T - 60),
+        "a baseline time belongs to an incident",
+    ),
+    Row(
+        "start-baseline-in-the-future",
+        "_start",
+        fresh,
+        _session("incident", baseline_at=T + 60),
+        "the baseline time is in the future",
+    ),
+    Row(
+        "readback-after-incident-rollback",
+        "_beside_r",
+        incident_rolling_back,
+        lambda s: i.ConfirmReadback(MONITOR, s.now),
+        "the rollback has started: the readback no longer decides anything",
+    ),
+    Row(
+        "incident-check-of-the-deploy",
+        "_checks_open",
+        incident,
+        lambda s: i.RecordCheck(OPERATOR, s.now, sample("cpu", Status.PASS, 1.0, s.now)),
+        "guards the deploy, not the rollback",
+    ),
+    Row(
+        "verify-plan-in-a-deploy",
+        "_verify_plan",
+        executing,
+        lambda s: i.VerifyRollbackPlan(MONITOR, s.now),
+        "in a deploy the Monitor verifies each step's command",
+    ),
+    Row(
+        "verify-plan-twice",
+        "_verify_plan",
+        incident_plan_verified,
+        lambda s: i.VerifyRollbackPlan(MONITOR, s.now),
+        "already verified by grace",
+    ),
+    Row(
+        "history-unknown-metric",
+        "_history",
+        executing,
+        lambda s: i.RecordHistory(OPERATOR, s.now, "nope", s.now - 60, s.now, 1.0),
+        "unknown metric 'nope'",
+    ),
+    Row(
+        "baseline-in-a-deploy",
+        "_take_baseline",
+        executing,
+        lambda s: i.TakeBaseline(OPERATOR, s.now),
+        "a deploy takes its baseline at GO",
+    ),
+    Row(
+        "baseline-twice",
+        "_take_baseline",
+        incident_baseline_taken,
+        lambda s: i.TakeBaseline(OPERATOR, s.now),
+        "the baseline was already taken",
+    ),
+    Row(
+        "accept-in-an-incident",
+        "_accept",
+        incident,
+        lambda s: i.AcceptInconclusive(MONITOR, s.now, "looks fine"),
+        "in an incident nothing waits for a stop point",
     ),
     Row(
         "run-lock-lost",

@@ -36,6 +36,7 @@ LAYERS: list[set[str]] = [
         "cockpit.demo",
         "cockpit.inert",
         "cockpit.files",
+        "cockpit.sparkline",
     },
     {"cockpit.profile", "cockpit.journal", "cockpit.runner"},
     # The deploy lock reads the profile's [lock] and the files; the session takes it.

@@ -57,6 +57,19 @@ class Kind(StrEnum):
     # the crew in their own terminals (cockpit attach)
     ATTACH_JOINED = "attach.joined"
     ATTACH_LEFT = "attach.left"
+    METRIC_HISTORY = "metric.history"
+    """What a Prometheus metric did before the cockpit opened (or why that is not known)."""
+    # the incident: the bad release is already out
+    INCIDENT_DECLARED = "incident.declared"
+    """T0 of an incident session: the moment the room declared it."""
+    BASELINE_TAKEN = "baseline.taken"
+    """An incident's baseline: from before it began (its history), or the thresholds."""
+    ROLLBACK_PLAN_VERIFIED = "rollback.plan_verified"
+    """The Monitor verified the rollback commands (beside R, never in front of it)."""
+    STABILIZATION_STARTED = "stabilization.started"
+    """A verified incident rollback: the metrics must now stay inside their thresholds."""
+    INCIDENT_MITIGATED = "incident.mitigated"
+    """Rolled back, verified against the baseline and stable: the incident is mitigated."""
     # the cockpit's own health
     LOOP_FAILED = "loop.failed"
     LOOP_STOPPED = "loop.stopped"

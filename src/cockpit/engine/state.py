@@ -31,8 +31,18 @@ LOOP_DUTIES = {
     "output": "the step output on screen (the output file keeps all of it)",
     "follow": "following the journal",
     "lock": "watching the deploy lock (LOCK LOST blocks new steps)",
+    "history": "the metrics' history before the cockpit opened",
 }
 """What each background loop carries: what stops when it stops."""
+
+
+class SessionKind(StrEnum):
+    """What a session is for."""
+
+    DEPLOY = "deploy"
+    """Ship a release through the whole procedure (briefing, checklist, GO, steps)."""
+    INCIDENT = "incident"
+    """The bad release is already out: declare the incident, roll back, verify."""
 
 
 class Phase(StrEnum):
@@ -44,16 +54,25 @@ class Phase(StrEnum):
     EXECUTING = "EXECUTING"
     HEALTH = "HEALTH WINDOW"
     COMPLETE = "COMPLETE"
+    INCIDENT = "INCIDENT"
     ROLLING_BACK = "ROLLING BACK"
     VERIFYING = "VERIFYING ROLLBACK"
+    STABILIZING = "STABILIZING"
     ROLLED_BACK = "ROLLED BACK — VERIFIED"
+    MITIGATED = "INCIDENT MITIGATED — ROLLED BACK — VERIFIED"
     NOT_VERIFIED = "ROLLED BACK — NOT VERIFIED"
     ABORTED = "ABORTED"
 
     @property
     def finished(self) -> bool:
         """Whether the session has ended."""
-        return self in (Phase.COMPLETE, Phase.ROLLED_BACK, Phase.NOT_VERIFIED, Phase.ABORTED)
+        return self in (
+            Phase.COMPLETE,
+            Phase.ROLLED_BACK,
+            Phase.MITIGATED,
+            Phase.NOT_VERIFIED,
+            Phase.ABORTED,
+        )
 
 
 class StepStatus(StrEnum):
@@ -96,16 +115,39 @@ class CheckState:
     confirmed_by: str | None = None
 
 
+@dataclass(frozen=True)
+class Past:
+    """A metric's history from before the cockpit opened (a range query), or why there is none."""
+
+    start: float
+    end: float
+    step: float
+    points: tuple[tuple[float, float | None], ...]
+    """(time, value) in time order; None for a gap."""
+    error: str | None = None
+
+
 @dataclass
 class MetricState:
     """A metric's recent history, for the screen."""
 
     history: deque[Sample] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    past: Past | None = None
+    """What the metric did before the cockpit opened, once it was read."""
 
     @property
     def last(self) -> Sample | None:
         """The newest sample."""
         return self.history[-1] if self.history else None
+
+    def red_since(self) -> float | None:
+        """When the current run of FAIL samples began; None unless the newest is a FAIL."""
+        since = None
+        for sample in reversed(self.history):
+            if sample.status is not Status.FAIL:
+                break
+            since = sample.measured_at
+        return since
 
 
 @dataclass
@@ -151,6 +193,27 @@ class RollbackState:
     verdict: str | None = None
     differences: list[str] = field(default_factory=list)
     snapshot: dict[str, Any] | None = None
+
+
+@dataclass
+class Incident:
+    """An incident session: when it was declared, by whom, and what the Monitor did beside R."""
+
+    declared: float
+    by: str
+    baseline_at: float | None = None
+    """The baseline time the crew gave, if any (else the history decides)."""
+    plan_verified_by: str | None = None
+    """The Monitor who verified the rollback commands, if anyone did."""
+    stabilization_started: float | None = None
+    baseline: dict[str, Any] | None = None
+    """The body of ``baseline.taken``: when, why then, and each verified metric's baseline."""
+
+    @property
+    def red_since(self) -> float | None:
+        """When the first RED stretch in the history began, if it shows one."""
+        red = (self.baseline or {}).get("red")
+        return float(red["start"]) if isinstance(red, dict) else None
 
 
 @dataclass
@@ -200,6 +263,9 @@ class State:
     """Everything known about a session, derived only from its events."""
 
     phase: Phase = Phase.NEW
+    kind: SessionKind = SessionKind.DEPLOY
+    incident: Incident | None = None
+    """Set in an incident session from its declaration."""
     profile: Profile | None = None
     profile_path: str = ""
     profile_sha256: str = ""
@@ -232,6 +298,31 @@ class State:
     event_count: int = 0
 
     # ------------------------------------------------------------ derived views
+
+    @property
+    def is_incident(self) -> bool:
+        """Whether this session rolls back a release that is already out."""
+        return self.kind is SessionKind.INCIDENT
+
+    def rollback_checks(self) -> list[str]:
+        """Ids of the checks that guard the rollback (the ones an incident runs)."""
+        if self.profile is None:
+            return []
+        return [c.id for c in self.profile.checks if c.guards("rollback")]
+
+    def rollback_checks_red(self) -> list[str]:
+        """Titles of the checks guarding the rollback whose last result is not PASS (an
+        incident shows them beside R; they never block it)."""
+        if self.profile is None:
+            return []
+        red = []
+        for check in self.profile.checks:
+            if not check.guards("rollback") or check.manual is not None:
+                continue
+            sample = self.checks[check.id].sample
+            if sample is not None and sample.status.value != "PASS":
+                red.append(check.title)
+        return red
 
     @property
     def deployed_anything(self) -> bool:
@@ -323,6 +414,8 @@ class State:
         valid_for = self.profile.checks_valid_for
         missing = []
         for check in self.profile.checks:
+            if not check.guards("deploy"):
+                continue
             cs = self.checks[check.id]
             if check.manual is not None:
                 if cs.confirmed_by is None:
@@ -396,10 +489,60 @@ def _session_started(state: State, e: Event) -> None:
     state.crew = {"operator": str(b["operator"]), "monitor": str(b["monitor"])}
     state.approvers = tuple(b.get("approvers") or profile.roles.approvers)
     state.started = e.wall
+    state.kind = SessionKind(str(b.get("kind") or SessionKind.DEPLOY))
     state.phase = Phase.BRIEFING
     state.checks = {c.id: CheckState() for c in profile.checks}
     state.steps = [StepState(id=step.id) for _, step in profile.steps()]
     state.metrics = {m.id: MetricState() for m in profile.metrics}
+
+
+def _incident_declared(state: State, e: Event) -> None:
+    assert state.profile is not None
+    baseline_at = e.body.get("baseline_at")
+    state.incident = Incident(
+        declared=e.wall,
+        by=e.actor.user,
+        baseline_at=None if baseline_at is None else float(baseline_at),
+    )
+    state.t0 = e.wall
+    state.phase = Phase.INCIDENT
+    # The trigger-time rule counts from T0 while the metrics are not GREEN.
+    _open_window(state, "incident", None, state.profile.health_metrics(), e.wall)
+
+
+def _baseline_taken(state: State, e: Event) -> None:
+    if state.incident is None:
+        return
+    state.incident.baseline = dict(e.body)
+    metrics = dict(e.body.get("metrics", {}))
+    state.baseline = {
+        m: float(b["value"]) for m, b in metrics.items() if b.get("value") is not None
+    }
+    rb = state.rollback
+    if rb is not None and rb.verify_started is not None and rb.verdict is None:
+        # Samples judged before the baseline was known count for nothing: start again.
+        rb.counters = {m: MetricWindow() for m in rb.counters}
+
+
+def _plan_verified(state: State, e: Event) -> None:
+    if state.incident is not None:
+        state.incident.plan_verified_by = e.actor.user
+
+
+def _stabilization_started(state: State, e: Event) -> None:
+    assert state.profile is not None
+    state.phase = Phase.STABILIZING
+    if state.incident is not None:
+        state.incident.stabilization_started = e.wall
+    _open_window(state, "stabilization", None, state.profile.health_metrics(), e.wall)
+    assert state.window is not None
+    state.window.not_green_since = None
+
+
+def _mitigated(state: State, e: Event) -> None:
+    state.phase = Phase.MITIGATED
+    state.finished = e.wall
+    state.window = None
 
 
 def _readback(state: State, e: Event) -> None:
@@ -569,10 +712,13 @@ def _rollback_verifying(state: State, e: Event) -> None:
 def _rollback_verdict(state: State, e: Event) -> None:
     assert state.rollback is not None
     verified = e.kind == Kind.ROLLBACK_VERIFIED
-    state.phase = Phase.ROLLED_BACK if verified else Phase.NOT_VERIFIED
     state.rollback.verdict = "VERIFIED" if verified else "NOT VERIFIED"
     state.rollback.differences = [str(d) for d in e.body.get("differences", [])]
+    if verified and state.is_incident:
+        return  # the stabilization window follows; the incident is not over yet
+    state.phase = Phase.ROLLED_BACK if verified else Phase.NOT_VERIFIED
     state.finished = e.wall
+    state.window = None
 
 
 def _sample(state: State, e: Event) -> None:
@@ -591,6 +737,22 @@ def _sample(state: State, e: Event) -> None:
         if sample.measured_at >= rb.verify_started and rb.verdict is None:
             judged = verification_sample(state.profile, state.baseline, sample)
             rb.counters[sample.id].add(judged, metric)
+
+
+def _metric_history(state: State, e: Event) -> None:
+    b = e.body
+    ms = state.metrics.get(str(b["metric"]))
+    if ms is None:
+        return
+    points = tuple((float(t), None if v is None else float(v)) for t, v in b.get("points", []))
+    error = b.get("error")
+    ms.past = Past(
+        float(b["start"]),
+        float(b["end"]),
+        float(b["step"]),
+        points,
+        None if error is None else str(error),
+    )
 
 
 def _snapshot(state: State, e: Event) -> None:
@@ -708,4 +870,10 @@ _HANDLERS: dict[str, Callable[[State, Event], None]] = {
     Kind.LOCK_RELEASED: _lock_released,
     Kind.ATTACH_JOINED: _attach_joined,
     Kind.ATTACH_LEFT: _attach_left,
+    Kind.METRIC_HISTORY: _metric_history,
+    Kind.INCIDENT_DECLARED: _incident_declared,
+    Kind.ROLLBACK_PLAN_VERIFIED: _plan_verified,
+    Kind.BASELINE_TAKEN: _baseline_taken,
+    Kind.STABILIZATION_STARTED: _stabilization_started,
+    Kind.INCIDENT_MITIGATED: _mitigated,
 }

@@ -394,6 +394,11 @@ class Check(_Model):
         Literal["rollback", "capacity", "monitoring", "smoke", "artifact", "access", "other"] | None
     ) = None
     """What the check proves; used by the strict lint to find missing safety checks."""
+    gates: list[Literal["deploy", "rollback"]] | None = Field(default=None, min_length=1)
+    """What the check guards: "deploy" (it must be GREEN for the GO call) and "rollback" (it
+    runs in an incident, beside R, and informs without ever blocking it). Not set: every
+    check guards the deploy, and the rollback dry run and access checks (purpose "rollback"
+    or "access") also guard the rollback."""
 
     @model_validator(mode="after")
     def _automated_or_manual(self) -> Check:
@@ -404,6 +409,12 @@ class Check(_Model):
             assert self.source is not None
             raise ValueError(f"a {self.source.kind} check needs a threshold")
         return self
+
+    def guards(self, gate: Literal["deploy", "rollback"]) -> bool:
+        """Whether this check guards ``gate`` (see ``gates``)."""
+        if self.gates is not None:
+            return gate in self.gates
+        return gate == "deploy" or self.purpose in ("rollback", "access")
 
 
 class Metric(_Model):
@@ -579,16 +590,26 @@ class Stage(_Model):
 
 
 class RollbackVerify(_Model):
-    """How a rollback is proven: metrics back at the baseline taken at GO."""
+    """How a rollback is proven: the metrics back at their baseline.
+
+    A verified metric is back when it has `pass_count` fresh PASS samples in a row (none older
+    than its `staleness`), each inside the metric's threshold and within the tolerance of its
+    baseline, or better than the baseline in the threshold's direction (lower for `below`,
+    higher for `above`). A deploy takes the baseline at GO. An incident takes it from the
+    metric's own history: the mean over `[history] baseline_window` before the first RED
+    stretch (or before `--baseline-at`); a metric without history there is verified against
+    its threshold alone, and the screen and the report say so. When the time is up, a metric
+    that is not back is named with the condition it fails: its threshold, its baseline, the
+    passes in a row, or a stale sample."""
 
     metrics: list[Identifier] = Field(min_length=1)
-    """Metric ids compared with their GO baseline."""
+    """Metric ids compared with their baseline."""
     tolerance_pct: float = Field(default=20.0, ge=0)
-    """Allowed relative difference from the baseline, in percent."""
+    """Allowed difference from the baseline, in percent of the baseline."""
     tolerance_abs: dict[str, float] = Field(default_factory=dict)
     """Allowed absolute difference per metric id (used when larger than the relative one)."""
     within: Duration = 60.0
-    """How long the metrics have to return to the baseline."""
+    """How long after the rollback commands the metrics have to be back; then NOT VERIFIED."""
 
 
 class Rollback(_Model):
@@ -632,6 +653,48 @@ class Health(_Model):
     """How long the metrics must stay inside thresholds."""
     metrics: list[Identifier] = Field(default_factory=list)
     """Metric ids watched; empty means every metric."""
+
+
+MAX_HISTORY_POINTS = 11_000
+"""Prometheus refuses a range query of more points per series than this."""
+
+
+class History(_Model):
+    """What the Prometheus metrics did before the cockpit opened: their sparklines start with
+    it (drawn apart from live samples), and an incident takes its baseline from it. Read once
+    when a cockpit opens, after the first frame; a failure is shown and never blocks anything.
+    Metrics from other sources have no history (the screen says so)."""
+
+    window: Duration = 900.0
+    """How far back the history reaches."""
+    step: Duration | None = None
+    """Time between history points; default: the window / 300, at least 1 s (the sparkline
+    and the start of a RED stretch are as precise as this). At most 11,000 points."""
+    timeout: Duration = 10.0
+    """Total deadline of one metric's history query, from connecting to the last byte."""
+    baseline_window: Duration = 60.0
+    """In an incident, a metric's baseline is the mean of its history over this long before
+    the incident began (or before --baseline-at)."""
+
+    @model_validator(mode="after")
+    def _sane(self) -> History:
+        if self.window <= 0 or self.timeout <= 0 or self.baseline_window <= 0:
+            raise ValueError("window, timeout and baseline_window must be more than zero")
+        if self.step is not None:
+            if self.step <= 0:
+                raise ValueError("step must be more than zero")
+            if self.window / self.step > MAX_HISTORY_POINTS:
+                raise ValueError(
+                    f"window / step is {self.window / self.step:,.0f} points; Prometheus "
+                    f"answers at most {MAX_HISTORY_POINTS:,}: make the step larger"
+                )
+        return self
+
+    def resolution(self) -> float:
+        """The step of the history query: as given, or the window / 300 (at least 1 s)."""
+        if self.step is not None:
+            return self.step
+        return max(1.0, self.window / 300)
 
 
 class Announce(_Model):
@@ -748,7 +811,10 @@ class Profile(_Model):
     rollback: Rollback
     """The way back."""
     health: Health = Health()
-    """The health window after the last step."""
+    """The health window after the last step (in an incident: the stabilization window after
+    a verified rollback)."""
+    history: History = History()
+    """The metrics' history when a cockpit opens."""
     evidence_dir: str | None = None
     """Where evidence files go (default: beside the session journal)."""
     announce: Announce = Announce()

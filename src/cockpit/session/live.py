@@ -115,8 +115,13 @@ class Session:
         starter: ProcessStarter = start_process,
         evidence_writer: EvidenceWriter | None = None,
         take_over: bool = False,
+        kind: str = "deploy",
+        baseline_at: float | None = None,
     ) -> Session:
         """Load the profile, take the deploy lock, open a new journal and record the start.
+
+        ``kind="incident"`` declares an incident now: T0 is this moment and R works at once
+        (``baseline_at``: the time the baseline is taken from, when the crew gives one).
 
         Raises:
             ProfileError: the profile is invalid or a referenced variable is not set.
@@ -134,6 +139,8 @@ class Session:
             environ=environment(environ),
             clock=clock,
             take_over=take_over,
+            kind=kind,
+            baseline_at=baseline_at,
         )
         session = cls(opened, clock=clock, starter=starter, evidence_writer=evidence_writer)
         assert opened.first is not None
@@ -341,6 +348,10 @@ class Session:
         """Re-run the readiness checks while the checklist is open."""
         await self.loops.checklist()
 
+    async def run_history(self) -> None:
+        """Read and record the metrics' history (once, after the first frame; never blocks)."""
+        await self.loops.history()
+
     async def run_clock(self) -> None:
         """Tick the engine's timers and flush batched samples until cancelled (and watch
         the deploy lock beside it)."""
@@ -351,6 +362,12 @@ class Session:
                     "lock", lambda: lock.watch(self.recorder.decide, self.clock.wall)
                 )
             )
+        self.recorder.post_waiting()  # what was announced before the loop ran (T0, ...)
+        state = self.state
+        if state.is_incident and state.rollback is None and not state.phase.finished:
+            # After the first frame, not before it: starting Python beside the first paint
+            # delayed it (benchmarks/incident.py); an R before this spawns directly.
+            self.processes.keep_standby()
         await self.loops.clock()
 
     def check_loops(self) -> None:

@@ -55,9 +55,14 @@ def open_new(
     environ: Mapping[str, str],
     clock: Clock,
     take_over: bool = False,
+    kind: str = "deploy",
+    baseline_at: float | None = None,
 ) -> Opened:
     """Load the profile, check the crew, take the deploy lock and open a new journal;
     nothing is recorded yet.
+
+    ``kind`` is "deploy", or "incident" (declared now, with ``baseline_at`` if the crew gave
+    one).
 
     Raises:
         ProfileError: the profile is invalid or a referenced variable is not set.
@@ -88,6 +93,8 @@ def open_new(
         approvers=crew.approvers,
         os_user=os_user(),
         host=socket.gethostname(),
+        kind=kind,
+        baseline_at=baseline_at,
     )
     events = decide(State(), intent)  # refuses a bad crew before any file exists
     directory = sessions_dir or default_sessions_dir()

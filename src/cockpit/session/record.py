@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[list[Event]], None]
 
+T0_KINDS = frozenset({Kind.EXECUTION_STARTED, Kind.INCIDENT_DECLARED})
+"""Events that set T0: recorded at T+00:00."""
+
 
 @dataclass(frozen=True)
 class Unrecorded:
@@ -54,7 +57,9 @@ def is_action(intent: i.Intent) -> bool:
         | i.RecordLoopHealth
         | i.MarkNotStarted
         | i.LockChanged
-        | i.RecordAttach,
+        | i.RecordAttach
+        | i.RecordHistory
+        | i.TakeBaseline,
     )
 
 
@@ -86,6 +91,7 @@ class Recorder:
         self.unrecorded: list[Unrecorded] = []
         self.unrecorded_samples = 0
         self._batcher = Batcher(journal, Kind.SAMPLES, actor=SYSTEM)
+        self._waiting: list[tuple[str, Event]] = []
 
     def decide(self, intent: i.Intent) -> list[Event]:
         """Decide, record and apply an intent; return its events.
@@ -138,10 +144,8 @@ class Recorder:
                     )
                     continue
                 self.flush()
-                # execution.started is T0 itself; the state learns T0 only when it is applied.
-                t_plus = (
-                    0.0 if event.kind == Kind.EXECUTION_STARTED else self.state.t_plus(event.wall)
-                )
+                # These are T0 itself; the state learns T0 only when one is applied.
+                t_plus = 0.0 if event.kind in T0_KINDS else self.state.t_plus(event.wall)
                 self.journal.append(
                     event.kind, event.body, actor=event.actor, wall=event.wall, t_plus=t_plus
                 )
@@ -216,7 +220,22 @@ class Recorder:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return  # no loop yet (the session's first event): nothing can be posted
+            # No loop yet (the session's first events, INCIDENT DECLARED among them): posted
+            # as soon as the clock runs (post_waiting).
+            self._waiting.append((text, event))
+            return
+        self.post_waiting()  # in order: what waited for the loop goes first
+        self._post(text, event)
+
+    def post_waiting(self) -> None:
+        """Post the announcements made before the event loop ran, in order, in the background."""
+        waiting, self._waiting = self._waiting, []
+        for text, event in waiting:
+            self._post(text, event)
+
+    def _post(self, text: str, event: Event) -> None:
+        if self.webhook is None or self.state.profile is None:
+            return
         self.webhook.send(
             text,
             kind=event.kind,

@@ -121,6 +121,7 @@ class CockpitScreen(Screen[None]):
             return
         self._loops_started = True
         if self.run_loops:
+            self.run_worker(self.session.run_history(), group="history", exit_on_error=False)
             self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)
             self.run_worker(self.session.run_checklist(), group="checks", exit_on_error=False)
             self.run_worker(self.session.run_clock(), group="clock", exit_on_error=False)
@@ -242,15 +243,19 @@ class CockpitScreen(Screen[None]):
         if state.phase in (Phase.BRIEFING, Phase.CHECKLIST):
             # Check ages move; the rest of the pane changes only with events (_show_all).
             self.query_one(OperatorPane).tick(state, now, your_turn=nxt.role == "operator")
+        elif state.phase is Phase.INCIDENT:
+            # What is RED now follows the samples, which redraw nothing by themselves.
+            self.query_one(OperatorPane).show_briefing(state, self.session.profile)
 
     def _key_bar(self, state: State, nxt: Next) -> Text:
         if self.session.read_only:
             return render.watching_bar(state)
+        beside_r = state.rollback_checks_red() if state.phase is Phase.INCIDENT else []
         seat = self.session.seat
         if seat is None:
-            return render.key_bar(keys_for(state, nxt))
+            return render.key_bar(keys_for(state, nxt), beside_r)
         keys = [k for k in keys_for(state, nxt) if KEYS[k][0] in (seat, "anyone")]
-        return render.key_bar(keys, seat=seat)
+        return render.key_bar(keys, beside_r, seat=seat)
 
     def _next_text(self, state: State, nxt: Next) -> Text:
         """NEXT, and, where the crew acts by identity, in whose terminal."""
@@ -354,7 +359,11 @@ class CockpitScreen(Screen[None]):
         return None if upcoming is None else upcoming[1].id
 
     async def action_verify(self) -> None:
-        """v: the Monitor verifies the next step's command."""
+        """v: the Monitor verifies the next step's command (in an incident: the rollback's)."""
+        if self.session.state.is_incident:
+            commands = tuple(tuple(c) for c in self.session.profile.rollback.commands)
+            await self._do(lambda now: i.VerifyRollbackPlan(self._actor("monitor"), now, commands))
+            return
         step = self._next_step_id()
         if step is not None:
             command = self._resolved_command(step)
