@@ -58,18 +58,18 @@ def main() -> None:
                 pane.wait_for("ROLLBACK ADVISED", timeout=60)
                 pane.keys("R")
                 browser.wait_text("banner", lambda t: "ROLLING BACK NOW" in t, timeout=10, what="R")
-                browser.screenshot(OUT / "10-room-rolling-back.png")
+                browser.screenshot(OUT / "room-rolling-back.png")
                 browser.wait_text(
                     "banner", lambda t: "ROLLED BACK" in t, timeout=90, what="the verdict"
                 )
-                browser.screenshot(OUT / "11-room-rolled-back.png")
+                browser.screenshot(OUT / "room-rolled-back.png")
                 pane.keys("q")
         finally:
             if server is not None:
                 server.terminate()
                 server.wait(timeout=10)
             stack.stop()
-    print(f"wrote {OUT / '10-room-rolling-back.png'} and {OUT / '11-room-rolled-back.png'}")
+    print(f"wrote {OUT / 'room-rolling-back.png'} and {OUT / 'room-rolled-back.png'}")
 
 
 if __name__ == "__main__":

@@ -112,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
     )
+    p.add_argument(
+        "--take-over",
+        action="store_true",
+        help="take the deploy lock of a session whose cockpit is gone (recorded)",
+    )
     p.set_defaults(target="cockpit.ui.launch:incident_command")
 
     p = sub.add_parser("demo", help="start the bundled demo service and run its deploy")

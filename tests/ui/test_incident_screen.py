@@ -47,7 +47,11 @@ async def test_r_in_the_first_frame_rolls_back_and_the_incident_is_mitigated(cre
         assert crew.session.state.rollback is not None
         await crew.session.run_history()  # read after the first frame, as the screen does
         started = kinds(crew.session).index(Kind.ROLLBACK_STARTED)
-        assert kinds(crew.session)[:started] == [Kind.SESSION_STARTED, Kind.INCIDENT_DECLARED]
+        assert kinds(crew.session)[:started] == [
+            Kind.SESSION_STARTED,
+            Kind.INCIDENT_DECLARED,
+            Kind.LOCK_TAKEN,
+        ]
         await wait_until(
             pilot, lambda: phase(crew) is Phase.VERIFYING, "the rollback command", PROCESS_DEADLINE
         )
@@ -101,7 +105,7 @@ async def test_the_monitors_keys_are_recorded_and_r_says_it_came_after(crew: Cre
             r for r in read_journal(crew.session.journal_path) if r.kind == Kind.ROLLBACK_STARTED
         )
         assert rollback.body["before"] == []
-        assert [r.kind for r in read_journal(crew.session.journal_path)][2:4] == [
+        assert [r.kind for r in read_journal(crew.session.journal_path)][3:5] == [
             Kind.READBACK_CONFIRMED,
             Kind.ROLLBACK_PLAN_VERIFIED,
         ]

@@ -420,7 +420,10 @@ def test_not_verified_names_only_the_metrics_that_are_not_back(sim: Sim) -> None
         one(sim, "ready", Status.PASS, 200.0)  # baseline 1 ± 50: not back
     sim.do(i.Tick(OPERATOR, started + DEMO.rollback.verify.within))
     assert sim.state.rollback is not None
-    assert sim.state.rollback.differences == ["ready: now 200 ms, baseline 1 ms ± 50"]
+    assert sim.state.rollback.differences == [
+        "ready: last 200 ms: not back at its baseline: needs ≤ 51 ms (the baseline 1 ms + 50);"
+        " no fresh sample for 43 s"
+    ]
 
 
 def test_a_snapshot_is_recorded_with_the_rollback(sim: Sim) -> None:

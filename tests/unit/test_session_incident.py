@@ -51,7 +51,11 @@ async def incident(tmp_path: Path) -> AsyncIterator[Session]:
 
 async def test_the_journal_opens_with_the_declaration_at_t0(incident: Session) -> None:
     records = read_journal(incident.journal_path)
-    assert [r.kind for r in records] == [Kind.SESSION_STARTED, Kind.INCIDENT_DECLARED]
+    assert [r.kind for r in records] == [
+        Kind.SESSION_STARTED,
+        Kind.INCIDENT_DECLARED,
+        Kind.LOCK_TAKEN,  # an incident holds the deploy lock too: no deploy starts under it
+    ]
     assert records[0].body["kind"] == "incident"
     assert records[1].t_plus == 0.0
     assert incident.state.t0 == records[1].wall == WALL

@@ -231,7 +231,12 @@ def incident_command(args: argparse.Namespace) -> int:
         return 2
     if not _terminal_ok():
         return 2
-    return _open(Path(args.profile), args.sessions_dir, incident=Incident(baseline_at))
+    return _open(
+        Path(args.profile),
+        args.sessions_dir,
+        incident=Incident(baseline_at),
+        take_over=args.take_over,
+    )
 
 
 def watch_command(args: argparse.Namespace) -> int:

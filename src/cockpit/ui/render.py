@@ -255,7 +255,7 @@ def lock_text(state: State) -> Text:
     if lock is None:
         return Text("")
     if lock.kept:
-        return styled(" · LOCK KEPT until cockpit unlock", "bold")
+        return styled(" · LOCK KEPT: cockpit unlock", "bold")
     return Text("")  # held or released: the normal cases; lost: the alarm says LOCK LOST
 
 
