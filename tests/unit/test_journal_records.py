@@ -6,10 +6,10 @@ in memory, without a journal file.
 
 from __future__ import annotations
 
-import re
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
