@@ -28,8 +28,10 @@ def test_a_full_disk_never_stops_r_and_the_missing_record_is_named(
         pane.start([str(COCKPIT), "run", str(PROFILE)], env=env, cwd=tmp_path)
         pane.wait_for("BRIEFING", timeout=30)
         pane.keys("t")
-        pane.wait_for("PASS", timeout=30)  # the metric's baseline for GO
+        # GO only once the screen asks for it: every check GREEN and the baseline measured.
+        pane.wait_for("Operator, give your GO", timeout=30)
         pane.keys("g")
+        pane.wait_for("Monitor, give your GO", timeout=30)
         pane.keys("m")
         pane.wait_for("EXECUTING", timeout=30)
         pane.keys("v")
