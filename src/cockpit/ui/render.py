@@ -320,10 +320,15 @@ def checklist_ages(state: State, now: float) -> tuple[str, ...]:
     )
 
 
+CHECK_INDENT = 14
+"""Where a check's title and the lines below it start (after "✔ CONFIRMED ")."""
+
+
 def checklist(state: State, now: float) -> list[Text]:
-    """The readiness checks, one part per check (symbol and word, title, then why and how old
-    below), and last the two GO lines. Each part is its own widget: an age that moves redraws
-    two lines, not the whole checklist."""
+    """The readiness checks, two parts per check (symbol, word and title; then why and how
+    old, shown indented under the title so that a long one wraps under itself), and last the
+    two GO lines. Each part is its own widget: an age that moves redraws its own lines, not
+    the whole checklist."""
     assert state.profile is not None
     parts = []
     for check in state.profile.checks:
@@ -344,14 +349,12 @@ def checklist(state: State, now: float) -> list[Text]:
             if sample is not None:
                 why.append(" · ")
                 why.append_text(age_text(sample, now, step=CHECK_AGE_STEP))
-        status.pad_right(max(0, 14 - len(status)))
-        text = Text()
-        text.append_text(status)
-        text.append(check.title + "\n", style="bold")
-        text.append(" " * 14)
+        status.pad_right(max(0, CHECK_INDENT - len(status)))
+        head = Text()
+        head.append_text(status)
+        head.append(check.title, style="bold")
         why.stylize("dim")
-        text.append_text(why)
-        parts.append(text)
+        parts += [head, why]
     go = Text()
     for role in ("operator", "monitor"):
         person = state.crew.get(role, role)

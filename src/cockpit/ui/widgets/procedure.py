@@ -28,8 +28,12 @@ class OperatorPane(Vertical):
 
     def __init__(self, checks: int, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.checklist_parts = [Label(classes="checklist-part") for _ in range(checks + 1)]
-        """One part per readiness check, then the GO lines (kept: the 1 s tick redraws them)."""
+        self.checklist_parts = [
+            Label(classes=f"checklist-part {'check-why' if n % 2 else 'check-head'}")
+            for n in range(2 * checks)
+        ] + [Label(classes="checklist-part")]
+        """Two parts per readiness check (its title; why, indented), then the GO lines (kept:
+        the 1 s tick redraws them)."""
         self._ages_shown: tuple[str, ...] | None = None
 
     def compose(self) -> ComposeResult:

@@ -1,0 +1,43 @@
+"""The checklist as a person reads it in a narrow pane: a check's detail that does not fit on
+one line wraps under the check's title, never back to the pane's left edge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cockpit.ui.render import CHECK_INDENT
+from tests.support.ui import Showcase, record_check
+
+pytestmark = pytest.mark.usefixtures("utc_timezone")
+
+LONG = "exit 0: " + " ".join(f"word{n}" for n in range(40))  # wraps at any width here
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)], ids=str)
+async def test_a_long_check_detail_wraps_under_its_title(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    show = Showcase(tmp_path)
+    async with show.app.run_test(size=size) as pilot:
+        await show.briefing(pilot)
+        record_check(show.session, show.clock, "rollback-dry-run", True, LONG)
+        await pilot.pause()
+        # Scrolled as a person scrolls the Operator pane to read the checks.
+        procedure = show.app.screen.query_one("#procedure")
+        procedure.scroll_to_widget(
+            show.app.screen.query_one("#checklist"), top=True, animate=False, immediate=True
+        )
+        await pilot.pause()
+        screen = [s.text for s in show.app.screen._compositor.render_strips()]
+        first = next(n for n, line in enumerate(screen) if "word0" in line)
+        last = next(n for n, line in enumerate(screen) if "word39" in line)
+        assert last > first  # it wraps
+        left = screen[first].index("exit 0:")
+        for line in screen[first + 1 : last + 1]:
+            # Under the detail's own start (the pane's border and padding come before it).
+            assert line[left : left + 4].startswith("word"), line
+        title = next(line for line in screen[:first] if "Rollback path validated" in line)
+        assert title.index("Rollback path validated") == left
+        assert left >= CHECK_INDENT
