@@ -156,15 +156,24 @@ def sessions_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(inert(f"error: cannot read {directory}: {os_reason(exc)}"), file=sys.stderr)
         return EXIT_UNREADABLE
-    if args.json:
-        doc = [asdict(entry) | {"resumable": entry.resumable} for entry in entries]
-        print(json_text(doc, indent=2))
-        return EXIT_LISTED
     from cockpit.lock import open_store
-    from cockpit.lock.listing import lock_lines
+    from cockpit.lock.listing import lock_lines, locks_by_session
     from cockpit.profile.models import Lock
 
-    locks = lock_lines(open_store(Lock(), directory))
+    store = open_store(Lock(), directory)
+    if args.json:
+        held = locks_by_session(store)
+        doc = [
+            asdict(entry)
+            | {
+                "resumable": entry.resumable,
+                "locks": held.get(os.path.realpath(entry.journal), []),
+            }
+            for entry in entries
+        ]
+        print(json_text(doc, indent=2))
+        return EXIT_LISTED
+    locks = lock_lines(store)
     if not entries:
         print("\n".join([inert(f"no sessions in {directory}"), *locks]))
         return EXIT_LISTED

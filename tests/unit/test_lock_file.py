@@ -94,6 +94,12 @@ def test_a_second_session_on_the_service_is_refused_naming_the_holder(
     done = run_cockpit("sessions", "--sessions-dir", str(sessions))
     assert "LOCKS" in done.stdout and f"(pid {holder.process.pid})" in done.stdout, done.stdout
     assert f"cockpit watch {holder.journal}" in done.stdout
+    # And for a program: the lock is in the session's entry of `sessions --json`.
+    done = run_cockpit("sessions", "--json", "--sessions-dir", str(sessions))
+    (entry,) = json.loads(done.stdout)
+    (lock,) = entry["locks"]
+    assert lock["state"] == "held" and lock["holder"]["pid"] == holder.process.pid
+    assert (lock["service"], lock["environment"]) == ("quick", "production")
 
 
 def test_the_run_command_refuses_in_one_line(holder: Holder, tmp_path: Path) -> None:
@@ -221,6 +227,9 @@ async def test_after_a_rollback_the_lock_stays_until_unlock_records_its_release(
 
     done = run_cockpit("sessions", "--sessions-dir", str(sessions))
     assert "ROLLED BACK at" in done.stdout and "cockpit unlock quick" in done.stdout
+    done = run_cockpit("sessions", "--json", "--sessions-dir", str(sessions))
+    (entry,) = json.loads(done.stdout)
+    assert [lock["state"] for lock in entry["locks"]] == ["rolled back"]
     done = run_cockpit("unlock", "quick", "--reason", " ", "--sessions-dir", str(sessions))
     assert done.returncode == 2 and "--reason is empty" in done.stderr
     done = run_cockpit(

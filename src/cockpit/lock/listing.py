@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from cockpit.inert import inert
 from cockpit.lock.process import is_alive
 from cockpit.lock.record import HELD, ROLLED_BACK, LockRecord
@@ -23,6 +26,20 @@ def lock_lines(store: LockStore) -> list[str]:
         lines.append(f"    → {inert(_what_to_do(record))}")
     lines += [f"  ! {inert(p)}" for p in problems]
     return lines
+
+
+def locks_by_session(store: LockStore) -> dict[str, list[dict[str, Any]]]:
+    """The locks that stop a session (held, or kept after a rollback), as JSON objects, by
+    the real path of the journal of the session that took them; none when the store cannot be
+    read (``cockpit sessions`` lists the sessions all the same)."""
+    try:
+        records = [r for r in store.records() if r.locked]
+    except LockError:
+        return {}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        out.setdefault(os.path.realpath(record.holder.session), []).append(record.to_json())
+    return out
 
 
 def _what_to_do(record: LockRecord) -> str:
