@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.ui.render import CHECK_INDENT
-from tests.support.ui import Showcase, record_check
+from tests.support.ui import Showcase, record_check, text_of, wait_until
 
 pytestmark = pytest.mark.usefixtures("utc_timezone")
 
@@ -41,3 +41,36 @@ async def test_a_long_check_detail_wraps_under_its_title(
         title = next(line for line in screen[:first] if "Rollback path validated" in line)
         assert title.index("Rollback path validated") == left
         assert left >= CHECK_INDENT
+
+
+async def test_the_operators_title_says_where_the_view_is_and_no_colour_hides_the_bar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    show = Showcase(tmp_path)
+    async with show.app.run_test(size=(80, 24)) as pilot:
+        await show.briefing(pilot)
+        await pilot.pause()
+        procedure = show.app.screen.query_one("#procedure")
+        assert procedure.styles.scrollbar_size_vertical == 0  # a bare thumb says nothing
+        assert text_of(show.app, "#operator-title").endswith("▼ more below: PgDn")
+        await pilot.press("pagedown")
+        await wait_until(pilot, lambda: procedure.scroll_y >= 1, "the first page down")
+        await pilot.pause()
+        assert text_of(show.app, "#operator-title").endswith("▲▼ more: PgUp/PgDn")
+        procedure.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert text_of(show.app, "#operator-title").endswith("▲ more above: PgUp")
+
+
+async def test_with_colour_the_bar_stays_and_a_view_that_fits_has_no_hint(
+    tmp_path: Path,
+) -> None:
+    show = Showcase(tmp_path)
+    async with show.app.run_test(size=(200, 50)) as pilot:
+        await show.executing(pilot)  # the steps alone: they fit
+        await pilot.pause()
+        procedure = show.app.screen.query_one("#procedure")
+        assert procedure.styles.scrollbar_size_vertical > 0
+        assert procedure.max_scroll_y == 0
+        assert "more" not in text_of(show.app, "#operator-title")

@@ -320,6 +320,18 @@ def checklist_ages(state: State, now: float) -> tuple[str, ...]:
     )
 
 
+def scroll_hint(y: float, most: float) -> Text:
+    """Where a scrolled pane's view is, in words for its title: more above, below, or both."""
+    above, below = y >= 1, most - y >= 1
+    if above and below:
+        return styled("  ▲▼ more: PgUp/PgDn", "bold")
+    if below:
+        return styled("  ▼ more below: PgDn", "bold")
+    if above:
+        return styled("  ▲ more above: PgUp", "dim")
+    return Text("")
+
+
 CHECK_INDENT = 14
 """Where a check's title and the lines below it start (after "✔ CONFIRMED ")."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Log
@@ -35,6 +36,7 @@ class OperatorPane(Vertical):
         """Two parts per readiness check (its title; why, indented), then the GO lines (kept:
         the 1 s tick redraws them)."""
         self._ages_shown: tuple[str, ...] | None = None
+        self._title = Text("OPERATOR")
 
     def compose(self) -> ComposeResult:
         yield Label("OPERATOR", classes="pane-title", id="operator-title")
@@ -94,6 +96,22 @@ class OperatorPane(Vertical):
             title.append("  ◀ YOUR TURN", style="bold reverse")
         if state.t0 is not None and state.phase is not Phase.INCIDENT:
             title.append("   sterile cockpit", style="dim")
+        self._title = title
+        self.show_position()
+
+    def on_mount(self) -> None:
+        procedure = self.query_one("#procedure", VerticalScroll)
+        self.watch(procedure, "scroll_y", lambda _: self.show_position(), init=False)
+
+    def on_resize(self) -> None:
+        self.show_position()
+
+    def show_position(self) -> None:
+        """The title, and whether the procedure goes on above or below what is in view (the
+        pane says it in words: a scrollbar's thumb alone is lost without colour)."""
+        procedure = self.query_one("#procedure", VerticalScroll)
+        title = self._title.copy()
+        title.append_text(render.scroll_hint(procedure.scroll_y, procedure.max_scroll_y))
         self.query_one("#operator-title", Label).show(title)
 
     def write_output(self, lines: list[str]) -> None:
