@@ -117,8 +117,14 @@ def text_of(app: CockpitApp, selector: str) -> str:
     """The plain text a Label of the cockpit screen shows (or the Labels in a container)."""
     node = app.screen.query_one(selector)
     if isinstance(node, Label):
-        return str(node.render())
-    return "\n".join(str(label.render()) for label in node.query(Label))
+        return _plain(node)
+    return "\n".join(_plain(label) for label in node.query(Label))
+
+
+def _plain(label: Label) -> str:
+    if isinstance(label.content, render.Hanging):  # wrapped by the pane's width when drawn
+        return str(label.content)
+    return str(label.render())
 
 
 def clock_shown(app: CockpitApp) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from rich.console import RenderableType
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.text import Span, Text
 
 from cockpit.durations import format_clock
@@ -698,6 +698,48 @@ def watching_bar(state: State | None = None) -> Text:
     return text
 
 
+HANG_MARKS = frozenset("$•▸·✔✘▶?")
+"""A mark that starts a line (after its indent): the line's wrapped rest goes under the text
+after it, not under the mark."""
+
+
+class Hanging:
+    """A text whose long lines wrap under their own start, not back to the left edge: a
+    command under a step, a trigger after its mark, at whatever width the pane has.
+
+    Each line's indent is its leading spaces, and a mark from :data:`HANG_MARKS` with its
+    space after them.
+    """
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text.plain
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        for line in self.text.split("\n", allow_blank=True):
+            indent = hang_indent(line.plain)
+            if line.cell_len <= width or indent > width // 2:
+                yield line
+                continue
+            head, rest = line.divide([indent])
+            for n, part in enumerate(rest.wrap(console, width - indent)):
+                out = head.copy() if n == 0 else Text(" " * indent)
+                out.append_text(part)
+                out.end = "\n"
+                yield out
+
+
+def hang_indent(line: str) -> int:
+    """Where the wrapped rest of ``line`` starts: after its leading spaces and mark."""
+    indent = len(line) - len(line.lstrip(" "))
+    if line[indent : indent + 1] in HANG_MARKS and line[indent + 1 : indent + 2] == " ":
+        indent += 2
+    return indent
+
+
 def shown(renderable: RenderableType) -> RenderableType:
     """What a widget may put on the terminal: text (profile strings, details, reasons, all
     of it) made inert, keeping its styles on the characters they covered. Newlines stay:
@@ -707,6 +749,8 @@ def shown(renderable: RenderableType) -> RenderableType:
         return Text(inert(renderable, multiline=True))
     if isinstance(renderable, Text):
         return inert_text(renderable)
+    if isinstance(renderable, Hanging):
+        return Hanging(inert_text(renderable.text))
     return renderable
 
 
@@ -737,4 +781,6 @@ def text_key(renderable: RenderableType) -> object:
         return (renderable.plain, tuple((s.start, s.end, str(s.style)) for s in renderable.spans))
     if isinstance(renderable, str):
         return renderable
+    if isinstance(renderable, Hanging):
+        return ("hanging", text_key(renderable.text))
     return object()  # tables and groups: always redraw (they change rarely)

@@ -63,10 +63,10 @@ class OperatorPane(Vertical):
             # The deploy's steps went out before the cockpit; the way back is what counts.
             steps.display = phase is not Phase.INCIDENT
             if steps.display:
-                steps.show(incident.rollback_plan(state, resolved))
+                steps.show(render.Hanging(incident.rollback_plan(state, resolved)))
         else:
             steps.display = True
-            steps.show(render.steps(state, resolved))
+            steps.show(render.Hanging(render.steps(state, resolved)))
         if briefing.display:
             self.show_briefing(state, resolved)
         self.query_one("#output", Log).display = sterile
