@@ -387,7 +387,7 @@ STEP_MARK = {
 }
 
 
-def steps(state: State, resolved: Profile) -> RenderableType:
+def steps(state: State, resolved: Profile) -> Text:
     """The procedure's steps with their status, gates and the command to verify.
 
     Commands come from ``resolved``: the Monitor verifies what will really run.
