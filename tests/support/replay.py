@@ -3,29 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import shutil
 from pathlib import Path
 
+from cockpit.engine import State
 from tests.support.ui import IncidentShowcase, Showcase, pin_timezone
 
 
-async def play_scene(workdir: Path, scene: str) -> Path:
+async def play_scene(workdir: Path, scene: str) -> tuple[Path, State]:
     """Play a showcase scene (a deploy, or an incident) on the real app, headless, on the
-    fake clock; return the journal it wrote."""
+    fake clock; return the journal it wrote and the live session's state at the end."""
     pin_timezone()
     show = IncidentShowcase(workdir) if scene.startswith("incident") else Showcase(workdir)
     async with show.app.run_test(size=(120, 40)) as pilot:
-        await show.player(scene)(pilot)
-    return show.session.journal_path
+        await show.player(scene)(pilot)  # ends with the session closed: samples flushed
+    return show.session.journal_path, copy.deepcopy(show.session.state)
 
 
-def recorded_journal(directory: Path, scene: str = "rolled-back") -> Path:
-    """The journal of a showcase scene, written once per ``directory`` (a module's tmp dir)
-    and copied beside its session folder: ``<directory>/<scene>.jsonl``."""
+def recorded_journal(directory: Path, scene: str = "rolled-back") -> tuple[Path, State]:
+    """The journal of a showcase scene, copied with its anchors and session folder to
+    ``<directory>/<scene>.jsonl``, and the live state when the scene ended."""
     target = directory / f"{scene}.jsonl"
-    if not target.exists():
-        journal = asyncio.run(play_scene(directory / f"{scene}-play", scene))
-        for suffix in ("", ".anchors"):
-            shutil.copy(f"{journal}{suffix}", f"{target}{suffix}")
-        shutil.copytree(journal.with_suffix(""), target.with_suffix(""))
-    return target
+    journal, state = asyncio.run(play_scene(directory / f"{scene}-play", scene))
+    for suffix in ("", ".anchors"):
+        shutil.copy(f"{journal}{suffix}", f"{target}{suffix}")
+    shutil.copytree(journal.with_suffix(""), target.with_suffix(""))
+    return target, state
+
+
+def change_a_byte(journal: Path, seq: int) -> None:
+    """Change one byte inside record ``seq``'s body (a digit of its wall time), in place."""
+    lines = journal.read_bytes().split(b"\n")
+    line = lines[seq - 1]
+    at = line.index(b'"wall":') + len(b'"wall":') + 3
+    digit = line[at : at + 1]
+    assert digit.isdigit(), line
+    lines[seq - 1] = line[:at] + (b"1" if digit != b"1" else b"2") + line[at + 1 :]
+    journal.write_bytes(b"\n".join(lines))
