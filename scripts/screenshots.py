@@ -48,10 +48,11 @@ async def render(scene: str, size: tuple[int, int], path: Path) -> None:
 
 async def render_replay(size: tuple[int, int], path: Path) -> None:
     """``cockpit replay`` of the rolled-back scene's journal, paused at the rollback advice."""
+    from tests.support.replay import play_scene
+
     from cockpit.clock import FakeClock
     from cockpit.replay import ReplaySession
     from cockpit.ui.replay import make_replay_app
-    from tests.support.replay import play_scene
 
     with tempfile.TemporaryDirectory(prefix="cockpit-screenshots-") as workdir:
         journal, _ = await play_scene(Path(workdir), "rolled-back")
