@@ -1,4 +1,5 @@
-"""Render every phase of the real cockpit into screenshots/ (``make screenshots``).
+"""Render every phase of the real cockpit, and a replay, into screenshots/
+(``make screenshots``).
 
 The scenes are the snapshot tests' (tests/support/ui.py): the real app and session on a
 fake clock, keys pressed with the Pilot, a fake process starter with fixed pids. Writes SVG,
@@ -45,6 +46,23 @@ async def render(scene: str, size: tuple[int, int], path: Path) -> None:
             await pilot.pause()
 
 
+async def render_replay(size: tuple[int, int], path: Path) -> None:
+    """``cockpit replay`` of the rolled-back scene's journal, paused at the rollback advice."""
+    from tests.support.replay import play_scene
+
+    from cockpit.clock import FakeClock
+    from cockpit.replay import ReplaySession
+    from cockpit.ui.replay import make_replay_app
+
+    with tempfile.TemporaryDirectory(prefix="cockpit-screenshots-") as workdir:
+        journal, _ = await play_scene(Path(workdir), "rolled-back")
+        app = make_replay_app(ReplaySession.open(journal), real_clock=FakeClock())
+        async with app.run_test(size=size) as pilot:
+            await pilot.press(*["n"] * 5)  # GO, GO, the step started and finished, the advice
+            await pilot.pause()
+            app.save_screenshot(path.name, path=str(path.parent))
+
+
 def to_png(svg: Path) -> bool:
     """Write a PNG beside ``svg``; False when no converter is installed."""
     png = svg.with_suffix(".png")
@@ -72,6 +90,10 @@ async def main() -> int:
         await render(scene, size, path)
         png = to_png(path) and png
         print(f"{path.relative_to(ROOT)}  ({size[0]}x{size[1]})")
+    replay = OUT / f"{len(SCENES) + len(INCIDENT_SCENES) + 1:02d}-replay.svg"
+    await render_replay((120, 40), replay)
+    png = to_png(replay) and png
+    print(f"{replay.relative_to(ROOT)}  (120x40)")
     if not png:
         print("SVG only: install rsvg-convert (Debian: librsvg2-bin) or cairosvg for PNGs")
     return 0

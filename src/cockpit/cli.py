@@ -163,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(target="cockpit.ui.launch:watch_command")
 
+    p = sub.add_parser("replay", help="replay a session's journal on the cockpit's screen")
+    p.add_argument("journal", metavar="JOURNAL", type=path_argument)
+    p.set_defaults(target="cockpit.ui.launch:replay_command")
+
     p = sub.add_parser("serve", help="show a session read-only in a browser (the room's screen)")
     p.add_argument(
         "journal", nargs="?", metavar="JOURNAL", type=path_argument, help="default: newest open"
@@ -263,8 +267,8 @@ def _run(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "target", None):
         commands = (
-            "validate, schema, check, run, demo, watch, attach, serve, sessions, unlock, verify,"
-            " report"
+            "validate, schema, check, run, demo, watch, replay, attach, serve, sessions, unlock,"
+            " verify, report"
         )
         parser.error(f"give a command: {commands}")
     if sys.stdout is None:  # started with standard output closed (`cockpit schema >&-`)

@@ -7,7 +7,7 @@ standard output that cannot be written. Each case is a real run of the installed
 ``cockpit`` with a deadline and a memory cap. Each must exit 2 with one line on stderr that
 names the input, no traceback, and nothing on stdout.
 
-``run``, ``watch`` and ``demo`` refuse to start without a terminal. They check their
+``run``, ``watch``, ``replay`` and ``demo`` refuse to start without a terminal. They check their
 arguments first, so the table runs them without one; ``test_bad_input_with_a_terminal`` runs
 the same inputs under a pty, where the screen would otherwise open, to show the check does
 not depend on the missing terminal.
@@ -69,7 +69,12 @@ DIRECTORY_INPUTS: dict[str, tuple[str, str]] = {
     "symbolic-link": (f"{D}/linkdir", "is a symbolic link"),
 }
 PROFILE_COMMANDS = {"validate": (), "check": (), "run": (), "incident": ()}
-JOURNAL_COMMANDS = {"verify": "JOURNAL", "report": "JOURNAL", "watch": "JOURNAL"}
+JOURNAL_COMMANDS = {
+    "verify": "JOURNAL",
+    "report": "JOURNAL",
+    "watch": "JOURNAL",
+    "replay": "JOURNAL",
+}
 
 
 def _cases() -> dict[str, Case]:
@@ -121,6 +126,16 @@ def _cases() -> dict[str, Case]:
             inputs["not-a-journal"] = (f"{D}/notes.txt", "not a cockpit journal")
         for label, (path, why) in inputs.items():
             add(f"{command}-{label}", command, path, says=(path, why))
+    add("replay-empty-file", "replay", f"{D}/empty.jsonl", says=(f"{D}/empty.jsonl", "nothing to"))
+    add(
+        "replay-first-record-damaged",
+        "replay",
+        f"{D}/sessions/first-damaged.jsonl",
+        says=(
+            f"{D}/sessions/first-damaged.jsonl",
+            "nothing to replay: journal damaged at record 1",
+        ),
+    )
     directory_commands = {
         "sessions": ("sessions", "--sessions-dir"),
         "run-sessions-dir": ("run", str(QUICK), "--sessions-dir"),
@@ -172,6 +187,9 @@ def make_inputs(directory: Path) -> None:
     session = Session.create(QUICK, sessions_dir=directory / "sessions", environ={})
     session.submit(i.Hold(session.crew.actor("operator"), session.clock.wall(), reason="test"))
     session.journal.close()
+    (directory / "empty.jsonl").write_bytes(b"")
+    first = Path(session.journal_path).read_bytes()
+    (directory / "sessions" / "first-damaged.jsonl").write_bytes(first.replace(b"ada", b"eve", 1))
     for suffix in ("", ".anchors"):
         shutil.copy(
             f"{session.journal_path}{suffix}", directory / "sessions" / f"good.jsonl{suffix}"
@@ -235,6 +253,9 @@ TERMINAL_CASES: dict[str, tuple[tuple[str, ...], str]] = {
     "watch-fifo": (("watch", f"{D}/fifo"), "is a FIFO"),
     "watch-link-loop": (("watch", f"{D}/loop"), "too many levels of symbolic links"),
     "watch-not-a-journal": (("watch", f"{D}/notes.txt"), "not a cockpit journal"),
+    "replay-directory": (("replay", f"{D}/adir"), "is a directory"),
+    "replay-fifo": (("replay", f"{D}/fifo"), "is a FIFO"),
+    "replay-not-a-journal": (("replay", f"{D}/notes.txt"), "not a cockpit journal"),
     "run-fifo": (("run", f"{D}/fifo"), "is a FIFO"),
     "run-shell-with-two-arguments": (
         ("run", f"{BAD}/shell-with-two-arguments.toml"),

@@ -4,7 +4,7 @@
       → profile, journal, runner
         → engine, probes, lock
           → announce → session
-            → evidence, watch, session_list, guide, attach
+            → evidence, watch, replay, session_list, guide, attach
               → ui
                 → cli
 
@@ -47,6 +47,7 @@ LAYERS: list[set[str]] = [
     {
         "cockpit.evidence",
         "cockpit.watch",
+        "cockpit.replay",
         "cockpit.session_list",
         "cockpit.guide",
         "cockpit.attach",

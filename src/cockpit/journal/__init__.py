@@ -23,7 +23,12 @@ from cockpit.journal.errors import (
     JournalLocked,
     JournalUnreadable,
 )
-from cockpit.journal.reader import VerifyReport, read_journal, verify_journal
+from cockpit.journal.reader import (
+    VerifyReport,
+    read_journal,
+    read_verified_prefix,
+    verify_journal,
+)
 from cockpit.journal.records import Actor, Record, canonical_json
 from cockpit.journal.sessions import default_sessions_dir, new_session_path, session_directory
 from cockpit.journal.writer import Journal
@@ -43,6 +48,7 @@ __all__ = [
     "default_sessions_dir",
     "new_session_path",
     "read_journal",
+    "read_verified_prefix",
     "session_directory",
     "verify_journal",
 ]

@@ -283,7 +283,22 @@ def verify_journal(path: Path, *, expected_head: tuple[int, str] | None = None) 
     Raises:
         JournalUnreadable: the file is missing, not a regular file, not readable or not a journal.
     """
-    scan = _load(path, expected_head)
+    return _report(_load(path, expected_head))
+
+
+def read_verified_prefix(path: Path) -> tuple[list[Record], VerifyReport]:
+    """The records that verify, up to the first bad one, and the report of what is wrong
+    after them (for a replay, which shows what can be trusted and says where it stops);
+    never changes a file.
+
+    Raises:
+        JournalUnreadable: the file is missing, not a regular file, not readable or not a journal.
+    """
+    scan = _load(path, None)
+    return scan.records, _report(scan)
+
+
+def _report(scan: Scan) -> VerifyReport:
     return VerifyReport(
         ok=scan.first_bad_seq is None,
         count=len(scan.records),

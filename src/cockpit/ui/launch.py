@@ -277,6 +277,27 @@ def watch_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def replay_command(args: argparse.Namespace) -> int:
+    """Replay a session's journal on the cockpit's screen, read-only, at any speed."""
+    from cockpit.files import FileRefused, check_regular_file
+    from cockpit.replay import ReplaySession
+
+    try:
+        check_regular_file(args.journal, what="journal file")  # replaying reads, never writes
+        session = ReplaySession.open(args.journal)
+    except (FileRefused, JournalError, OSError) as exc:
+        _say(f"error: cannot replay {exc}", error=True)
+        return 2
+    if not _terminal_ok():
+        return 2
+    from cockpit.ui.replay import make_replay_app
+
+    make_replay_app(session).run()
+    if session.damage is not None:
+        _say(f"warning: {session.damage.describe(session.replayer.last)}", error=True)
+    return 0
+
+
 def _check_journal_to_watch(journal: str) -> bool:
     from cockpit.files import FileRefused, check_regular_file
 
