@@ -423,7 +423,7 @@ class Metric(_Model):
     id: Identifier
     """Unique id, referenced by steps, the health window and rollback verification."""
     title: str = Field(min_length=1)
-    """Short title shown in the monitor pane."""
+    """Short title shown in the monitor pane: in full up to 24 characters, cut after that."""
     source: Source
     """Where the value comes from."""
     unit: str = ""

@@ -434,6 +434,10 @@ def _quoted_note(state: State, index: int) -> str:
 # ---------------------------------------------------------------- monitor pane
 
 
+TITLE_WIDTH = 24
+"""A metric's title is shown in full up to this many characters (docs/PROFILE.md)."""
+
+
 def metric_row(metric: Metric, state: State, now: float, width: int) -> Text:
     """One metric on one line: state, title, sparkline, value, threshold, age.
 
@@ -442,13 +446,13 @@ def metric_row(metric: Metric, state: State, now: float, width: int) -> Text:
     history = state.metrics[metric.id].history
     last = history[-1] if history else None
     row = status_text(last.status if last else None)
-    row.pad_right(max(0, 9 - len(row)))
-    value = f"{value_text(last.value if last else None, metric.unit):>11} "
-    threshold = f"{metric.threshold.describe(metric.unit):<10} "
+    row.pad_right(max(0, 8 - len(row)))
+    value = f"{value_text(last.value if last else None, metric.unit):>10} "
+    threshold = f"{metric.threshold.describe(metric.unit):<9} "
     age = age_text(last, now, metric.staleness)
     room = width - len(row) - len(value) - len(threshold) - max(4, len(age))
     # The title first (at least 16 characters when there is room), then the sparkline.
-    title_width = max(8, min(24, max(16, room - 14), room - 1))
+    title_width = max(8, min(TITLE_WIDTH, max(16, room - 14), room - 1))
     spark_width = max(0, room - title_width - 1)  # the sparkline takes the width there is
     title = inert(metric.title)  # before it is cut to fit: ^[ takes two columns
     row.append(f"{title[:title_width]:<{title_width}} ")

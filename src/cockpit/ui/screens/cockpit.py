@@ -31,8 +31,10 @@ from cockpit.ui.widgets.procedure import OperatorPane
 from cockpit.ui.widgets.text import Label
 from cockpit.ui.widgets.topbar import TopBar
 
-NARROW = 110
-"""Below this width the panes stack."""
+NARROW = 220
+"""Below this width the panes stack, each the full width: side by side, the Monitor's metric
+rows would have under 120 columns (sparklines of under 60 samples, titles cut) and the
+Operator's commands would be cut."""
 OUTPUT_POLL = 0.1
 """Seconds between reads of the running process's output file."""
 CATCH_UP_KEEP = 256 * 1024
