@@ -1,5 +1,6 @@
-"""The checklist as a person reads it in a narrow pane: a check's detail that does not fit on
-one line wraps under the check's title, never back to the pane's left edge."""
+"""The screen as a person reads it: a check's detail that does not fit on one line wraps under
+the check's title; the Operator's title says where the view is; at 120x40 the metric titles
+are whole, the sparklines show 60 samples and more with more width, and commands are whole."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.ui.render import CHECK_INDENT
-from tests.support.ui import Showcase, record_check, text_of, wait_until
+from tests.support.ui import Showcase, clock_shown, record_check, text_of, wait_until
 
 pytestmark = pytest.mark.usefixtures("utc_timezone")
 
@@ -74,3 +75,29 @@ async def test_with_colour_the_bar_stays_and_a_view_that_fits_has_no_hint(
         assert procedure.styles.scrollbar_size_vertical > 0
         assert procedure.max_scroll_y == 0
         assert "more" not in text_of(show.app, "#operator-title")
+
+
+BLOCKS = set("▁▂▃▄▅▆▇█")
+
+
+async def metric_rows_at(tmp_path: Path, size: tuple[int, int]) -> list[str]:
+    show = Showcase(tmp_path)
+    async with show.app.run_test(size=size) as pilot:
+        await show.stop_point_red(pilot)
+        for _ in range(70):  # more samples than any sparkline here has cells
+            show.feed({"error-rate": 4.6, "p99": 512.0, "ready": 47.0, "throughput": 104.0})
+        show.clock.advance(1)
+        await wait_until(pilot, lambda: clock_shown(show.app), "the 1 s refresh")
+        screen = [s.text for s in show.app.screen._compositor.render_strips()]
+        assert "$ deployctl rollout checkout v2.4.0 --weight 100" in "\n".join(screen)
+        return [line for line in screen if "ms < " in line or "% < " in line or "req/s >" in line]
+
+
+async def test_at_120x40_titles_are_whole_and_sparklines_show_60_samples(tmp_path: Path) -> None:
+    rows = await metric_rows_at(tmp_path / "a", (120, 40))
+    assert any("Readiness probe latency" in row for row in rows)  # 23 characters, whole
+    assert len(rows) == 4 and all(sum(c in BLOCKS for c in row) >= 60 for row in rows), rows
+    wider = await metric_rows_at(tmp_path / "b", (200, 50))
+    assert all(
+        sum(c in BLOCKS for c in w) > sum(c in BLOCKS for c in n) for w, n in zip(wider, rows)
+    )
