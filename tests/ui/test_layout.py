@@ -99,5 +99,6 @@ async def test_at_120x40_titles_are_whole_and_sparklines_show_60_samples(tmp_pat
     assert len(rows) == 4 and all(sum(c in BLOCKS for c in row) >= 60 for row in rows), rows
     wider = await metric_rows_at(tmp_path / "b", (200, 50))
     assert all(
-        sum(c in BLOCKS for c in w) > sum(c in BLOCKS for c in n) for w, n in zip(wider, rows)
+        sum(c in BLOCKS for c in w) > sum(c in BLOCKS for c in n)
+        for w, n in zip(wider, rows, strict=True)
     )
