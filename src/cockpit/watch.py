@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from cockpit.clock import Clock, SystemClock
-from cockpit.engine import Event, Refusal, apply, decide, events_from_records, replay
+from cockpit.engine import Event, Refusal, apply, decide, events_from_records
 from cockpit.engine import intents as i
 from cockpit.journal import (
     Journal,
@@ -24,12 +24,12 @@ from cockpit.journal import (
     JournalError,
     JournalUnreadable,
     Record,
-    read_journal,
 )
 from cockpit.journal.follow import JournalFollower
+from cockpit.journal.reader import scan_journal
 from cockpit.profile import ResolvedProfile
 from cockpit.session import Crew, Session
-from cockpit.session.opening import Opened
+from cockpit.session.opening import Opened, Replay
 
 FOLLOW_INTERVAL = 0.25
 """Seconds between looks at the journal for new records."""
@@ -39,7 +39,7 @@ class WatchedSession(Session):
     """A session seen through its journal: the state follows the file; nothing acts."""
 
     read_only_reason: str = ""
-    _follower: JournalFollower | None = None
+    _follower: JournalFollower
 
     @classmethod
     def watch(cls, journal_path: Path | str, *, clock: Clock | None = None) -> WatchedSession:
@@ -51,8 +51,10 @@ class WatchedSession(Session):
         path = Path(journal_path)
         if not path.is_file():
             raise JournalUnreadable(path, "no such journal file; `cockpit sessions` lists them")
-        records = read_journal(path, allow_torn_tail=True)
-        state = replay(events_from_records(records))
+        replayed = Replay()
+        scan = scan_journal(path, replayed.add)
+        scan.raise_damage(path, allow_torn_tail=True)
+        state = replayed.state
         if state.profile is None:
             raise JournalUnreadable(path, "not a session journal (no session.started record)")
         crew = Crew(
@@ -63,13 +65,14 @@ class WatchedSession(Session):
         opened = Opened(
             # The journal keeps the profile as written: ${env:...} secrets stay unresolved here.
             resolved=ResolvedProfile(state.profile, ()),
-            journal=Journal.view(path, records),
+            journal=Journal.view(path, scan.count, scan.last_hash),
             session_dir=path.with_suffix(""),
             crew=crew,
             state=state,
+            last_process=replayed.last_process,
         )
         session = cls(opened, clock=clock or SystemClock())
-        session._follower = JournalFollower(path, session.journal.records)
+        session._follower = JournalFollower(path, scan)
         session.read_only_reason = (
             "this terminal only watches; act in the cockpit that runs the session "
             f"({crew.operator} and {crew.monitor})"
@@ -164,8 +167,6 @@ class WatchedSession(Session):
             JournalDamaged: the last record shown changed, or a new one does not chain.
             JournalUnreadable: the journal went away.
         """
-        if self._follower is None:
-            self._follower = JournalFollower(self.journal_path, self.journal.records)
         new = self._follower.read_new()
         if not new:
             return []

@@ -10,7 +10,10 @@ from cockpit.engine.state import (
     State,
     StepStatus,
     apply,
+    apply_record,
+    apply_sample,
     events_from_records,
+    iter_events,
     replay,
 )
 from cockpit.engine.verdict import Verdict
@@ -25,8 +28,11 @@ __all__ = [
     "StepStatus",
     "Verdict",
     "apply",
+    "apply_record",
+    "apply_sample",
     "comparison",
     "decide",
     "events_from_records",
+    "iter_events",
     "replay",
 ]

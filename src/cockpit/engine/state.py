@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -336,7 +336,7 @@ def apply(state: State, event: Event) -> State:
     return state
 
 
-def replay(events: list[Event]) -> State:
+def replay(events: Iterable[Event]) -> State:
     """The state after a sequence of events: what a restarted or attached cockpit sees."""
     state = State()
     for event in events:
@@ -344,19 +344,42 @@ def replay(events: list[Event]) -> State:
     return state
 
 
-def events_from_records(records: list[Record]) -> list[Event]:
+def apply_sample(state: State, sample: Sample) -> State:
+    """Fold one ``sample`` event in, given as its sample (in place)."""
+    _add_sample(state, sample)
+    state.event_count += 1
+    return state
+
+
+def apply_record(state: State, record: Record) -> State:
+    """Fold one journal record in (in place): the same as applying its events one by one,
+    without building an event for each batched sample (a day of 16 metrics is 1.4 million;
+    opening it is the cost of folding them)."""
+    if record.kind == Kind.SAMPLES:
+        for items in record.body.values():
+            for item in items:
+                apply_sample(state, Sample.from_json(item))
+    elif record.kind not in NOT_EVENTS:
+        apply(state, Event(record.kind, dict(record.body), record.actor, record.wall))
+    return state
+
+
+def events_from_records(records: Iterable[Record]) -> list[Event]:
     """The engine events a journal holds, with batched samples expanded in order."""
-    events: list[Event] = []
+    return list(iter_events(records))
+
+
+def iter_events(records: Iterable[Record]) -> Iterator[Event]:
+    """The engine events of records as they are read (a journal streamed from disk)."""
     for record in records:
         if record.kind == Kind.SAMPLES:
             for items in record.body.values():
                 for item in items:
                     body = dict(item)
                     wall = float(body.pop("wall", record.wall))
-                    events.append(Event(SAMPLE, body, record.actor, wall))
+                    yield Event(SAMPLE, body, record.actor, wall)
         elif record.kind not in NOT_EVENTS:
-            events.append(Event(record.kind, dict(record.body), record.actor, record.wall))
-    return events
+            yield Event(record.kind, dict(record.body), record.actor, record.wall)
 
 
 def _session_started(state: State, e: Event) -> None:
@@ -540,7 +563,10 @@ def _rollback_verdict(state: State, e: Event) -> None:
 
 
 def _sample(state: State, e: Event) -> None:
-    sample = Sample.from_json(dict(e.body))
+    _add_sample(state, Sample.from_json(e.body))
+
+
+def _add_sample(state: State, sample: Sample) -> None:
     ms = state.metrics.get(sample.id)
     if ms is None or state.profile is None:
         return

@@ -23,7 +23,7 @@ from cockpit.journal.errors import (
     JournalLocked,
     JournalUnreadable,
 )
-from cockpit.journal.reader import VerifyReport, read_journal, verify_journal
+from cockpit.journal.reader import VerifyReport, iter_journal, read_journal, verify_journal
 from cockpit.journal.records import Actor, Record, canonical_json
 from cockpit.journal.sessions import default_sessions_dir, new_session_path, session_directory
 from cockpit.journal.writer import Journal
@@ -41,6 +41,7 @@ __all__ = [
     "VerifyReport",
     "canonical_json",
     "default_sessions_dir",
+    "iter_journal",
     "new_session_path",
     "read_journal",
     "session_directory",

@@ -59,6 +59,7 @@ class Session:
         recorder: Decides, records and applies intents (``cockpit.session.record``).
         processes: Starts, follows and reconciles processes (``cockpit.session.processes``).
         loops: The background loops and their guard (``cockpit.session.loops``).
+        last_process_started: The last ``process.started`` of the journal it was opened from.
         evidence: The evidence files written when the session ended.
         evidence_error: Why the evidence could not be written, if it could not.
     """
@@ -76,6 +77,7 @@ class Session:
         self.session_dir = opened.session_dir
         self.crew = opened.crew
         self.clock = clock
+        self.last_process_started = opened.last_process
         announce = opened.resolved.profile.announce
         webhook = (
             Webhook(announce.webhook, secrets=opened.resolved.secrets) if announce.webhook else None
