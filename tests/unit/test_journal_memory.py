@@ -1,5 +1,5 @@
 """A long session costs time, not memory: the writer keeps no records, and every reader of a
-journal (verify, watch, resume, sessions) holds about as much for a journal eight times
+journal (verify, report, watch, resume, sessions) holds about as much for a journal eight times
 longer. Measured with tracemalloc on small journals; the figures for a day are printed by
 ``benchmarks/journal_long.py``."""
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cockpit.evidence import write_evidence
 from cockpit.journal import Actor, Journal, lines, verify_journal
 from cockpit.session import Session
 from cockpit.session_list import summarise
@@ -71,6 +72,7 @@ def test_the_journal_keeps_nothing_of_the_records_it_appends(tmp_path: Path) -> 
 ENVIRON = {"COCKPIT_DEMO_URL": "http://127.0.0.1:9", "COCKPIT_DEMO_STATE": "/nonexistent"}
 READERS: dict[str, Callable[[Path, Path], object]] = {
     "verify": lambda journal, out: verify_journal(journal),
+    "report": write_evidence,
     "watch": lambda journal, out: WatchedSession.watch(journal),
     "resume": lambda journal, out: Session.resume(journal, environ=ENVIRON).journal.close(),
     "sessions": lambda journal, out: summarise(journal),

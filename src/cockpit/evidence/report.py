@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cockpit.durations import format_clock, format_duration
@@ -213,7 +213,7 @@ def _intent(body: dict[str, Any]) -> str:
 def timeline(session: SessionRecord) -> str:
     """Every decision record with its time, who and what, in journal order."""
     rows = []
-    for record in session.records:
+    for record in session.decisions:
         text = describe(session, record)
         if text is not None:
             rows.append((str(record.seq), session.at(record), who(record.actor), text))
@@ -364,7 +364,7 @@ def journal_section(session: SessionRecord) -> str:
     return "\n".join(
         [
             f"- Journal: {path}",
-            f"- Records: {len(session.records)} (hash chain verified when this report was made)",
+            f"- Records: {session.record_count} (hash chain verified when this report was made)",
             f"- Last record hash: {md.code(session.last_hash)}",
             "- Check it any time with `cockpit verify JOURNAL`.",
         ]
@@ -404,7 +404,7 @@ def briefing(session: SessionRecord) -> str:
     return "\n".join(lines)
 
 
-def report_markdown(records: Sequence[Record], *, journal_path: str | None = None) -> str:
+def report_markdown(records: Iterable[Record], *, journal_path: str | None = None) -> str:
     """DEPLOYMENT-REPORT.md for verified records (pure: no I/O, no clock).
 
     Raises:
