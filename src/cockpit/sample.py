@@ -32,6 +32,21 @@ _SYMBOLS = {
 _STATUSES = {status.value: status for status in Status}
 
 
+def status_of(data: Mapping[str, Any]) -> Status:
+    """A sample's status from its journal form, as :meth:`Sample.from_json` makes it (a value
+    that is not finite is never a PASS).
+
+    Raises:
+        KeyError: ``status`` is missing.
+        ValueError: it is not a status, or the value is not a number.
+    """
+    status = _STATUSES.get(data["status"]) or Status(data["status"])
+    value = data.get("value")
+    if status is Status.PASS and value is not None and not math.isfinite(float(value)):
+        return Status.ERROR
+    return status
+
+
 @dataclass(frozen=True)
 class Sample:
     """One measurement of a check or a metric.

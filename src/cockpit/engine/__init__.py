@@ -6,6 +6,7 @@ from cockpit.engine.events import SYSTEM, Event
 from cockpit.engine.rules import Refusal, comparison, decide
 from cockpit.engine.state import (
     LOOP_DUTIES,
+    Fold,
     Phase,
     State,
     StepStatus,
@@ -22,6 +23,7 @@ __all__ = [
     "LOOP_DUTIES",
     "SYSTEM",
     "Event",
+    "Fold",
     "Phase",
     "Refusal",
     "State",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -13,13 +13,15 @@ from cockpit.engine.kinds import NOT_EVENTS, Kind
 from cockpit.engine.verdict import (
     MetricWindow,
     Verdict,
+    back_to_baseline,
     combine,
     metric_verdict,
+    tolerance,
     verification_sample,
 )
 from cockpit.journal.records import Record
 from cockpit.profile.models import Profile, Step
-from cockpit.sample import Sample, Status
+from cockpit.sample import Sample, Status, status_of
 
 HISTORY = 120
 """Samples kept per metric for the sparkline."""
@@ -362,6 +364,94 @@ def apply_record(state: State, record: Record) -> State:
     elif record.kind not in NOT_EVENTS:
         apply(state, Event(record.kind, dict(record.body), record.actor, record.wall))
     return state
+
+
+class Fold:
+    """Folds journal records into a state as they are read: the same state as applying their
+    events one by one (a test holds them equal), made for opening a long journal.
+
+    A day of 16 metrics at 1 Hz is 1.4 million samples. Each one is counted into the open
+    window's (and the rollback verification's) counters from its journal form, and becomes
+    a :class:`Sample` only if it ends up in its metric's history or as a counter's last:
+    building every one as an event and a sample cost 3.7 times as much (0.92 s against
+    0.25 s for two hours of journal, measured). :func:`_add_sample` is the rule;
+    :meth:`_count` must do what it does.
+    """
+
+    def __init__(self) -> None:
+        self._state = State()
+        self._history: dict[str, deque[Mapping[str, Any]]] = {}
+        """Per metric, the samples not built yet that its history will hold."""
+        self._last: dict[int, tuple[MetricWindow, Mapping[str, Any], bool]] = {}
+        """Per counter (by id), the sample not built yet that is its last, and whether it is
+        judged against the baseline (rollback verification)."""
+
+    @property
+    def state(self) -> State:
+        """The state after the records added so far."""
+        self._build()
+        return self._state
+
+    def add(self, record: Record) -> None:
+        """Fold one record in."""
+        if record.kind == Kind.SAMPLES:
+            self._count(record)
+        else:
+            self._build()  # every rule sees the state exactly as the events leave it
+            apply_record(self._state, record)
+
+    def _count(self, record: Record) -> None:
+        state = self._state
+        profile = state.profile
+        window = state.window
+        judged = window.counters if window is not None else {}
+        started = window.started if window is not None else 0.0
+        rb = state.rollback
+        verifying: dict[str, MetricWindow] = {}
+        if rb is not None and rb.verify_started is not None and rb.verdict is None:
+            verifying = rb.counters
+        for items in record.body.values():
+            for item in items:
+                state.event_count += 1
+                metric_id = str(item["id"])
+                status = status_of(item)
+                at = float(item["at"])
+                ms = state.metrics.get(metric_id)
+                if ms is None or profile is None:
+                    continue
+                pending = self._history.get(metric_id)
+                if pending is None:
+                    pending = self._history[metric_id] = deque(maxlen=ms.history.maxlen)
+                pending.append(item)
+                counter = judged.get(metric_id)
+                if counter is not None and at >= started:
+                    counter.count(status, profile.metric(metric_id))
+                    self._last[id(counter)] = (counter, item, False)
+                counter = verifying.get(metric_id)
+                if counter is not None and rb is not None and at >= (rb.verify_started or 0.0):
+                    metric = profile.metric(metric_id)
+                    base = state.baseline.get(metric_id)
+                    value = item.get("value")
+                    if status is Status.PASS and value is not None and base is not None:
+                        allowed = tolerance(profile.rollback.verify, metric_id, base)
+                        if not back_to_baseline(metric.threshold, base, float(value), allowed):
+                            status = Status.FAIL
+                    counter.count(status, metric)
+                    self._last[id(counter)] = (counter, item, True)
+
+    def _build(self) -> None:
+        """Build the samples that the state keeps."""
+        state = self._state
+        for metric_id, items in self._history.items():
+            history = state.metrics[metric_id].history
+            history.extend(Sample.from_json(item) for item in items)
+        self._history.clear()
+        for counter, item, against_baseline in self._last.values():
+            sample = Sample.from_json(item)
+            if against_baseline and state.profile is not None:
+                sample = verification_sample(state.profile, state.baseline, sample)
+            counter.last = sample
+        self._last.clear()
 
 
 def events_from_records(records: Iterable[Record]) -> list[Event]:

@@ -31,9 +31,12 @@ class MetricWindow:
 
     def add(self, sample: Sample, metric: Metric) -> None:
         """Count one sample."""
-        self.samples += 1
+        self.count(sample.status, metric)
         self.last = sample
-        status = sample.status
+
+    def count(self, status: Status, metric: Metric) -> None:
+        """Count one sample of this status (:meth:`add` without keeping it as the last)."""
+        self.samples += 1
         if status is Status.INCONCLUSIVE and metric.inconclusive == "fail":
             status = Status.FAIL
         self.consecutive_errors = self.consecutive_errors + 1 if status is Status.ERROR else 0

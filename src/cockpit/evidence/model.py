@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from cockpit.durations import format_clock
-from cockpit.engine import State, apply_record, apply_sample
+from cockpit.engine import Fold, State
 from cockpit.engine.kinds import Kind
 from cockpit.journal import Actor, Record
 from cockpit.profile.models import Profile
-from cockpit.sample import Sample, Status
+from cockpit.sample import Sample, Status, status_of
 
 
 class NotASession(ValueError):
@@ -31,6 +32,30 @@ measured before it (a sample measured at the very time the window opened may be 
 just before it; the batches are flushed before every decision)."""
 
 
+class Seen(NamedTuple):
+    """A sample as the journal holds it, read as far as the evidence needs: a day of 16
+    metrics is 1.4 million samples, and building each as a :class:`Sample` doubled the time
+    of a report (measured); only the last of each summary is built."""
+
+    id: str
+    status: Status
+    value: float | None
+    measured_at: float
+    item: Mapping[str, Any]
+
+
+def _seen(record: Record) -> Iterator[Seen]:
+    """The samples a ``samples`` record batches, in journal order."""
+    for items in record.body.values():
+        for item in items:
+            value = item.get("value")
+            if value is not None:
+                value = float(value)
+                if not math.isfinite(value):  # as Sample.from_json: never a value
+                    value = None
+            yield Seen(str(item["id"]), status_of(item), value, float(item["at"]), item)
+
+
 @dataclass
 class MetricSummary:
     """One metric's samples over a span: how many, by status, the lowest, highest and last."""
@@ -39,20 +64,27 @@ class MetricSummary:
     statuses: Counter[Status] = field(default_factory=Counter)
     low: float | None = None
     high: float | None = None
-    last: Sample | None = None
-    """The last in journal order."""
+    last_item: Mapping[str, Any] | None = None
+    """The last in journal order, as the journal holds it."""
     first_not_pass: float | None = None
     """When the earliest sample that was not PASS was measured."""
 
-    def add(self, sample: Sample) -> None:
+    @property
+    def last(self) -> Sample | None:
+        """The last sample, in journal order."""
+        return None if self.last_item is None else Sample.from_json(self.last_item)
+
+    def add(self, sample: Seen) -> None:
         """Count one sample in."""
         self.count += 1
         self.statuses[sample.status] += 1
         value = sample.value
         if value is not None:
-            self.low = value if self.low is None else min(self.low, value)
-            self.high = value if self.high is None else max(self.high, value)
-        self.last = sample
+            if self.low is None or value < self.low:
+                self.low = value
+            if self.high is None or value > self.high:
+                self.high = value
+        self.last_item = sample.item
         if sample.status is not Status.PASS and (
             self.first_not_pass is None or sample.measured_at < self.first_not_pass
         ):
@@ -75,7 +107,7 @@ class JudgedWindow:
     verdict: str = "… open when the journal ends"
     samples: dict[str, MetricSummary] = field(default_factory=dict)
 
-    def add(self, sample: Sample) -> None:
+    def add(self, sample: Seen) -> None:
         """Count a sample in if it is one of this window's."""
         if sample.id not in self.samples or sample.measured_at < self.opened.wall:
             return
@@ -240,13 +272,6 @@ def compact(body: Any) -> str:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
 
 
-def _samples(record: Record) -> Iterator[Sample]:
-    """The samples a ``samples`` record batches, in journal order."""
-    for items in record.body.values():
-        for item in items:
-            yield Sample.from_json(item)
-
-
 def load_session(records: Iterable[Record], journal_path: str | None = None) -> SessionRecord:
     """Fold verified records, as they are read, into a :class:`SessionRecord`.
 
@@ -254,11 +279,12 @@ def load_session(records: Iterable[Record], journal_path: str | None = None) -> 
         NotASession: no records, the first is not ``session.started``, or a record does not
             replay (named by its sequence number).
     """
-    state = State()
+    fold = Fold()
     decisions: list[Record] = []
     windows = _Windows()
     minutes: dict[tuple[int, str], MetricSummary] = {}
-    recent: deque[list[Sample]] = deque(maxlen=RECENT_BATCHES)
+    recent: deque[list[Seen]] = deque(maxlen=RECENT_BATCHES)
+    opened: JudgedWindow | None = None
     count = 0
     last_hash = ""
     for record in records:
@@ -271,10 +297,10 @@ def load_session(records: Iterable[Record], journal_path: str | None = None) -> 
         if record.kind != Kind.SAMPLES:
             decisions.append(record)
         try:
+            fold.add(record)
             if record.kind == Kind.SAMPLES:
                 recent.append([])
-                for sample in _samples(record):
-                    apply_sample(state, sample)
+                for sample in _seen(record):
                     recent[-1].append(sample)
                     for window in windows.windows:
                         window.add(sample)
@@ -284,8 +310,7 @@ def load_session(records: Iterable[Record], journal_path: str | None = None) -> 
                         summary = minutes[minute] = MetricSummary()
                     summary.add(sample)
             else:
-                apply_record(state, record)
-            opened = windows.on_record(record, state)
+                opened = windows.on_record(record, fold.state)
         except Exception as exc:  # a hash-valid record the engine cannot fold
             raise NotASession(
                 f"record {record.seq} ({record.kind}) does not replay: {type(exc).__name__}: {exc}"
@@ -294,11 +319,12 @@ def load_session(records: Iterable[Record], journal_path: str | None = None) -> 
             for batch in recent:
                 for sample in batch:
                     opened.add(sample)
+            opened = None
     if count == 0:
         raise NotASession("the journal is empty: no session was recorded")
     return SessionRecord(
         decisions=decisions,
-        state=state,
+        state=fold.state,
         record_count=count,
         last_hash=last_hash,
         windows=windows.windows,

@@ -236,6 +236,8 @@ def _payload_cut(line: bytes) -> int:
     start = cut - _HASH_FIELD_LENGTH
     if cut < 0 or start < 0 or not line.startswith(_HASH_FIELD, start):
         return -1
+    if line[cut - 1] != ord('"'):  # the digest's closing quote: the one byte no hash covers
+        return -1
     return start
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit.clock import Clock
-from cockpit.engine import Event, State, apply_record, decide
+from cockpit.engine import Event, Fold, State, decide
 from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
 from cockpit.files import read_regular_file
@@ -51,12 +51,17 @@ class Replay:
     the records, so opening a long session costs its length in time, not in memory."""
 
     def __init__(self) -> None:
-        self.state = State()
+        self._fold = Fold()
         self.last_process: Event | None = None
+
+    @property
+    def state(self) -> State:
+        """The state after the records added so far."""
+        return self._fold.state
 
     def add(self, record: Record) -> None:
         """Fold one record in."""
-        apply_record(self.state, record)
+        self._fold.add(record)
         if record.kind == Kind.PROCESS_STARTED:
             self.last_process = Event(record.kind, dict(record.body), record.actor, record.wall)
 
