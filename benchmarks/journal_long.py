@@ -182,68 +182,95 @@ class _GcPauses:
         return longest, full
 
 
-async def _generate(
-    cache: Path, metrics: int, sizes: list[tuple[str, float]], *, label: str
-) -> None:
-    from cockpit.clock import FakeClock
-    from cockpit.engine import SYSTEM, Phase
-    from cockpit.engine import intents as i
-    from cockpit.runner import ProcessResult
-    from cockpit.sample import Sample, Status
-    from cockpit.session import Session
+class LongSession:
+    """A real session (real ``Session``, ``Journal`` and ``Batcher``) on a fake clock, in its
+    health window with ``metrics`` metrics judged; :meth:`one_second` feeds a second of
+    samples as the probes and the clock loop do. Use :meth:`start` inside an event loop."""
 
-    work = cache / f"work-{label}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(mode=0o700, parents=True)
-    profile = work / "long.toml"
-    profile.write_text(tomli_w.dumps(profile_data(metrics)))
-    handles: list[_Handle] = []
+    def __init__(self, work: Path, metrics: int) -> None:
+        from cockpit.clock import FakeClock
 
-    async def starter(spec: Any, *, standby: Any = None) -> _Handle:
+        self.work = work
+        self.metrics = metrics
+        self.clock = FakeClock(WALL)
+        self.second = 0
+        self._handles: list[_Handle] = []
+
+    async def start(self) -> Any:
+        """Create the session and take it to its health window; returns the session."""
+        from cockpit.engine import SYSTEM
+        from cockpit.engine import intents as i
+        from cockpit.runner import ProcessResult
+        from cockpit.sample import Sample, Status
+        from cockpit.session import Session
+
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir(mode=0o700, parents=True)
+        profile = self.work / "long.toml"
+        profile.write_text(tomli_w.dumps(profile_data(self.metrics)))
+        clock = self.clock
+        self.session = session = Session.create(
+            profile,
+            sessions_dir=self.work / "sessions",
+            environ={},
+            clock=clock,
+            starter=self._start_process,
+        )
+        self.ids = [m.id for m in session.profile.metrics]
+        op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
+        session.submit(i.ConfirmReadback(mon, clock.wall()))
+        check = Sample("rollback-dry-run", Status.PASS, None, "", clock.wall(), "exit 0 in 0.1s")
+        session.submit(i.RecordCheck(SYSTEM, clock.wall(), check))
+        for _ in range(3):
+            self.one_second()
+        await session.act(i.Go(op, clock.wall()))
+        await session.act(i.Go(mon, clock.wall()))
+        await session.act(i.VerifyStep(mon, clock.wall(), "deploy"))
+        await session.act(i.RunStep(op, clock.wall(), "deploy"))
+        self._handles[0].result.set_result(ProcessResult(0, None, False, 2.0, None))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert session.state.window is not None, session.state.phase
+        while session.state.window.kind != "health":  # the stop point passes once GREEN
+            self.one_second()
+        return session
+
+    async def _start_process(self, spec: Any, *, standby: Any = None) -> _Handle:
         spec.output_path.write_text("deployed\n")
-        handles.append(_Handle(48213 + 2 * len(handles)))
-        return handles[-1]
+        self._handles.append(_Handle(48213 + 2 * len(self._handles)))
+        return self._handles[-1]
 
-    clock = FakeClock(WALL)
-    session = Session.create(
-        profile, sessions_dir=work / "sessions", environ={}, clock=clock, starter=starter
-    )
-    # As the cockpit does at its first frame (cockpit.startup): what start-up made is frozen.
-    gc.collect()
-    gc.freeze()
-    ids = [m.id for m in session.profile.metrics]
-    op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
-    second = 0
+    def one_second(self) -> None:
+        """A second of samples of every metric (all PASS), a tick, a flush."""
+        from cockpit.sample import Sample, Status
 
-    def one_second() -> None:
-        nonlocal second
-        second += 1
-        clock.advance(1.0)
-        now = clock.wall()
-        for n, metric_id in enumerate(ids):
-            value = 0.2 + 0.01 * ((second + 3 * n) % 17)
+        self.second += 1
+        self.clock.advance(1.0)
+        now = self.clock.wall()
+        session = self.session
+        for n, metric_id in enumerate(self.ids):
+            value = 0.2 + 0.01 * ((self.second + 3 * n) % 17)
             session.on_sample(Sample(metric_id, Status.PASS, value, "%", now, f"{value:g} %"))
         session.tick()
         session.flush()
 
-    session.submit(i.ConfirmReadback(mon, clock.wall()))
-    check = Sample("rollback-dry-run", Status.PASS, None, "", clock.wall(), "exit 0 in 0.1s")
-    session.submit(i.RecordCheck(SYSTEM, clock.wall(), check))
-    for _ in range(3):
-        one_second()
-    await session.act(i.Go(op, clock.wall()))
-    await session.act(i.Go(mon, clock.wall()))
-    await session.act(i.VerifyStep(mon, clock.wall(), "deploy"))
-    await session.act(i.RunStep(op, clock.wall(), "deploy"))
-    handles[0].result.set_result(ProcessResult(0, None, False, 2.0, None))
-    for _ in range(20):
-        await asyncio.sleep(0)
-    assert session.state.window is not None, session.state.phase
+
+async def _generate(
+    cache: Path, metrics: int, sizes: list[tuple[str, float]], *, label: str
+) -> None:
+    from cockpit.engine import Phase
+
+    work = cache / f"work-{label}"
+    long = LongSession(work, metrics)
+    session = await long.start()
+    # As the cockpit does at its first frame (cockpit.startup): what start-up made is frozen.
+    gc.collect()
+    gc.freeze()
     pauses = _GcPauses()
     started = time.perf_counter()
     for name, seconds in sizes:
-        while second < seconds:
-            one_second()
+        while long.second < seconds:
+            long.one_second()
         assert session.state.phase is Phase.HEALTH, session.state.phase
         longest, full = pauses.take()
         collect_start = time.perf_counter()

@@ -12,6 +12,7 @@ import pytest
 
 from cockpit.engine import SYSTEM, Fold, State, apply_record, events_from_records, replay
 from cockpit.engine import intents as i
+from cockpit.engine.state import WindowJudge
 from cockpit.journal import Journal, Record, read_journal
 from cockpit.sample import Sample, Status
 from tests.unit.test_evidence import (
@@ -87,6 +88,10 @@ def test_the_fold_of_the_records_is_the_state_their_events_make(tmp_path: Path, 
     for record in records:
         apply_record(applied, record)
     assert fold.state == applied == _replayed(records) == recorded
+    for state in (fold.state, applied, recorded):  # the judge decide reads is the window's
+        if state.window is not None:
+            assert state.profile is not None
+            assert state.window.judge == WindowJudge.of(state.window, state.profile)
 
 
 @pytest.mark.parametrize("name", ["rolled back", "random 0", "random 1"])
@@ -98,4 +103,8 @@ def test_the_fold_is_the_state_of_the_events_after_every_record(tmp_path: Path, 
     for index, record in enumerate(records):
         fold.add(record)
         if record.kind == "samples" or index % 7 == 0:
-            assert fold.state == _replayed(records[: index + 1]), record.seq
+            state = fold.state
+            assert state == _replayed(records[: index + 1]), record.seq
+            if state.window is not None:
+                assert state.profile is not None
+                assert state.window.judge == WindowJudge.of(state.window, state.profile)

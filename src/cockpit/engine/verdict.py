@@ -68,6 +68,22 @@ def metric_verdict(metric: Metric, window: MetricWindow, now: float) -> tuple[Ve
     return Verdict.PENDING, f"{last.status.value}: {last.detail}"
 
 
+def standing(metric: Metric, window: MetricWindow) -> Verdict:
+    """A metric's verdict leaving its last sample's age aside: what :func:`metric_verdict`
+    says while that sample is fresh (age only ever turns GREEN or INCONCLUSIVE into PENDING)."""
+    if window.failures > metric.failure_limit:
+        return Verdict.FAILED
+    if window.consecutive_errors > metric.consecutive_error_limit:
+        return Verdict.FAILED
+    if window.samples == 0:
+        return Verdict.PENDING
+    if window.inconclusive:
+        return Verdict.INCONCLUSIVE
+    if window.consecutive_passes >= metric.pass_count:
+        return Verdict.GREEN
+    return Verdict.PENDING
+
+
 def combine(verdicts: list[Verdict]) -> Verdict:
     """A stop point: FAILED if any failed, else INCONCLUSIVE if any is, else GREEN if all are."""
     if Verdict.FAILED in verdicts:
