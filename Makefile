@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup demo test check format screenshots bench clean
+.PHONY: help setup demo test check format screenshots bench mutation clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,11 @@ screenshots: setup ## render every phase of the real app into screenshots/
 
 bench: setup ## print the performance figures (see benchmarks/)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# CPU-heavy (about 950 mutants, 2 test processes): niced, and not part of `make test`.
+# MUTATE_ARGS passes options, e.g. MUTATE_ARGS="src/cockpit/engine/rules.py --json out.json".
+mutation: setup ## mutation score of the safety core's six modules (scripts/mutate.py)
+	nice -n 10 $(BIN)/python scripts/mutate.py $(MUTATE_ARGS)
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

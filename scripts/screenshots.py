@@ -18,17 +18,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.ui import SCENES, Showcase, pin_timezone  # noqa: E402
+from tests.support.ui import (  # noqa: E402
+    INCIDENT_SCENES,
+    SCENES,
+    IncidentShowcase,
+    Showcase,
+    pin_timezone,
+)
 
 OUT = ROOT / "screenshots"
-NARROW = ("stop-point-red", "rolling-back")
+NARROW = ("stop-point-red", "rolling-back", "incident")
 """Scenes also rendered at 80x24."""
 
 
 async def render(scene: str, size: tuple[int, int], path: Path) -> None:
     """Play ``scene`` on the real app at ``size`` and save it as SVG."""
     with tempfile.TemporaryDirectory(prefix="cockpit-screenshots-") as workdir:
-        show = Showcase(Path(workdir))
+        show = (
+            IncidentShowcase(Path(workdir)) if scene in INCIDENT_SCENES else Showcase(Path(workdir))
+        )
         async with show.app.run_test(size=size) as pilot:
             await show.player(scene)(pilot)
             await pilot.pause()
@@ -55,7 +63,7 @@ async def main() -> int:
     pin_timezone()
     OUT.mkdir(exist_ok=True)
     jobs: list[tuple[str, tuple[int, int], Path]] = []
-    for number, scene in enumerate(SCENES, start=1):
+    for number, scene in enumerate((*SCENES, *INCIDENT_SCENES), start=1):
         jobs.append((scene, (120, 40), OUT / f"{number:02d}-{scene}.svg"))
         if scene in NARROW:
             jobs.append((scene, (80, 24), OUT / f"{number:02d}-{scene}-80x24.svg"))

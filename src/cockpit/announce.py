@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -53,9 +54,19 @@ ANNOUNCED_KINDS = frozenset(
         Kind.SESSION_ABORTED,
         Kind.PROCESS_STARTED,
         Kind.STEP_NOT_STARTED,
+        Kind.LOCK_TAKEN,
+        Kind.ATTACH_JOINED,
+        Kind.LOCK_LOST,
+        Kind.LOCK_KEPT,
+        Kind.LOCK_RELEASED,
         Kind.LOOP_FAILED,
         Kind.LOOP_STOPPED,
         Kind.LOOP_RECOVERED,
+        Kind.INCIDENT_DECLARED,
+        Kind.BASELINE_TAKEN,
+        Kind.ROLLBACK_PLAN_VERIFIED,
+        Kind.STABILIZATION_STARTED,
+        Kind.INCIDENT_MITIGATED,
     }
 )
 """Kinds that may be announced; for any other kind ``announcement`` returns None, so a caller
@@ -128,6 +139,8 @@ def announcement(event: Event, state_before: State, state_after: State) -> str |
     after = state_after
     kind = event.kind
     if kind == Kind.SESSION_STARTED:
+        if after.is_incident:
+            return None  # INCIDENT DECLARED follows at once and says it all
         assert after.profile is not None
         d = after.profile.deployment
         return (
@@ -186,18 +199,20 @@ def announcement(event: Event, state_before: State, state_after: State) -> str |
         return f"ROLLBACK ADVISED: {b.get('reason')}"
     if kind == Kind.ROLLBACK_STARTED:
         how = "automatic" if b.get("automatic") else f"by {_who(event)}"
-        return f"ROLLING BACK NOW ({how}): {b.get('reason')}"
+        return f"ROLLING BACK NOW ({how}): {b.get('reason')}{before_the_monitor(b)}"
     if kind == Kind.ROLLBACK_COMMAND_FINISHED:
         if b.get("ok"):
             return None  # the verification line follows
         return f"Rollback command {int(b.get('index', 0)) + 1} FAILED: {b.get('why')}"
     if kind == Kind.ROLLBACK_VERIFYING:
-        return "Rollback commands done — verifying against the GO baseline"
+        return f"Rollback commands done — verifying against {baseline_words(after)}"
     if kind == Kind.ROLLBACK_VERIFIED:
-        return "ROLLED BACK — VERIFIED: metrics back at the GO baseline"
+        return f"ROLLED BACK — VERIFIED: metrics back at {baseline_words(after)}"
     if kind == Kind.ROLLBACK_NOT_VERIFIED:
         differences = "; ".join(str(d) for d in b.get("differences", []))
         return "ROLLED BACK — NOT VERIFIED" + (f": {differences}" if differences else "")
+    if kind in _INCIDENT_KINDS:
+        return _incident(event, after)
     if kind == Kind.SESSION_COMPLETE:
         name = after.profile.deployment.name if after.profile else "deploy"
         return f"COMPLETE: {name} — health window GREEN to the end"
@@ -218,7 +233,100 @@ def announcement(event: Event, state_before: State, state_after: State) -> str |
         )
     if kind == Kind.LOOP_RECOVERED:
         return f"{str(b.get('loop')).upper()} works again"
+    if kind == Kind.ATTACH_JOINED:
+        where = f" on {b['tty']}" if b.get("tty") else ""
+        return f"{b.get('user')} joined as {str(b.get('role')).capitalize()}{where}"
+    if kind == Kind.LOCK_TAKEN:
+        locks = ", ".join(str(k) for k in b.get("locks", []))
+        if b.get("again"):
+            return f"LOCK held again on {locks}: new steps may run"
+        over = " (taken over from a session that was gone)" if b.get("taken_over") else ""
+        return f"Deploy lock taken on {locks}{over}"
+    if kind == Kind.LOCK_LOST:
+        return f"LOCK LOST: {b.get('reason')} — no new step; R still rolls back"
+    if kind == Kind.LOCK_KEPT:
+        return f"Deploy lock kept: {b.get('text')} — release it with cockpit unlock"
+    if kind == Kind.LOCK_RELEASED:
+        return f"Deploy lock released by {b.get('by')}: {b.get('reason')}"
     return None
+
+
+_INCIDENT_KINDS = frozenset(
+    {
+        Kind.INCIDENT_DECLARED,
+        Kind.BASELINE_TAKEN,
+        Kind.ROLLBACK_PLAN_VERIFIED,
+        Kind.STABILIZATION_STARTED,
+        Kind.INCIDENT_MITIGATED,
+    }
+)
+
+
+def before_the_monitor(body: Any) -> str:
+    """'; before the Monitor's readback and command verification' when R came first."""
+    before = body.get("before") if isinstance(body, dict) else None
+    if not before or not isinstance(before, list):
+        return ""
+    return "; before the Monitor's " + " and ".join(str(b) for b in before)
+
+
+def baseline_summary(body: Any, state: State) -> str:
+    """An incident's baseline in one line: from when, and each verified metric's value or
+    "threshold" (the record and the report say why)."""
+    at = body.get("at")
+    source = body.get("source")
+    when = ""
+    if isinstance(at, int | float):
+        clock = dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%H:%M:%S")
+        t = state.t_plus(at)
+        rel = "" if t is None else (" T-" if t < 0 else " T+") + format_clock(abs(t))
+        when = f" ({clock}{rel})"
+    head = {
+        "red-stretch": f"from before the first RED stretch{when}",
+        "baseline-at": f"as at the crew's time{when}",
+    }.get(str(source), "none: the history shows no RED stretch")
+    parts = []
+    for metric_id, entry in dict(body.get("metrics") or {}).items():
+        value = entry.get("value") if isinstance(entry, dict) else None
+        unit = ""
+        if state.profile is not None and metric_id in {m.id for m in state.profile.metrics}:
+            unit = state.profile.metric(metric_id).unit
+        if isinstance(value, int | float):
+            parts.append(f"{metric_id} {value:.3g}{' ' + unit if unit else ''}")
+        else:
+            parts.append(f"{metric_id} against its threshold (no history)")
+    return head + (": " + ", ".join(parts) if parts else "")
+
+
+def baseline_words(state: State) -> str:
+    """What a rollback is verified against: the GO baseline, or in an incident the baseline
+    from before it (or the thresholds, where no history exists)."""
+    if not state.is_incident:
+        return "the GO baseline"
+    return "the baseline from before the incident"
+
+
+def _incident(event: Event, after: State) -> str:
+    b = event.body
+    kind = event.kind
+    if kind == Kind.INCIDENT_DECLARED:
+        assert after.profile is not None
+        d = after.profile.deployment
+        return (
+            f"INCIDENT DECLARED: {d.service} ({', '.join(d.environments)}) — T0, the clock runs;"
+            f" R rolls back now. Operator {after.crew.get('operator')}, Monitor"
+            f" {after.crew.get('monitor')}"
+        )
+    if kind == Kind.BASELINE_TAKEN:
+        return f"BASELINE {baseline_summary(b, after)}"
+    if kind == Kind.ROLLBACK_PLAN_VERIFIED:
+        return f"Rollback commands verified by {_who(event)}"
+    if kind == Kind.STABILIZATION_STARTED:
+        duration = b.get("duration")
+        span = f" ({format_duration(float(duration))})" if duration is not None else ""
+        return f"Stabilization window started{span}: the metrics must stay GREEN"
+    name = after.profile.deployment.service if after.profile else "the service"
+    return f"INCIDENT MITIGATED — ROLLED BACK — VERIFIED: {name} is back and stayed GREEN"
 
 
 def _found_on_resume(body: Any, after: State) -> str | None:

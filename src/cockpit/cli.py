@@ -94,12 +94,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
     )
+    p.add_argument(
+        "--take-over",
+        action="store_true",
+        help="take the deploy lock of a session whose cockpit is gone (recorded)",
+    )
     p.set_defaults(target="cockpit.ui.launch:run_command")
+
+    p = sub.add_parser("incident", help="declare an incident now and open the cockpit to roll back")
+    p.add_argument("profile", metavar="PROFILE", type=path_argument)
+    p.add_argument(
+        "--baseline-at",
+        metavar="TIME",
+        help="verify against the metrics at this time (ISO-8601, or before now: -25m); "
+        "default: just before the first RED stretch in the metrics' history",
+    )
+    p.add_argument(
+        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
+    )
+    p.add_argument(
+        "--take-over",
+        action="store_true",
+        help="take the deploy lock of a session whose cockpit is gone (recorded)",
+    )
+    p.set_defaults(target="cockpit.ui.launch:incident_command")
 
     p = sub.add_parser("demo", help="start the bundled demo service and run its deploy")
     p.add_argument("--port", type=int, default=0, help="port of the demo service (0: any)")
     p.add_argument(
+        "--monitor",
+        metavar="USER",
+        help="the Monitor's OS user: the two of you run the demo by identity (cockpit attach)",
+    )
+    p.add_argument(
+        "--observer", metavar="USER", action="append", default=[], help="an OS user who watches"
+    )
+    p.add_argument(
+        "--profile", metavar="PROFILE", type=path_argument, help="a variant of the demo profile"
+    )
+    p.add_argument(
         "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
+    )
+    p.add_argument(
+        "--incident",
+        action="store_true",
+        help="v2 goes out outside the cockpit after a warm-up; the cockpit opens on the incident",
+    )
+    p.add_argument(
+        "--prometheus",
+        action="store_true",
+        help="judge the metrics with a real Prometheus (the prometheus binary on PATH)",
+    )
+    p.add_argument(
+        "--warmup", type=float, default=20.0, metavar="SECONDS", help="v1's time before v2 goes out"
     )
     p.set_defaults(target="cockpit.ui.launch:demo_command")
 
@@ -116,12 +163,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(target="cockpit.ui.launch:watch_command")
 
+    p = sub.add_parser("serve", help="show a session read-only in a browser (the room's screen)")
+    p.add_argument(
+        "journal", nargs="?", metavar="JOURNAL", type=path_argument, help="default: newest open"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    p.add_argument("--port", type=int, default=8420, help="port (0: any free one)")
+    p.add_argument(
+        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals are"
+    )
+    p.set_defaults(target="cockpit.ui.room:serve_command")
+
     p = sub.add_parser("sessions", help="list sessions, newest first, and which can be resumed")
     p.add_argument(
         "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals are"
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--attachable",
+        action="store_true",
+        help="list the running sessions on this host that you may join (cockpit attach)",
+    )
     p.set_defaults(target="cockpit.session_list:sessions_command")
+
+    p = sub.add_parser("attach", help="join a running session from your own terminal")
+    p.add_argument(
+        "session",
+        nargs="?",
+        metavar="SESSION",
+        help="the session's id (or its start, or its service); default: the one you may join",
+    )
+    p.add_argument(
+        "--role",
+        choices=["monitor", "observer"],
+        help="join as the Monitor (acts) or an observer (watches); default: what you may",
+    )
+    p.set_defaults(target="cockpit.ui.attach:attach_command")
+
+    p = sub.add_parser("unlock", help="release a deploy lock kept after a rollback (recorded)")
+    p.add_argument("service", metavar="SERVICE")
+    p.add_argument("--reason", required=True, help="why the service may be deployed again")
+    p.add_argument("--environment", metavar="ENV", help="only this environment (default: all)")
+    p.add_argument(
+        "--profile",
+        metavar="PROFILE",
+        type=path_argument,
+        help="the profile whose [lock] says where the lock is (etcd, a lock directory)",
+    )
+    p.add_argument(
+        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals are"
+    )
+    p.set_defaults(target="cockpit.lock.commands:unlock_command")
 
     p = sub.add_parser("report", help="write DEPLOYMENT-REPORT.md from a journal")
     p.add_argument("journal", metavar="JOURNAL", type=path_argument)
@@ -170,7 +262,10 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "target", None):
-        commands = "validate, schema, check, run, demo, watch, sessions, verify, report"
+        commands = (
+            "validate, schema, check, run, demo, watch, attach, serve, sessions, unlock, verify,"
+            " report"
+        )
         parser.error(f"give a command: {commands}")
     if sys.stdout is None:  # started with standard output closed (`cockpit schema >&-`)
         print("error: standard output is closed; cockpit writes its results there", file=sys.stderr)

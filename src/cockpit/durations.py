@@ -22,6 +22,11 @@ def parse_duration(text: str) -> float:
     raw = text.strip()
     if not raw:
         raise DurationError("empty duration; write e.g. '90s', '5m' or '1h30m'")
+    if "${" in raw:
+        raise DurationError(
+            f"{text!r}: a duration cannot hold a ${{var:}} reference (durations are read when the "
+            "profile loads); write the duration itself, e.g. '5m'"
+        )
     if raw.startswith("-"):
         raise DurationError(f"negative duration {text!r}; durations are zero or more")
     pos = 0
@@ -66,3 +71,37 @@ def format_clock(seconds: float) -> str:
     if hours:
         return f"{hours}:{minutes:02d}:{secs:02d}"
     return f"{minutes:02d}:{secs:02d}"
+
+
+def parse_moment(text: str, now: float) -> float:
+    """A moment as the crew gives it: ISO-8601 (``2027-01-15T05:10:00Z``; UTC when no zone is
+    given, like the journal) or a duration before ``now`` (``-25m``, ``-1h30m``).
+
+    Raises:
+        DurationError: the text is neither, or the moment is not before ``now``.
+    """
+    import datetime as dt
+
+    raw = text.strip()
+    if raw.startswith("-"):
+        try:
+            seconds = parse_duration(raw[1:])
+        except DurationError:
+            raise DurationError(
+                f"cannot read {text!r}: write a duration before now with a unit, e.g. -25m"
+            ) from None
+        moment = now - seconds
+    else:
+        try:
+            parsed = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise DurationError(
+                f"cannot read {text!r}: write an ISO-8601 time (2027-01-15T05:10:00Z) or a "
+                "duration before now (-25m)"
+            ) from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        moment = parsed.timestamp()
+    if not math.isfinite(moment) or moment >= now:
+        raise DurationError(f"{text!r} is not before now; the baseline comes from the past")
+    return moment

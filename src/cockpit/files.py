@@ -188,7 +188,9 @@ def check_regular_file(
 # ---------------------------------------------------------------- directories
 
 
-def secure_directory(path: Path | str, *, create: bool = True, missing_ok: bool = False) -> None:
+def secure_directory(
+    path: Path | str, *, create: bool = True, missing_ok: bool = False, mode: int = DIRECTORY_MODE
+) -> None:
     """Make sure nobody but this user can plant or replace anything in a directory.
 
     Refused: a symbolic link, something that is not a directory, a directory owned by
@@ -196,6 +198,8 @@ def secure_directory(path: Path | str, *, create: bool = True, missing_ok: bool 
     swap it (owned by someone other than root or this user, or writable by others without the
     sticky bit). Missing directories are created with mode 0700 when ``create`` is set; with
     ``missing_ok`` instead, a missing one is left for later, once its parents are checked.
+    ``mode`` is the mode the last directory is created with (0711 lets the crew reach a
+    socket inside it); it may not let anyone else write.
 
     Raises:
         FileRefused: the directory (or an ancestor) is unsafe, missing (without ``create``),
@@ -217,9 +221,57 @@ def secure_directory(path: Path | str, *, create: bool = True, missing_ok: bool 
             return
         if not create:
             raise FileRefused(given, "no such directory", errno.ENOENT)
-        _make_directories(given, absolute)
+        if mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise ValueError(f"mode {mode:04o} lets others write")
+        _make_directories(given, absolute, mode)
         info = os.lstat(absolute)
     _check_own_directory(given, info)
+
+
+def shared_directory(path: Path | str) -> None:
+    """Make sure a directory several users share cannot be used against them.
+
+    For the host's cockpit directory, where each crew member keeps a lock record or a
+    directory of their own: a real directory (not a symbolic link), owned by root or this
+    user, and, when others may write to it, with the sticky bit (as ``/tmp`` has), so that
+    nobody can remove or replace what another user made there. Its ancestors are checked as
+    :func:`secure_directory` checks them. Never created here: root sets it up once.
+
+    Raises:
+        FileRefused: missing, or unsafe; the message names it and the fix.
+    """
+    given = str(path)
+    if not given:
+        raise FileRefused(given, "is not a directory name", errno.ENOENT)
+    absolute = Path(os.path.abspath(given))
+    try:
+        info = os.lstat(absolute)
+    except OSError as exc:
+        raise FileRefused(given, os_reason(exc), exc.errno or errno.EIO) from None
+    _check_ancestors(given, absolute.parent)
+    if stat.S_ISLNK(info.st_mode):
+        raise FileRefused(
+            given,
+            "is a symbolic link; give the real directory (whoever controls a link"
+            " can redirect what is made there)",
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise FileRefused(given, f"is {describe_kind(info.st_mode)}, not a directory")
+    uid = os.geteuid()
+    if info.st_uid not in (0, uid):
+        raise FileRefused(
+            given,
+            f"is owned by {_user(info.st_uid)}, who could remove or replace what others make"
+            f" there; root should own it: install -d -m 1777 {given}",
+        )
+    others_write = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if others_write and not info.st_mode & stat.S_ISVTX:
+        raise FileRefused(
+            given,
+            f"is writable by group or others (mode {stat.S_IMODE(info.st_mode):04o}) without"
+            f" the sticky bit, so anyone could replace what another user made there; run"
+            f" chmod +t {given}",
+        )
 
 
 def _check_own_directory(given: str, info: os.stat_result) -> None:
@@ -286,7 +338,7 @@ def _check_ancestors(given: str, parent: Path) -> None:
             )
 
 
-def _make_directories(given: str, absolute: Path) -> None:
+def _make_directories(given: str, absolute: Path, last_mode: int = DIRECTORY_MODE) -> None:
     missing: list[Path] = []
     probe = absolute
     while not os.path.lexists(probe):
@@ -305,7 +357,7 @@ def _make_directories(given: str, absolute: Path) -> None:
         # following links, so the chmod lands on the directory just made.
         fd = os.open(new_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
-            os.fchmod(fd, DIRECTORY_MODE)
+            os.fchmod(fd, last_mode if new_dir == absolute else DIRECTORY_MODE)
         finally:
             os.close(fd)
         fsync_directory(new_dir.parent)

@@ -7,6 +7,7 @@ the one place that says who should act now, so the screen, the help and the test
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from cockpit.durations import format_clock
 from cockpit.engine import Phase, State, StepStatus, Verdict
@@ -47,8 +48,9 @@ def manual_pending(state: State, role: str) -> str | None:
     """The first manual check for ``role`` that nobody confirmed yet."""
     if state.profile is None:
         return None
+    gate: Literal["deploy", "rollback"] = "rollback" if state.is_incident else "deploy"
     for check in state.profile.checks:
-        if check.manual is not None and check.manual.role == role:
+        if check.manual is not None and check.manual.role == role and check.guards(gate):
             if state.checks[check.id].confirmed_by is None:
                 return check.id
     return None
@@ -62,10 +64,25 @@ def next_action(state: State, now: float) -> Next:
     phase = state.phase
     if phase.finished:
         return Next("anyone", "q", f"session ended: {phase.value}. The record is kept; q quits")
+    if phase is Phase.STABILIZING and state.incident is not None:
+        started = state.incident.stabilization_started or now
+        left = started + profile.health.duration - now
+        if left > 0:
+            return Next(
+                "monitor",
+                None,
+                f"stabilization window: watch the metrics, {format_clock(left)} left",
+            )
+        return Next("cockpit", None, "stabilization window over: waiting for every metric GREEN")
     if state.rollback is not None:
         if phase is Phase.VERIFYING:
-            return Next("cockpit", None, "verifying the rollback against the GO baseline")
+            against = (
+                "the baseline from before the incident" if state.is_incident else "the GO baseline"
+            )
+            return Next("cockpit", None, f"verifying the rollback against {against}")
         return Next("cockpit", None, "rolling back: watch the output")
+    if phase is Phase.INCIDENT:
+        return _incident_next(state)
     if state.hold is not None:
         return Next("anyone", "u", f"on HOLD ({state.hold.reason}): press u to resume")
     if state.advisory is not None:
@@ -84,6 +101,21 @@ def next_action(state: State, now: float) -> Next:
             )
         return Next("cockpit", None, "health window over: waiting for every metric to be GREEN")
     return Next("cockpit", None, phase.value)
+
+
+def _incident_next(state: State) -> Next:
+    """R first, always; what the Monitor does beside it is said after it."""
+    assert state.incident is not None
+    if state.advisory is not None:
+        return Next("anyone", "R", "rollback advised (see the banner): press R to roll back now")
+    todo = []
+    if state.readback_by is None:
+        todo.append("read back the triggers (t)")
+    if state.incident.plan_verified_by is None:
+        todo.append("verify the rollback command (v)")
+    if todo:
+        return Next("anyone", "R", "R rolls back now; beside it, Monitor: " + " and ".join(todo))
+    return Next("anyone", "R", "the Monitor has read back and verified: R rolls back now")
 
 
 def _checklist_next(state: State, now: float) -> Next:
@@ -153,6 +185,15 @@ def keys_for(state: State, nxt: Next) -> list[str]:
         keys += ["g", "m", "e", "n"]
     elif phase is Phase.BRIEFING:
         keys += ["n"]
+    elif phase is Phase.INCIDENT and state.incident is not None:
+        if state.readback_by is None:
+            keys.append("t")
+        if state.incident.plan_verified_by is None:
+            keys.append("v")
+        keys += [
+            k for role, k in (("operator", "c"), ("monitor", "k")) if manual_pending(state, role)
+        ]
+        keys.append("e")
     if state.rollback is None:
         keys.append("u" if state.hold is not None else "h")
     if state.t0 is None:

@@ -146,6 +146,10 @@ def _table(entries: list[SessionEntry]) -> list[str]:
 
 def sessions_command(args: argparse.Namespace) -> int:
     """List sessions: exit 0 (also when there are none), 2 when the directory is unreadable."""
+    if getattr(args, "attachable", False):
+        from cockpit.attach.listing import attachable_command
+
+        return attachable_command(args)
     directory = Path(args.sessions_dir) if args.sessions_dir else default_sessions_dir()
     try:
         exists = os.path.lexists(directory)
@@ -160,9 +164,14 @@ def sessions_command(args: argparse.Namespace) -> int:
         doc = [asdict(entry) | {"resumable": entry.resumable} for entry in entries]
         print(json_text(doc, indent=2))
         return EXIT_LISTED
+    from cockpit.lock import open_store
+    from cockpit.lock.listing import lock_lines
+    from cockpit.profile.models import Lock
+
+    locks = lock_lines(open_store(Lock(), directory))
     if not entries:
-        print(inert(f"no sessions in {directory}"))
+        print("\n".join([inert(f"no sessions in {directory}"), *locks]))
         return EXIT_LISTED
     with contextlib.suppress(BrokenPipeError):  # `cockpit sessions | head`
-        print("\n".join(_table(entries)))
+        print("\n".join([*_table(entries), *(["", *locks] if locks else [])]))
     return EXIT_LISTED

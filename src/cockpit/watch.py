@@ -18,6 +18,7 @@ from pathlib import Path
 from cockpit.clock import Clock, SystemClock
 from cockpit.engine import Event, Refusal, apply, decide, events_from_records
 from cockpit.engine import intents as i
+from cockpit.engine.kinds import Kind
 from cockpit.journal import (
     Journal,
     JournalDamaged,
@@ -27,7 +28,7 @@ from cockpit.journal import (
 )
 from cockpit.journal.follow import JournalFollower
 from cockpit.journal.reader import scan_journal
-from cockpit.profile import ResolvedProfile
+from cockpit.profile import ProfileError, ResolvedProfile, resolve_profile
 from cockpit.session import Crew, Session
 from cockpit.session.opening import Opened, Replay
 
@@ -39,7 +40,8 @@ class WatchedSession(Session):
     """A session seen through its journal: the state follows the file; nothing acts."""
 
     read_only_reason: str = ""
-    _follower: JournalFollower
+    _follower: JournalFollower | None = None
+    """Follows the journal file (None for a session joined through its attach socket)."""
 
     @classmethod
     def watch(cls, journal_path: Path | str, *, clock: Clock | None = None) -> WatchedSession:
@@ -54,6 +56,26 @@ class WatchedSession(Session):
         replayed = Replay()
         scan = scan_journal(path, replayed.add)
         scan.raise_damage(path, allow_torn_tail=True)
+        session = cls.from_replay(path, replayed, scan.count, scan.last_hash, clock=clock)
+        session._follower = JournalFollower(path, scan)
+        return session
+
+    @classmethod
+    def from_replay(
+        cls,
+        path: Path,
+        replayed: Replay,
+        last_seq: int,
+        last_hash: str,
+        *,
+        clock: Clock | None = None,
+    ) -> WatchedSession:
+        """A session seen through records already read, verified and folded (from the
+        journal, or from a session's attach socket), up to record ``last_seq``.
+
+        Raises:
+            JournalUnreadable: the records hold no session.
+        """
         state = replayed.state
         if state.profile is None:
             raise JournalUnreadable(path, "not a session journal (no session.started record)")
@@ -65,14 +87,13 @@ class WatchedSession(Session):
         opened = Opened(
             # The journal keeps the profile as written: ${env:...} secrets stay unresolved here.
             resolved=ResolvedProfile(state.profile, ()),
-            journal=Journal.view(path, scan.count, scan.last_hash),
+            journal=Journal.view(path, last_seq, last_hash),
             session_dir=path.with_suffix(""),
             crew=crew,
             state=state,
             last_process=replayed.last_process,
         )
         session = cls(opened, clock=clock or SystemClock())
-        session._follower = JournalFollower(path, scan)
         session.read_only_reason = (
             "this terminal only watches; act in the cockpit that runs the session "
             f"({crew.operator} and {crew.monitor})"
@@ -87,9 +108,9 @@ class WatchedSession(Session):
     # ------------------------------------------------------------ nothing acts
 
     def submit(self, intent: i.Intent) -> list[Event]:
-        """Only this terminal's own loops report (their health, shown here, never recorded);
-        everything else is refused."""
-        if isinstance(intent, i.RecordLoopHealth):
+        """Only this terminal's own loops report (their health, and the history it read when
+        it opened: shown here, never recorded); everything else is refused."""
+        if isinstance(intent, i.RecordLoopHealth | i.RecordHistory):
             events = decide(self.state, intent)
             for event in events:
                 apply(self.state, event)
@@ -106,6 +127,16 @@ class WatchedSession(Session):
 
     async def run_checklist(self) -> None:
         """The running cockpit runs the checks; their results arrive through the journal."""
+
+    async def run_history(self) -> None:
+        """Read the history as of now, as any cockpit does when it opens, with this terminal's
+        environment (the journal keeps the profile unresolved); without the variables the
+        profile needs, the history the running cockpit recorded is what shows."""
+        try:
+            resolved = resolve_profile(self.profile, os.environ)
+        except ProfileError:
+            return
+        await self.loops.history(resolved)
 
     async def run_checks(self, *, only_due: bool = False) -> None:
         raise Refusal(self.read_only_reason)
@@ -167,15 +198,23 @@ class WatchedSession(Session):
             JournalDamaged: the last record shown changed, or a new one does not chain.
             JournalUnreadable: the journal went away.
         """
+        if self._follower is None:
+            return []  # joined through the attach socket: the records come from there
         new = self._follower.read_new()
         if not new:
             return []
-        events = events_from_records(new)
+        self.fold(new)
+        return new
+
+    def fold(self, records: list[Record]) -> None:
+        """Fold new records into the state with the engine, and tell the screen."""
+        events = events_from_records(records)
         for event in events:
             apply(self.state, event)
+            if event.kind == Kind.PROCESS_STARTED:
+                self.recorder.last_process = event
         for listener in list(self.listeners):
             listener(events)
-        return new
 
 
 def _size(path: Path) -> int:

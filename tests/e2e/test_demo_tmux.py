@@ -308,7 +308,7 @@ def test_demo_deploy_goes_red_and_rolls_back_at_120x40(demo_120x40: DemoRun) -> 
     run, pane = demo_120x40, demo_120x40.pane
     run.start_run()
     red = drive_to_rollback_advised(run)
-    assert "⚠ ROLLBACK ADVISED — press R" in red
+    assert re.search(r"⚠ ROLLBACK ADVISED at T\+\d\d:\d\d — press R", red)
     assert "✘ FAIL" in red
     assert "STOP POINT after deploy-v2" in red and "✘ RED" in red
     # With colour on, the screen does show hues (so the NO_COLOR test below can fail).

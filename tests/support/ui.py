@@ -39,6 +39,8 @@ FAST_PROFILE = DATA / "fast.toml"
 """Real, quick commands: the Pilot tests run them."""
 SHOWCASE_PROFILE = DATA / "checkout.toml"
 """The snapshots' and screenshots' profile: its commands never run."""
+INCIDENT_SHOWCASE_PROFILE = DATA / "checkout-incident.toml"
+"""The same, with three metrics read from Prometheus: the incident scenes show their history."""
 WALL = 1_800_000_000.0
 """The fake clock's start: 2027-01-15 08:00:00 UTC."""
 JOURNAL_SHOWN = "~/.local/state/cockpit/sessions/20270115T080000Z-checkout-0000.jsonl"
@@ -411,6 +413,96 @@ class Showcase:
         self.feed(HEALTHY, count=61)
         self.session.tick()
         await wait_until(pilot, lambda: self.session.state.phase.finished, "the end")
+
+
+INCIDENT_SCENES = ("incident", "incident-mitigated")
+"""The incident scenes: declared with the history and the baseline read; then R, verified
+against the baseline from before the incident, stable, mitigated."""
+RED_SINCE = 440.0
+"""Seconds before T0 at which the scene's history goes RED (T-07:20)."""
+
+
+def incident_history(metric_id: str, quiet: float, bad: float, red_since: float) -> i.RecordHistory:
+    """15 minutes of history every 3 s, quiet with a small wobble, then bad from ``red_since``
+    seconds before T0 (what the history loop records for a Prometheus metric)."""
+    points = tuple(
+        (
+            WALL - 900 + 3 * n,
+            (bad if WALL - 900 + 3 * n >= WALL - red_since else quiet) * (1 + 0.04 * (n % 5 - 2)),
+        )
+        for n in range(300)
+    )
+    return i.RecordHistory(SYSTEM, WALL, metric_id, WALL - 900, WALL, 3.0, points)
+
+
+class IncidentShowcase(Showcase):
+    """An incident of the checkout profile, declared at T0, played on the real app."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.clock = FakeClock(WALL)
+        self.processes = FakeProcesses({"rollback-1.out": ROLLBACK_OUT})
+        self.session = Session.create(
+            INCIDENT_SHOWCASE_PROFILE,
+            sessions_dir=workdir / "sessions",
+            environ={},
+            clock=self.clock,
+            starter=self.processes.start_process,
+            evidence_writer=write_evidence,
+            kind="incident",
+        )
+        self.app = make_app(self.session, clock=self.clock, run_loops=False)
+
+    def player(self, scene: str) -> Callable[[Pilot[None]], Awaitable[None]]:
+        """A ``run_before`` for ``snap_compare``: play up to an incident ``scene``."""
+        if scene not in INCIDENT_SCENES:
+            raise ValueError(f"unknown scene {scene!r}; one of {', '.join(INCIDENT_SCENES)}")
+        script = self.incident if scene == "incident" else self.incident_mitigated
+
+        async def play(pilot: Pilot[None]) -> None:
+            await script(pilot)
+            await pilot.pause()
+            await wait_until(pilot, self._output_shown, "the process output on screen")
+            await wait_until(pilot, self._evidence_done, "the evidence of a finished session")
+            self.app.screen.query_one("#output", Log).scroll_end(animate=False, immediate=True)
+            await wait_until(pilot, lambda: clock_shown(self.app), "the 1 s refresh")
+            self._mask_journal_path()
+            await self.session.close()
+
+        return play
+
+    async def incident(self, pilot: Pilot[None]) -> None:
+        """A few seconds after the declaration: history read, baseline taken, RED now."""
+        s = self.session
+        s.submit(incident_history("error-rate", 0.2, 4.6, RED_SINCE))
+        s.submit(incident_history("p99", 182.0, 512.0, RED_SINCE - 12))
+        s.submit(incident_history("throughput", 118.0, 104.0, RED_SINCE))
+        s.submit(
+            i.RecordHistory(
+                SYSTEM, WALL, "ready", WALL - 900, WALL, 3.0, (), "no history (http source)"
+            )
+        )
+        s.submit(i.TakeBaseline(SYSTEM, WALL))
+        self.clock.advance(2)
+        record_check(s, self.clock, "rollback-dry-run", True, "exit 0 in 0.4s")
+        self.feed(BAD, count=4)
+
+    async def incident_mitigated(self, pilot: Pilot[None]) -> None:
+        """R in the first seconds, before the Monitor's readback; verified; stable."""
+        await self.incident(pilot)
+        await self.press(pilot, "R")
+        await wait_until(pilot, self._snapshot_taken, "the rollback snapshot")
+        self.feed(BAD, count=2)
+        self.processes.exit("rollback-1.out", duration=9.5)
+        await wait_until(
+            pilot, lambda: self.session.state.phase is Phase.VERIFYING, "the verification"
+        )
+        self.feed(HEALTHY, count=4)
+        await wait_until(
+            pilot, lambda: self.session.state.phase is Phase.STABILIZING, "the stabilization"
+        )
+        self.feed(HEALTHY, count=61)
+        self.session.tick()
+        await wait_until(pilot, lambda: self.session.state.phase.finished, "the mitigation")
 
 
 _SCRIPTS: dict[str, Callable[[Showcase, Pilot[None]], Awaitable[None]]] = {

@@ -114,7 +114,7 @@ async def test_red_stop_point_blocks_the_next_step(crew: Crew, size: tuple[int, 
         await pilot.pause()  # the screen redraws from a message
         assert crew.session.state.advisory is not None
         banner = text_of(crew.app, "#banner")
-        assert "ROLLBACK ADVISED — press R" in banner
+        assert "ROLLBACK ADVISED at T+00:01 — press R" in banner  # when its figures were taken
         assert "HTTP 5xx rate" in banner
         assert "✘ RED" in text_of(crew.app, "#verdict")
 
@@ -301,3 +301,19 @@ async def test_journal_failed_on_screen_and_r_still_rolls_back(crew: Crew, key: 
             pilot, lambda: phase(crew) is Phase.VERIFYING, "the rollback", PROCESS_DEADLINE
         )
         assert "ROLLING BACK NOW" in text_of(crew.app, "#notice")  # named as not recorded
+
+
+@pytest.mark.parametrize("size", [(20, 5), (40, 10), (79, 23)])
+async def test_a_too_small_terminal_still_says_r_rolls_back(
+    crew: Crew, size: tuple[int, int]
+) -> None:
+    crew.release_step_1()
+    async with running(crew, size) as pilot:
+        shown = "".join(
+            "".join(seg.text for seg in strip)
+            for strip in crew.app.screen._compositor.render_strips()
+        )
+        assert "R still rolls back" in shown  # the first words: they survive any cut
+        assert f"{size[0]}x{size[1]}" in shown or size[0] < 30
+        await through_checklist(pilot, crew)
+        assert crew.session.state.readback_by is not None  # keys still work

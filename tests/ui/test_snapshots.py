@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ui import SCENES, Showcase
+from tests.support.ui import INCIDENT_SCENES, SCENES, IncidentShowcase, Showcase
 
 pytestmark = pytest.mark.usefixtures("utc_timezone")
 
@@ -37,3 +37,23 @@ def test_no_color_stop_point_red(
     show = Showcase(tmp_path)
     assert show.app.no_color
     assert snap_compare(show.app, terminal_size=(80, 24), run_before=show.player("stop-point-red"))
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+@pytest.mark.parametrize("scene", INCIDENT_SCENES)
+def test_incident(
+    scene: str, size: tuple[int, int], snap_compare: SnapCompare, tmp_path: Path
+) -> None:
+    """An incident: declared with the history and its baseline; then R, verified, mitigated."""
+    show = IncidentShowcase(tmp_path)
+    assert snap_compare(show.app, terminal_size=size, run_before=show.player(scene))
+
+
+def test_no_color_incident(
+    snap_compare: SnapCompare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NO_COLOR: the history stays apart from the live samples by its bar, R by its words."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    show = IncidentShowcase(tmp_path)
+    assert show.app.no_color
+    assert snap_compare(show.app, terminal_size=(80, 24), run_before=show.player("incident"))

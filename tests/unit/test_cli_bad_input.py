@@ -68,7 +68,7 @@ DIRECTORY_INPUTS: dict[str, tuple[str, str]] = {
     "writable-by-others": (f"{D}/loose", "is writable by group or others"),
     "symbolic-link": (f"{D}/linkdir", "is a symbolic link"),
 }
-PROFILE_COMMANDS = {"validate": (), "check": (), "run": ()}
+PROFILE_COMMANDS = {"validate": (), "check": (), "run": (), "incident": ()}
 JOURNAL_COMMANDS = {"verify": "JOURNAL", "report": "JOURNAL", "watch": "JOURNAL"}
 
 
@@ -100,7 +100,11 @@ def _cases() -> dict[str, Case]:
                 f"{command}-empty-var-in-argv",
                 command,
                 f"{D}/var-command.toml",
-                says=("stages[0].steps[0].command", "${var:CMD}", "the command is empty"),
+                says=(
+                    "stages['production'].steps['deploy'].command",
+                    "${var:CMD}",
+                    "the command is empty",
+                ),
                 env={"CMD": ""},
             )
         for case in ("reference-in-a-default", "shell-with-two-arguments", "timeout-zero"):
@@ -120,6 +124,7 @@ def _cases() -> dict[str, Case]:
     directory_commands = {
         "sessions": ("sessions", "--sessions-dir"),
         "run-sessions-dir": ("run", str(QUICK), "--sessions-dir"),
+        "incident-sessions-dir": ("incident", str(QUICK), "--sessions-dir"),
         "watch-sessions-dir": ("watch", "--sessions-dir"),
         "demo-sessions-dir": ("demo", "--sessions-dir"),
         "report-out": ("report", f"{D}/sessions/good.jsonl", "--out"),

@@ -486,7 +486,11 @@ def test_rollback_not_verified_names_what_differs(sim: Sim) -> None:
     assert sim.kinds(events) == ["rollback.not_verified"]
     assert sim.phase() is Phase.NOT_VERIFIED
     assert sim.state.rollback is not None
-    assert any("error-rate: now 1.9 %" in d for d in sim.state.rollback.differences)
+    # Which condition failed, not just the numbers: the baseline, and a stale last sample.
+    assert sim.state.rollback.differences == [
+        "error-rate: last 1.9 %: not back at its baseline: needs ≤ 1.5 % (the baseline 1 % + 0.5);"
+        " no fresh sample for 36 s"
+    ]
 
 
 def test_failed_rollback_command_is_not_verified(sim: Sim) -> None:
@@ -636,3 +640,15 @@ def test_a_step_that_never_started_goes_back_to_pending(sim: Sim) -> None:
     )
     assert started[0].body["found"] == "running"
     assert sim.state.steps[0].status is StepStatus.RUNNING
+
+
+def test_the_start_records_the_command_as_it_runs_and_as_verified(sim: Sim) -> None:
+    sim.to_execution()
+    step = sim.state.steps[0].id
+    resolved = ("deploy.sh", "--stack", "/srv/rs-7")  # ${var:RS_STACK} resolved
+    sim.do(i.VerifyStep(MONITOR, sim.now, step, resolved))
+    other = ("deploy.sh", "--stack", "/srv/elsewhere")
+    reason = sim.refused(i.RunStep(OPERATOR, sim.now, step, other))
+    assert "not the command the Monitor verified" in reason
+    started = sim.do(i.RunStep(OPERATOR, sim.now, step, resolved))
+    assert started[0].body["command"] == list(resolved)

@@ -146,14 +146,18 @@ class Recorder:
 
     def run_step(self, exit_code: int = 0) -> None:
         self.refused(i.RunStep(OPERATOR, self.at(62), "deploy-v2"))  # not verified yet
-        self.do(i.VerifyStep(MONITOR, self.at(63), "deploy-v2"))
-        self.do(i.RunStep(OPERATOR, self.at(65), "deploy-v2"))
+        self.do(i.VerifyStep(MONITOR, self.at(63), "deploy-v2", RESOLVED))
+        self.do(i.RunStep(OPERATOR, self.at(65), "deploy-v2", RESOLVED))
         self.do(
             i.ProcessStarted(
                 SYSTEM, self.now, "step", "deploy-v2", 4242, 4242, "/s/step-1-deploy-v2.out"
             )
         )
         self.do(i.ProcessExited(SYSTEM, self.at(80), "step", "deploy-v2", exit_code, duration=15.0))
+
+
+RESOLVED = ("cockpit", "demo-ctl", "deploy", "v2", "--state", "/srv/demo-state")
+"""The demo step's command with ${var:COCKPIT_DEMO_STATE} resolved, as the screens send it."""
 
 
 def rolled_back_session(path: Path) -> Recorder:
@@ -322,9 +326,7 @@ def test_evidence_files_of_a_rolled_back_session(rolled_back: tuple[Path, Record
     assert manifest["crew"] == {"operator": "ada", "monitor": "grace", "approvers": []}
     assert (manifest["host"], manifest["os_user"]) == ("bastion-1", "deploy")
     [step] = manifest["steps"]
-    assert step["command"] == [
-        "cockpit", "demo-ctl", "deploy", "v2", "--state", "${var:COCKPIT_DEMO_STATE}"
-    ]  # fmt: skip
+    assert step["command"] == list(RESOLVED)  # as it ran, references resolved
     assert (step["status"], step["exit_code"]) == ("succeeded", 0)
     assert manifest["rollback"]["verdict"] == "VERIFIED"
     assert manifest["journal"]["records"] == len(records)
@@ -364,6 +366,9 @@ def test_evidence_files_of_a_rolled_back_session(rolled_back: tuple[Path, Record
 
     approvals = (session_dir / "approval-record.md").read_text()
     assert "Two-person rule: **on**" in approvals
+    # The command as the Monitor verified it, references resolved (the profile has ${var:...}).
+    assert "--state /srv/demo-state" in approvals
+    assert "${var:" not in approvals
     assert "| grace (monitor) | T+00:03 |" in approvals  # the Monitor verified the command
     assert "| ROLL BACK NOW: error rate RED | grace (monitor) | T+00:30 |" in approvals
 

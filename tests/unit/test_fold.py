@@ -24,6 +24,7 @@ from tests.unit.test_evidence import (
     complete_session,
     rolled_back_session,
 )
+from tests.unit.test_incident_report import incident_session
 
 
 def _random_second(rec: Recorder, rng: random.Random, n: float) -> None:
@@ -68,6 +69,7 @@ def random_session(path: Path, seed: int) -> Recorder:
 SESSIONS: dict[str, Callable[[Path], Recorder]] = {
     "rolled back": rolled_back_session,
     "complete": complete_session,
+    "incident": incident_session,
     **{f"random {seed}": functools.partial(random_session, seed=seed) for seed in range(6)},
 }
 
@@ -94,7 +96,7 @@ def test_the_fold_of_the_records_is_the_state_their_events_make(tmp_path: Path, 
             assert state.window.judge == WindowJudge.of(state.window, state.profile)
 
 
-@pytest.mark.parametrize("name", ["rolled back", "random 0", "random 1"])
+@pytest.mark.parametrize("name", ["rolled back", "incident", "random 0", "random 1"])
 def test_the_fold_is_the_state_of_the_events_after_every_record(tmp_path: Path, name: str) -> None:
     path = tmp_path / "s.jsonl"
     SESSIONS[name](path)

@@ -2,9 +2,9 @@
 
     foundations (sample, clock, durations, startup, demo…)
       → profile, journal, runner
-        → engine, probes
+        → engine, probes, lock
           → announce → session
-            → evidence, watch, session_list, guide
+            → evidence, watch, session_list, guide, attach
               → ui
                 → cli
 
@@ -36,12 +36,21 @@ LAYERS: list[set[str]] = [
         "cockpit.demo",
         "cockpit.inert",
         "cockpit.files",
+        "cockpit.sparkline",
     },
     {"cockpit.profile", "cockpit.journal", "cockpit.runner"},
-    {"cockpit.engine", "cockpit.probes"},
+    # The deploy lock reads the profile's [lock] and the files; the session takes it.
+    {"cockpit.engine", "cockpit.probes", "cockpit.lock"},
     {"cockpit.announce"},
     {"cockpit.session"},
-    {"cockpit.evidence", "cockpit.watch", "cockpit.session_list", "cockpit.guide"},
+    # attach: the socket a live session serves, and the joined terminal (watch's read side).
+    {
+        "cockpit.evidence",
+        "cockpit.watch",
+        "cockpit.session_list",
+        "cockpit.guide",
+        "cockpit.attach",
+    },
     {"cockpit.ui"},
     {"cockpit.cli", "cockpit.__main__"},
 ]

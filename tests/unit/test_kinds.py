@@ -30,6 +30,9 @@ NOT_ANNOUNCED = {
     Kind.SAMPLES: "a journal record, not an event",
     Kind.REFUSED: "said on the screen of whoever pressed the key",
     Kind.NOTE: "a note is already something said",
+    Kind.ATTACH_LEFT: "a terminal that leaves changes nothing; the screens show who is joined",
+    Kind.ATTACH_REFUSED: "not an event; the session's screen names whom it refused, at once",
+    Kind.METRIC_HISTORY: "drawn in the sparklines; a failure is said on the metric's row",
 }
 
 

@@ -207,7 +207,7 @@ def test_a_symbolic_link_as_the_sessions_directory_is_refused(tmp_path: Path) ->
     refused(run_cockpit("run", str(PROFILE), "--sessions-dir", str(link)), linked)
     refused(run_cockpit("report", str(journal), "--out", str(link)), linked)
     assert sorted(p.name for p in real.iterdir()) == sorted(
-        [journal.name, journal.name + ".anchors", journal.stem]
+        [journal.name, journal.name + ".anchors", journal.stem, "locks"]
     )
 
 

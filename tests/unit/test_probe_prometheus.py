@@ -225,3 +225,133 @@ async def test_an_unreachable_server_is_an_error() -> None:
         source, id="m", threshold=Threshold(below=1), unit="", timeout=2, clock=FakeClock()
     )
     assert sample.status is Status.ERROR and "cannot connect" in sample.detail
+
+
+async def detail_of(doc: dict[str, Any] | str, status: int = 200) -> str:
+    """The ERROR detail the probe gives for an answer."""
+    sample, _ = await ask(doc, status=status)
+    assert sample.status is Status.ERROR, sample
+    assert sample.value is None
+    return sample.detail
+
+
+def scalar(result: Any) -> dict[str, Any]:
+    return {"status": "success", "data": {"resultType": "scalar", "result": result}}
+
+
+def series(*items: Any) -> dict[str, Any]:
+    return {"status": "success", "data": {"resultType": "vector", "result": list(items)}}
+
+
+async def test_two_series_must_be_aggregated_and_both_are_named() -> None:
+    assert await detail_of(vector("1", "2")) == (
+        'Prometheus: 2 series; aggregate with sum()/max() ({code="200"}, {code="201"})'
+    )
+    assert await detail_of(vector("1", "2", "3")) == (
+        'Prometheus: 3 series; aggregate with sum()/max() ({code="200"}, {code="201"}, …)'
+    )
+
+
+async def test_series_labels_leave_out_the_metric_name() -> None:
+    named = {"metric": {"__name__": "up", "job": "api"}, "value": [NOW, "1"]}
+    bare = {"metric": None, "value": [NOW, "1"]}
+    assert await detail_of(series(named, bare)) == (
+        'Prometheus: 2 series; aggregate with sum()/max() ({job="api"}, {})'
+    )
+
+
+@pytest.mark.parametrize(
+    ("doc", "detail"),
+    [
+        (scalar({"t": NOW}), "value is an object, not [timestamp, value]"),
+        (scalar([NOW, "1", 3]), "value is a list of 3, not [timestamp, value]"),
+        (scalar([True, "1"]), "value is [true, '1'], not [timestamp, value]"),
+        (scalar(["now", "1"]), "value is ['now', '1'], not [timestamp, value]"),
+        (scalar([NOW, 1.5]), "value is [1800000000.0, 1.5], not [timestamp, value]"),
+        (scalar([NOW, "fast"]), "value 'fast' is not a number"),
+        ({"status": "success", "data": [1]}, "the answer has no data object"),
+        (
+            {"status": "success", "data": {"resultType": "vector", "result": {"a": 1}}},
+            "the vector result is not a list",
+        ),
+        (series(5), "a series is not an object"),
+        (
+            {"status": "success", "data": {"resultType": "matrix", "result": []}},
+            "the query returned a range vector; write an instant query",
+        ),
+        (
+            {"status": "success", "data": {"resultType": "string", "result": [NOW, "x"]}},
+            "result type 'string'; write a query that returns a number",
+        ),
+    ],
+)
+async def test_each_malformed_answer_says_what_is_wrong(doc: dict[str, Any], detail: str) -> None:
+    assert await detail_of(doc) == f"Prometheus: {detail}"
+
+
+async def test_answers_that_are_not_a_query_result() -> None:
+    html = "<html><body>" + "Bad Gateway " * 10 + "</body></html>"
+    assert await detail_of(html, status=502) == (
+        "Prometheus answered HTTP 502 with non-JSON: "
+        "'<html><body>Bad Gateway Bad Gateway Bad Gateway Bad Gateway…'"
+    )
+    assert await detail_of("[1, 2]") == (
+        "Prometheus answered HTTP 200 with JSON that is not an object"
+    )
+    assert await detail_of(vector("0.5"), status=503) == "Prometheus answered HTTP 503"
+    assert await detail_of({"status": "error"}, status=500) == (
+        "Prometheus error (HTTP 500): status 'error'"
+    )
+
+
+async def test_a_value_exactly_as_old_as_the_staleness_is_fresh() -> None:
+    edge, _ = await ask(vector("0.1", ts=NOW - 9), staleness=10)  # the clock is at NOW + 1
+    assert edge.status is Status.PASS
+    older, _ = await ask(vector("0.1", ts=NOW - 10), staleness=10)
+    assert older.status is Status.INCONCLUSIVE
+    assert older.detail == "stale: value 0.1 is 11 s old (staleness 10 s)"
+    assert older.value == 0.1
+
+
+async def test_without_a_staleness_the_default_staleness_holds() -> None:
+    # A readiness check has no staleness of its own: an hour-old value is not a PASS.
+    recent, _ = await ask(vector("0.1", ts=NOW - 5), staleness=None)
+    assert recent.status is Status.PASS
+    old, _ = await ask(vector("0.1", ts=NOW - 3600), staleness=None)
+    assert old.status is Status.INCONCLUSIVE
+    assert old.detail == "stale: value 0.1 is 3601 s old (staleness 10 s)"
+
+
+async def test_warnings_keep_the_value_and_may_be_one_string() -> None:
+    doc = vector("0.1")
+    doc["warnings"] = "partial response"
+    sample, _ = await ask(doc)
+    assert sample.status is Status.INCONCLUSIVE
+    assert sample.detail == "Prometheus warned: partial response"
+    assert sample.value == 0.1
+    doc["warnings"] = []
+    assert (await ask(doc))[0].status is Status.PASS
+
+
+async def test_the_source_headers_are_sent() -> None:
+    async with FakeServer() as server:
+        server.prometheus(lambda q: (200, vector("0.5")))
+        source = PrometheusSource(
+            kind="prometheus", url=server.url, query="up", headers={"X-Scope-OrgID": "team-a"}
+        )
+        sample = await measure(
+            source, id="m", threshold=Threshold(below=1), unit="", timeout=3, clock=FakeClock()
+        )
+        assert sample.status is Status.PASS
+        assert server.requests[0].headers["x-scope-orgid"] == "team-a"
+
+
+async def test_an_answer_too_large_is_an_error() -> None:
+    async with FakeServer() as server:
+        server.text("/api/v1/query", "x" * 1_000_001)
+        source = PrometheusSource(kind="prometheus", url=server.url, query="up")
+        sample = await measure(
+            source, id="m", threshold=Threshold(below=1), unit="", timeout=5, clock=FakeClock()
+        )
+    assert sample.status is Status.ERROR
+    assert sample.detail == "Prometheus: body larger than 1000000 bytes"

@@ -265,3 +265,10 @@ def test_demo_passes_strict() -> None:
     run = validate("--strict", DEMO)
     assert run.status == 0, run.output
     assert run.output.startswith(f"ok: {DEMO}:")
+
+
+def test_a_list_item_is_named_by_its_id_where_it_has_one() -> None:
+    with pytest.raises(ProfileError) as caught:
+        load_profile(DATA / "bad" / "between-reversed.toml")
+    (problem,) = caught.value.problems
+    assert problem.where == "metrics['error-rate'].threshold"  # not metrics[0]

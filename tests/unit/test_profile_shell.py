@@ -239,10 +239,10 @@ def test_validate_refuses_a_reference_inside_quotes_naming_the_place(
     (problem,) = caught.value.problems
     assert 'inside "..."' in problem.message
     place = {
-        "step": "stages[0].steps[0].command[0]",
+        "step": "stages['production'].steps['deploy'].command[0]",
         "rollback": "rollback.commands[0][0]",
-        "check": "checks[0].source.command[0]",
-        "metric": "metrics[0].source.command[0]",
+        "check": "checks['ready'].source.command[0]",
+        "metric": "metrics['lag'].source.command[0]",
     }[site]
     assert problem.where == place
     assert problem.line is not None

@@ -225,7 +225,7 @@ def test_what_the_resolved_values_break_is_named_without_the_values() -> None:
     with pytest.raises(ProfileError) as info:
         resolve_profile(Profile.model_validate(doc), {"TOK": SECRET, "CMD": ""})
     [problem] = info.value.problems
-    assert problem.where == "stages[0].steps[0].command"
+    assert problem.where == "stages['production'].steps['deploy'].command"
     assert "the command is empty" in problem.message
     assert SECRET not in str(info.value)
 

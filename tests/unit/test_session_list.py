@@ -15,7 +15,8 @@ PROFILE = Path(__file__).resolve().parents[1] / "data" / "session" / "quick.toml
 
 
 def new_session(sessions: Path) -> Session:
-    return Session.create(PROFILE, sessions_dir=sessions, environ={})
+    # Sessions left unfinished one after another: each new one takes the lock over.
+    return Session.create(PROFILE, sessions_dir=sessions, environ={}, take_over=True)
 
 
 def table(sessions: Path) -> str:

@@ -32,6 +32,10 @@ class StartSession(Intent):
     approvers: tuple[str, ...] = ()
     os_user: str = ""
     host: str = ""
+    kind: str = "deploy"
+    """"deploy", or "incident": the bad release is already out and T0 is now."""
+    baseline_at: float | None = None
+    """An incident's baseline time, when the crew gave one (``--baseline-at``)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,14 @@ class VerifyStep(Intent):
 
 
 @dataclass(frozen=True)
+class VerifyRollbackPlan(Intent):
+    """In an incident, the Monitor verifies the rollback commands (R never waits for it)."""
+
+    commands: tuple[tuple[str, ...], ...] = ()
+    """The commands as the Monitor saw them, references resolved."""
+
+
+@dataclass(frozen=True)
 class ApproveStep(Intent):
     """An approver records approval of a gated step."""
 
@@ -93,6 +105,8 @@ class RunStep(Intent):
     """The Operator asks to run the next step."""
 
     step_id: str
+    command: tuple[str, ...] = ()
+    """The command as it will run, references resolved (recorded with the start)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +155,29 @@ class RecordSample(Intent):
     """A stop-point metric was sampled."""
 
     sample: Sample
+
+
+@dataclass(frozen=True)
+class RecordHistory(Intent):
+    """A metric's history was read when the cockpit opened (or could not be)."""
+
+    metric_id: str
+    start: float
+    end: float
+    step: float
+    points: tuple[tuple[float, float | None], ...] = ()
+    """(time, value) in time order; None for a gap."""
+    error: str | None = None
+    """Why there is no history (Prometheus down, no data, another kind of source)."""
+
+
+@dataclass(frozen=True)
+class TakeBaseline(Intent):
+    """In an incident, once the history is read: take the baseline from before it began."""
+
+    before: tuple[tuple[str, tuple[tuple[float, float | None], ...]], ...] = ()
+    """History read for the crew's baseline time when it lies before the history window:
+    (metric id, points)."""
 
 
 @dataclass(frozen=True)
@@ -198,3 +235,27 @@ class RecordLoopHealth(Intent):
     loop: str
     error: str | None = None
     stopped: bool = False
+
+
+LOCK_CHANGES = ("taken", "lost", "kept", "released")
+
+
+@dataclass(frozen=True)
+class LockChanged(Intent):
+    """The deploy lock was taken (or taken again), lost, kept after a rollback, or released.
+
+    ``change`` is one of ``LOCK_CHANGES``; ``details`` is what the record says (who holds it,
+    why it was lost, the rollback's reason, who released it)."""
+
+    change: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordAttach(Intent):
+    """A crew member joined the session from their own terminal (``joined``), or left
+    (``left``); ``details`` says who (OS user, uid, terminal), as what role, and why they
+    left."""
+
+    change: str
+    details: dict[str, Any]

@@ -48,6 +48,28 @@ class Kind(StrEnum):
     ROLLBACK_VERIFYING = "rollback.verifying"
     ROLLBACK_VERIFIED = "rollback.verified"
     ROLLBACK_NOT_VERIFIED = "rollback.not_verified"
+    # the deploy lock
+    LOCK_TAKEN = "lock.taken"
+    LOCK_LOST = "lock.lost"
+    LOCK_KEPT = "lock.kept"
+    """After a rollback: kept, marked rolled back, until someone releases it."""
+    LOCK_RELEASED = "lock.released"
+    # the crew in their own terminals (cockpit attach)
+    ATTACH_JOINED = "attach.joined"
+    ATTACH_LEFT = "attach.left"
+    METRIC_HISTORY = "metric.history"
+    """What a Prometheus metric did before the cockpit opened (or why that is not known)."""
+    # the incident: the bad release is already out
+    INCIDENT_DECLARED = "incident.declared"
+    """T0 of an incident session: the moment the room declared it."""
+    BASELINE_TAKEN = "baseline.taken"
+    """An incident's baseline: from before it began (its history), or the thresholds."""
+    ROLLBACK_PLAN_VERIFIED = "rollback.plan_verified"
+    """The Monitor verified the rollback commands (beside R, never in front of it)."""
+    STABILIZATION_STARTED = "stabilization.started"
+    """A verified incident rollback: the metrics must now stay inside their thresholds."""
+    INCIDENT_MITIGATED = "incident.mitigated"
+    """Rolled back, verified against the baseline and stable: the incident is mitigated."""
     # the cockpit's own health
     LOOP_FAILED = "loop.failed"
     LOOP_STOPPED = "loop.stopped"
@@ -59,9 +81,11 @@ class Kind(StrEnum):
     """An action the engine (or a failed journal) refused, with the reason."""
     NOTE = "note"
     """Something worth knowing that changes no state (a webhook that failed)."""
+    ATTACH_REFUSED = "attach.refused"
+    """Someone the profile does not name tried to join the session (who, from where)."""
 
 
-NOT_EVENTS = frozenset({Kind.SAMPLES, Kind.REFUSED, Kind.NOTE})
+NOT_EVENTS = frozenset({Kind.SAMPLES, Kind.REFUSED, Kind.NOTE, Kind.ATTACH_REFUSED})
 """Journal records that are not engine events."""
 HIGH_RATE_KINDS = frozenset({Kind.SAMPLE})
 """Events that arrive many times a second: batched into one record per interval."""

@@ -11,9 +11,10 @@ from typing import Any, TypeVar
 
 from cockpit.durations import format_clock
 from cockpit.engine import intents as i
+from cockpit.engine.baseline import choose_baseline
 from cockpit.engine.events import SYSTEM, Event
 from cockpit.engine.kinds import Kind
-from cockpit.engine.state import LOOP_DUTIES, Phase, State, StepStatus, Window
+from cockpit.engine.state import LOOP_DUTIES, Phase, SessionKind, State, StepStatus, Window
 from cockpit.engine.verdict import (
     MetricWindow,
     Verdict,
@@ -22,6 +23,7 @@ from cockpit.engine.verdict import (
     standing,
     tolerance,
     verification_sample,
+    why_not_back,
 )
 from cockpit.profile.models import Metric, Profile
 
@@ -84,13 +86,23 @@ def _require_role(state: State, intent: i.Intent, *roles: str) -> None:
     if actor.role not in roles:
         wanted = " or ".join(r.capitalize() for r in roles)
         raise Refusal(f"only the {wanted} can do this (you act as {actor.role})")
-    if _profile(state).roles.two_person_rule and actor.role in ("operator", "monitor"):
+    profile = _profile(state)
+    single = profile.crew is not None and profile.crew.single_operator
+    if profile.roles.two_person_rule and not single and actor.role in ("operator", "monitor"):
         other = "monitor" if actor.role == "operator" else "operator"
         if _same(actor.user, state.crew.get(other, "")):
             raise Refusal(
                 f"two-person rule: {actor.user} is the {other.capitalize()} and cannot also "
                 f"act as {actor.role.capitalize()}"
             )
+
+
+def _lock_held(state: State) -> None:
+    lock = state.lock
+    if lock is not None and not lock.held and lock.released is None:
+        raise Refusal(
+            f"LOCK LOST ({lock.lost}): no new step until the lock is held again; R still rolls back"
+        )
 
 
 def _not_finished(state: State) -> None:
@@ -108,25 +120,43 @@ def _start(state: State, intent: i.StartSession) -> list[Event]:
     if not intent.operator.strip() or not intent.monitor.strip():
         raise Refusal("name the Operator and the Monitor before starting")
     two_person = bool(intent.profile.get("roles", {}).get("two_person_rule", True))
-    if two_person and _same(intent.operator, intent.monitor):
+    single = bool((intent.profile.get("crew") or {}).get("single_operator", False))
+    if two_person and not single and _same(intent.operator, intent.monitor):
         raise Refusal(
             f"two-person rule: {intent.operator} cannot be both Operator and Monitor; "
             "name a second person"
         )
-    return [
-        _event(
-            intent,
-            Kind.SESSION_STARTED,
-            profile=intent.profile,
-            profile_sha256=intent.profile_sha256,
-            profile_path=intent.profile_path,
-            operator=intent.operator,
-            monitor=intent.monitor,
-            approvers=list(intent.approvers),
-            os_user=intent.os_user,
-            host=intent.host,
-        )
-    ]
+    if intent.kind not in set(SessionKind):
+        raise Refusal(f"unknown kind of session {intent.kind!r}")
+    if intent.baseline_at is not None and intent.kind != SessionKind.INCIDENT:
+        raise Refusal("a baseline time belongs to an incident; a deploy takes its baseline at GO")
+    if intent.baseline_at is not None and intent.baseline_at > intent.wall:
+        raise Refusal("the baseline time is in the future; give a time before the incident")
+    body: dict[str, Any] = {
+        "profile": intent.profile,
+        "profile_sha256": intent.profile_sha256,
+        "profile_path": intent.profile_path,
+        "operator": intent.operator,
+        "monitor": intent.monitor,
+        "approvers": list(intent.approvers),
+        "os_user": intent.os_user,
+        "host": intent.host,
+    }
+    if intent.kind != SessionKind.DEPLOY:
+        body["kind"] = intent.kind  # a deploy's record reads as it did before incidents
+    started = Event(Kind.SESSION_STARTED, body, intent.actor, intent.wall)
+    if intent.kind != SessionKind.INCIDENT:
+        return [started]
+    # T0 is the declaration itself: the timer runs from the first frame, and R works at once.
+    return [started, _event(intent, Kind.INCIDENT_DECLARED, baseline_at=intent.baseline_at)]
+
+
+def _beside_r(state: State, what: str) -> None:
+    """In an incident, the Monitor's readback and verification happen beside R: recorded
+    whenever they happen before the rollback, and moot once it started."""
+    _not_finished(state)
+    if state.rollback is not None:
+        raise Refusal(f"the rollback has started: {what} no longer decides anything")
 
 
 @_rule(i.ConfirmReadback)
@@ -134,16 +164,29 @@ def _readback(state: State, intent: i.ConfirmReadback) -> list[Event]:
     _require_role(state, intent, "monitor")
     if state.readback_by is not None:
         raise Refusal(f"the triggers were already read back by {state.readback_by}")
-    if state.phase is not Phase.BRIEFING:
+    if state.is_incident:
+        _beside_r(state, "the readback")
+    elif state.phase is not Phase.BRIEFING:
         raise Refusal(f"the readback belongs to the briefing, not to {state.phase.value}")
     triggers = list(_profile(state).briefing.contingency.triggers)
     return [_event(intent, Kind.READBACK_CONFIRMED, triggers=triggers)]
 
 
+def _checks_open(state: State, check_id: str, what: str) -> None:
+    """Checks are measured before GO; in an incident, only those guarding the rollback, and
+    only until it starts (they inform R, never block it)."""
+    if state.phase is Phase.INCIDENT:
+        if check_id in state.checks and check_id not in state.rollback_checks():
+            raise Refusal(
+                f"{check_id!r} guards the deploy, not the rollback: not run in an incident"
+            )
+    elif state.phase not in (Phase.BRIEFING, Phase.CHECKLIST):
+        raise Refusal(f"{what} closed once execution has started")
+
+
 @_rule(i.RecordCheck)
 def _check(state: State, intent: i.RecordCheck) -> list[Event]:
-    if state.phase not in (Phase.BRIEFING, Phase.CHECKLIST):
-        raise Refusal("readiness checks are closed once execution has started")
+    _checks_open(state, intent.sample.id, "readiness checks are")
     if intent.sample.id not in state.checks:
         raise Refusal(f"unknown check {intent.sample.id!r}")
     return [_event(intent, Kind.CHECK_RESULT, sample=intent.sample.to_json())]
@@ -151,8 +194,7 @@ def _check(state: State, intent: i.RecordCheck) -> list[Event]:
 
 @_rule(i.ConfirmManualCheck)
 def _confirm(state: State, intent: i.ConfirmManualCheck) -> list[Event]:
-    if state.phase not in (Phase.BRIEFING, Phase.CHECKLIST):
-        raise Refusal("the checklist is closed once execution has started")
+    _checks_open(state, intent.check_id, "the checklist is")
     check = next((c for c in _profile(state).checks if c.id == intent.check_id), None)
     if check is None:
         raise Refusal(f"unknown check {intent.check_id!r}")
@@ -174,6 +216,7 @@ def _go(state: State, intent: i.Go) -> list[Event]:
     _require_role(state, intent, "operator", "monitor")
     if state.hold is not None:
         raise Refusal(f"on HOLD ({state.hold.reason}); resume first")
+    _lock_held(state)
     if intent.actor.role in state.go:
         raise Refusal(f"the {intent.actor.role.capitalize()} has already given GO")
     not_green = state.checks_green(intent.wall)
@@ -244,6 +287,19 @@ def _verify(state: State, intent: i.VerifyStep) -> list[Event]:
     return [_event(intent, Kind.STEP_VERIFIED, step=step.id, command=command)]
 
 
+@_rule(i.VerifyRollbackPlan)
+def _verify_plan(state: State, intent: i.VerifyRollbackPlan) -> list[Event]:
+    if not state.is_incident:
+        raise Refusal("in a deploy the Monitor verifies each step's command (v) before it runs")
+    _require_role(state, intent, "monitor")
+    assert state.incident is not None
+    if state.incident.plan_verified_by is not None:
+        raise Refusal(f"already verified by {state.incident.plan_verified_by}")
+    _beside_r(state, "verifying its commands")
+    commands = [list(c) for c in intent.commands] or list(_profile(state).rollback.commands)
+    return [_event(intent, Kind.ROLLBACK_PLAN_VERIFIED, commands=commands)]
+
+
 @_rule(i.ApproveStep)
 def _approve(state: State, intent: i.ApproveStep) -> list[Event]:
     _executing(state, "approving a step")
@@ -288,6 +344,7 @@ def _run(state: State, intent: i.RunStep) -> list[Event]:
     _require_role(state, intent, "operator")
     if state.hold is not None:
         raise Refusal(f"on HOLD ({state.hold.reason}); resume first")
+    _lock_held(state)
     running = state.running_step()
     if running is not None:
         raise Refusal(f"step {running.id!r} is still running")
@@ -306,9 +363,15 @@ def _run(state: State, intent: i.RunStep) -> list[Event]:
         raise Refusal(f"step {step.id!r} needs the {step.approval}'s approval first")
     if step.irreversible and s.irreversible_ack_by is None:
         raise Refusal(f"step {step.id!r} is a POINT OF NO RETURN: acknowledge it first")
-    return [
-        _event(intent, Kind.STEP_STARTING, step=step.id, index=index, command=list(step.command))
-    ]
+    if intent.command and s.verified_command and list(intent.command) != s.verified_command:
+        raise Refusal(
+            f"step {step.id!r} would run {' '.join(intent.command)!r}, not the command the Monitor"
+            f" verified ({' '.join(s.verified_command)!r}): the environment changed; verify again"
+        )
+    # The command as it runs (references resolved), as the Operator's screen or the Monitor's
+    # verification gave it; the profile's own text only when neither did.
+    command = list(intent.command) or s.verified_command or list(step.command)
+    return [_event(intent, Kind.STEP_STARTING, step=step.id, index=index, command=command)]
 
 
 def _stop_point_passed(state: State, intent: i.Intent, step_id: str, how: str) -> list[Event]:
@@ -323,10 +386,19 @@ def _stop_point_passed(state: State, intent: i.Intent, step_id: str, how: str) -
 
 def _start_rollback(state: State, intent: i.Intent, reason: str, automatic: bool) -> list[Event]:
     commands = len(_profile(state).rollback.commands)
+    body: dict[str, Any] = {"automatic": automatic, "reason": reason, "commands": commands}
+    if state.incident is not None:
+        # R never waits for the Monitor: the record says what it came before.
+        before = []
+        if state.readback_by is None:
+            before.append("readback")
+        if state.incident.plan_verified_by is None:
+            before.append("command verification")
+        body["before"] = before
     return [
         Event(
             kind=Kind.ROLLBACK_STARTED,
-            body={"automatic": automatic, "reason": reason, "commands": commands},
+            body=body,
             actor=SYSTEM if automatic else intent.actor,
             wall=intent.wall,
         )
@@ -454,7 +526,8 @@ def _sample(state: State, intent: i.RecordSample) -> list[Event]:
     events = [_system(intent, Kind.SAMPLE, **sample.to_json())]
     metric = profile.metric(sample.id)
     window = state.window
-    if window is not None and state.rollback is None and sample.id in window.counters:
+    judged = state.rollback is None or (window is not None and window.kind == "stabilization")
+    if window is not None and judged and sample.id in window.counters:
         updated = window.counters[sample.id]
         if sample.measured_at >= window.started:
             updated = copy.copy(updated)
@@ -469,6 +542,62 @@ def _sample(state: State, intent: i.RecordSample) -> list[Event]:
             counters[sample.id] = updated
             events += _judge_verification(state, intent, counters)
     return events
+
+
+@_rule(i.RecordHistory)
+def _history(state: State, intent: i.RecordHistory) -> list[Event]:
+    if intent.metric_id not in state.metrics:
+        raise Refusal(f"unknown metric {intent.metric_id!r}")
+    body: dict[str, Any] = {
+        "metric": intent.metric_id,
+        "start": intent.start,
+        "end": intent.end,
+        "step": intent.step,
+        "points": [[t, v] for t, v in intent.points],
+    }
+    if intent.error is not None:
+        body["error"] = intent.error
+    return [_system(intent, Kind.METRIC_HISTORY, **body)]
+
+
+@_rule(i.TakeBaseline)
+def _take_baseline(state: State, intent: i.TakeBaseline) -> list[Event]:
+    if state.incident is None:
+        raise Refusal("a deploy takes its baseline at GO")
+    if state.incident.baseline is not None:
+        raise Refusal("the baseline was already taken")
+    _not_finished(state)
+    profile = _profile(state)
+    histories: dict[str, list[tuple[float, float | None]]] = {}
+    unavailable: dict[str, str] = {}
+    for metric in profile.metrics:
+        past = state.metrics[metric.id].past
+        if metric.source.kind != "prometheus":
+            unavailable[metric.id] = "no history"
+        elif past is None:
+            continue
+        elif past.error:
+            unavailable[metric.id] = f"no history: {past.error}"
+        else:
+            histories[metric.id] = list(past.points)
+    for metric_id, points in intent.before:
+        if metric_id in state.metrics and metric_id not in unavailable:
+            merged = histories.get(metric_id, []) + list(points)
+            histories[metric_id] = sorted(merged, key=lambda p: p[0])
+    choice = choose_baseline(profile, histories, unavailable, state.incident.baseline_at)
+    red = choice.red
+    return [
+        _system(
+            intent,
+            Kind.BASELINE_TAKEN,
+            at=choice.at,
+            source=choice.source,
+            red=None
+            if red is None
+            else {"metric": red.metric_id, "start": red.start, "from_first": red.from_first},
+            metrics={m: b.to_json() for m, b in choice.metrics.items()},
+        )
+    ]
 
 
 FRESH_MARGIN = 0.001
@@ -510,11 +639,16 @@ def _judge_window(
     overall = (
         Verdict.GREEN if window.accepted_by else _overall(window, metric, updated, intent.wall)
     )
-    verdicts: dict[str, tuple[Verdict, str]] = {}
-    if overall is None or (
-        overall is Verdict.FAILED
+    # A FAILED window acts (and names what failed) in a stabilization window, and in a stop
+    # point or health window unless the advisory was given already; an incident's window
+    # only tracks GREEN / not GREEN (the trigger-time rule acts on it, from T0).
+    acts = window.kind == "stabilization" or (
+        window.kind != "incident"
         and (profile.rollback.on_failed_stop_point == "automatic" or state.advisory is None)
-    ):  # every metric's verdict: to combine them, or to say which failed and why
+    )
+    verdicts: dict[str, tuple[Verdict, str]] = {}
+    if overall is None or (overall is Verdict.FAILED and acts):
+        # every metric's verdict: to combine them, or to say which failed and why
         counters = dict(window.counters)
         counters[metric.id] = updated
         verdicts = {
@@ -522,14 +656,26 @@ def _judge_window(
         }
         if overall is None:
             overall = combine([v for v, _ in verdicts.values()])
-    if overall is Verdict.FAILED:
+    failed = "; ".join(
+        f"{profile.metric(m).title} {why}"
+        for m, (v, why) in verdicts.items()
+        if v is Verdict.FAILED
+    )
+    if overall is Verdict.FAILED and window.kind == "stabilization":
+        return [
+            _system(
+                intent,
+                Kind.ROLLBACK_NOT_VERIFIED,
+                differences=[f"stabilization window FAILED: {failed}"],
+            )
+        ]
+    if window.kind == "stabilization":
+        return []  # its end is a matter of time: see the tick
+    if overall is Verdict.FAILED and window.kind != "incident":
+        # In an incident the metrics are RED already: that is why the room is here. Only
+        # the trigger-time rule acts on them, from T0.
         if not verdicts:
             return []  # advised already; _failure would say nothing new
-        failed = "; ".join(
-            f"{profile.metric(m).title} {why}"
-            for m, (v, why) in verdicts.items()
-            if v is Verdict.FAILED
-        )
         where = "health window" if window.kind == "health" else f"stop point of {window.step_id}"
         return _failure(state, intent, f"{where} FAILED: {failed}")
     if window.kind == "stop_point":
@@ -571,30 +717,50 @@ def comparison(state: State, counters: dict[str, MetricWindow]) -> dict[str, dic
             else tolerance(profile.rollback.verify, metric_id, base),
             "unit": profile.metric(metric_id).unit,
             "back": window.consecutive_passes >= profile.metric(metric_id).pass_count,
+            "against": _against(state, metric_id),
         }
     return out
+
+
+def _against(state: State, metric_id: str) -> str:
+    """What a verified metric is compared with: "GO", "history" (from before the incident)
+    or "threshold" (no baseline)."""
+    if state.incident is None:
+        return "GO" if metric_id in state.baseline else "threshold"
+    return "history" if metric_id in state.baseline else "threshold"
 
 
 def _judge_verification(
     state: State, intent: i.Intent, counters: dict[str, MetricWindow]
 ) -> list[Event]:
+    if state.incident is not None and state.incident.baseline is None:
+        return []  # the history is still being read: what "back" means is not known yet
     result = comparison(state, counters)
-    if all(entry["back"] for entry in result.values()):
-        return [_system(intent, Kind.ROLLBACK_VERIFIED, comparison=result)]
-    return []
+    if not all(entry["back"] for entry in result.values()):
+        return []
+    events = [_system(intent, Kind.ROLLBACK_VERIFIED, comparison=result)]
+    if state.is_incident:
+        duration = _profile(state).health.duration
+        events.append(_system(intent, Kind.STABILIZATION_STARTED, duration=duration))
+    return events
 
 
-def _differences(state: State) -> list[str]:
+def _differences(state: State, now: float) -> list[str]:
+    """What is not back, each saying which condition it fails (a threshold, the baseline, the
+    passes in a row, a stale or missing sample)."""
     assert state.rollback is not None
+    profile = _profile(state)
+    if state.incident is not None and state.incident.baseline is None:
+        return ["no baseline: the history from before the incident was not read in time"]
     out = []
     for metric_id, entry in comparison(state, state.rollback.counters).items():
         if entry["back"]:
             continue
-        unit = f" {entry['unit']}" if entry["unit"] else ""
-        now = "no fresh sample" if entry["now"] is None else f"now {entry['now']:g}{unit}"
-        base = "?" if entry["baseline"] is None else f"{entry['baseline']:g}{unit}"
-        tol = "?" if entry["tolerance"] is None else f"{entry['tolerance']:g}"
-        out.append(f"{metric_id}: {now}, baseline {base} ± {tol}")
+        window = state.rollback.counters.get(metric_id, MetricWindow())
+        why = why_not_back(
+            profile.metric(metric_id), window, entry["baseline"], entry["tolerance"], now
+        )
+        out.append(f"{metric_id}: {why}")
     return out
 
 
@@ -603,6 +769,8 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
     if state.phase.finished or state.profile is None:
         return []
     now = intent.wall
+    if state.phase is Phase.STABILIZING:
+        return _stabilization_tick(state, intent)
     rb = state.rollback
     if rb is not None:
         within = state.profile.rollback.verify.within
@@ -615,7 +783,7 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
                 _system(
                     intent,
                     Kind.ROLLBACK_NOT_VERIFIED,
-                    differences=_differences(state),
+                    differences=_differences(state, now),
                     comparison=comparison(state, rb.counters),
                 )
             ]
@@ -631,6 +799,9 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
             since = "a step failed"
         elif window.kind == "stop_point":
             since = "the step ended"
+        elif window.kind == "incident":
+            declared = window.not_green_since == window.started
+            since = "the incident was declared" if declared else "the metrics went RED again"
         else:
             since = "the health window went RED"
         t_plus = state.t_plus(now) or 0.0
@@ -649,6 +820,35 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
         if now >= end and state.window_verdict(now) is Verdict.GREEN and state.hold is None:
             return [_system(intent, Kind.SESSION_COMPLETE)]
     return []
+
+
+def _stabilization_tick(state: State, intent: i.Tick) -> list[Event]:
+    """The end of an incident's stabilization window: GREEN at its end is MITIGATED; not
+    GREEN within the verification time after it is NOT VERIFIED, saying what is not GREEN."""
+    profile = _profile(state)
+    window = state.window
+    if state.incident is None or window is None or state.incident.stabilization_started is None:
+        return []
+    end = state.incident.stabilization_started + profile.health.duration
+    now = intent.wall
+    if now < end:
+        return []
+    if state.window_verdict(now) is Verdict.GREEN:
+        return [_system(intent, Kind.INCIDENT_MITIGATED, duration=profile.health.duration)]
+    if now < end + profile.rollback.verify.within:
+        return []
+    pending = [
+        f"{profile.metric(m).title}: {why}"
+        for m, (v, why) in state.window_verdicts(now).items()
+        if v is not Verdict.GREEN
+    ]
+    return [
+        _system(
+            intent,
+            Kind.ROLLBACK_NOT_VERIFIED,
+            differences=[f"not GREEN at the end of the stabilization window: {'; '.join(pending)}"],
+        )
+    ]
 
 
 TRIGGER_TIME = "trigger time"
@@ -706,7 +906,8 @@ def _rollback(state: State, intent: i.RollBackNow) -> list[Event]:
     if state.rollback is not None:
         raise Refusal("already rolling back")
     _not_finished(state)
-    if not state.deployed_anything:
+    # An incident's release went out before the cockpit: there is always something to undo.
+    if not state.deployed_anything and not state.is_incident:
         raise Refusal("nothing has been deployed yet: no step has started. HOLD or abort instead")
     return _start_rollback(state, intent, intent.reason, automatic=False)
 
@@ -714,6 +915,8 @@ def _rollback(state: State, intent: i.RollBackNow) -> list[Event]:
 @_rule(i.AcceptInconclusive)
 def _accept(state: State, intent: i.AcceptInconclusive) -> list[Event]:
     _require_role(state, intent, "monitor")
+    if state.window is not None and state.window.kind == "incident":
+        raise Refusal("in an incident nothing waits for a stop point: R rolls back")
     if state.window is None or state.window_verdict(intent.wall) is not Verdict.INCONCLUSIVE:
         raise Refusal("only an INCONCLUSIVE stop point can be accepted")
     if not intent.reason.strip():
@@ -732,3 +935,37 @@ def _snapshot(state: State, intent: i.RecordSnapshot) -> list[Event]:
     return [
         _system(intent, Kind.ROLLBACK_SNAPSHOT, metrics=intent.metrics, output=intent.output_tail)
     ]
+
+
+# ---------------------------------------------------------------- the deploy lock
+
+_LOCK_KINDS = {
+    "taken": Kind.LOCK_TAKEN,
+    "lost": Kind.LOCK_LOST,
+    "kept": Kind.LOCK_KEPT,
+    "released": Kind.LOCK_RELEASED,
+}
+
+
+@_rule(i.LockChanged)
+def _lock_changed(state: State, intent: i.LockChanged) -> list[Event]:
+    kind = _LOCK_KINDS.get(intent.change)
+    if kind is None:
+        raise Refusal(f"unknown lock change {intent.change!r}")
+    lock = state.lock
+    if intent.change == "lost" and (lock is None or not lock.held):
+        return []  # said once; said again only after it was held again
+    if intent.change != "taken" and lock is None:
+        raise Refusal("this session holds no lock")
+    return [_event(intent, kind, **intent.details)]
+
+
+_ATTACH_KINDS = {"joined": Kind.ATTACH_JOINED, "left": Kind.ATTACH_LEFT}
+
+
+@_rule(i.RecordAttach)
+def _attach(state: State, intent: i.RecordAttach) -> list[Event]:
+    kind = _ATTACH_KINDS.get(intent.change)
+    if kind is None:
+        raise Refusal(f"unknown attach change {intent.change!r}")
+    return [_event(intent, kind, **intent.details)]

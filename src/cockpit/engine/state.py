@@ -34,8 +34,19 @@ LOOP_DUTIES = {
     "checks": "the readiness checks",
     "output": "the step output on screen (the output file keeps all of it)",
     "follow": "following the journal",
+    "lock": "watching the deploy lock (LOCK LOST blocks new steps)",
+    "history": "the metrics' history before the cockpit opened",
 }
 """What each background loop carries: what stops when it stops."""
+
+
+class SessionKind(StrEnum):
+    """What a session is for."""
+
+    DEPLOY = "deploy"
+    """Ship a release through the whole procedure (briefing, checklist, GO, steps)."""
+    INCIDENT = "incident"
+    """The bad release is already out: declare the incident, roll back, verify."""
 
 
 class Phase(StrEnum):
@@ -47,16 +58,25 @@ class Phase(StrEnum):
     EXECUTING = "EXECUTING"
     HEALTH = "HEALTH WINDOW"
     COMPLETE = "COMPLETE"
+    INCIDENT = "INCIDENT"
     ROLLING_BACK = "ROLLING BACK"
     VERIFYING = "VERIFYING ROLLBACK"
+    STABILIZING = "STABILIZING"
     ROLLED_BACK = "ROLLED BACK — VERIFIED"
+    MITIGATED = "INCIDENT MITIGATED — ROLLED BACK — VERIFIED"
     NOT_VERIFIED = "ROLLED BACK — NOT VERIFIED"
     ABORTED = "ABORTED"
 
     @property
     def finished(self) -> bool:
         """Whether the session has ended."""
-        return self in (Phase.COMPLETE, Phase.ROLLED_BACK, Phase.NOT_VERIFIED, Phase.ABORTED)
+        return self in (
+            Phase.COMPLETE,
+            Phase.ROLLED_BACK,
+            Phase.MITIGATED,
+            Phase.NOT_VERIFIED,
+            Phase.ABORTED,
+        )
 
 
 class StepStatus(StrEnum):
@@ -76,6 +96,7 @@ class StepState:
     id: str
     status: StepStatus = StepStatus.PENDING
     verified_by: str | None = None
+    verified_command: list[str] | None = None
     approved_by: str | None = None
     irreversible_ack_by: str | None = None
     pid: int | None = None
@@ -98,16 +119,39 @@ class CheckState:
     confirmed_by: str | None = None
 
 
+@dataclass(frozen=True)
+class Past:
+    """A metric's history from before the cockpit opened (a range query), or why there is none."""
+
+    start: float
+    end: float
+    step: float
+    points: tuple[tuple[float, float | None], ...]
+    """(time, value) in time order; None for a gap."""
+    error: str | None = None
+
+
 @dataclass
 class MetricState:
     """A metric's recent history, for the screen."""
 
     history: deque[Sample] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    past: Past | None = None
+    """What the metric did before the cockpit opened, once it was read."""
 
     @property
     def last(self) -> Sample | None:
         """The newest sample."""
         return self.history[-1] if self.history else None
+
+    def red_since(self) -> float | None:
+        """When the current run of FAIL samples began; None unless the newest is a FAIL."""
+        since = None
+        for sample in reversed(self.history):
+            if sample.status is not Status.FAIL:
+                break
+            since = sample.measured_at
+        return since
 
 
 @dataclass
@@ -243,6 +287,27 @@ class RollbackState:
 
 
 @dataclass
+class Incident:
+    """An incident session: when it was declared, by whom, and what the Monitor did beside R."""
+
+    declared: float
+    by: str
+    baseline_at: float | None = None
+    """The baseline time the crew gave, if any (else the history decides)."""
+    plan_verified_by: str | None = None
+    """The Monitor who verified the rollback commands, if anyone did."""
+    stabilization_started: float | None = None
+    baseline: dict[str, Any] | None = None
+    """The body of ``baseline.taken``: when, why then, and each verified metric's baseline."""
+
+    @property
+    def red_since(self) -> float | None:
+        """When the first RED stretch in the history began, if it shows one."""
+        red = (self.baseline or {}).get("red")
+        return float(red["start"]) if isinstance(red, dict) else None
+
+
+@dataclass
 class Hold:
     """Why progression stopped, and who stopped it."""
 
@@ -265,10 +330,33 @@ class LoopFault:
 
 
 @dataclass
+class LockState:
+    """The deploy lock this session holds (or held)."""
+
+    locks: list[str]
+    """What is locked: ``service/environment`` each."""
+    holder: str
+    since: float
+    why: str
+    store: str
+    held: bool = True
+    lost: str | None = None
+    """Why it is not held any more (LOCK LOST): no new step until it is held again."""
+    kept: str | None = None
+    """After a rollback: ``rolled back at …, reason …``, until released."""
+    released: str | None = None
+    taken_over: list[str] = field(default_factory=list)
+    """The locks of sessions that were gone, taken over by this one."""
+
+
+@dataclass
 class State:
     """Everything known about a session, derived only from its events."""
 
     phase: Phase = Phase.NEW
+    kind: SessionKind = SessionKind.DEPLOY
+    incident: Incident | None = None
+    """Set in an incident session from its declaration."""
     profile: Profile | None = None
     profile_path: str = ""
     profile_sha256: str = ""
@@ -287,14 +375,45 @@ class State:
     hold: Hold | None = None
     rollback: RollbackState | None = None
     advisory: str | None = None
+    advised_at: float | None = None
+    """When the advisory was given: its figures are from that moment."""
     step_failed_at: float | None = None
     finished: float | None = None
     aborted_reason: str | None = None
     loops: dict[str, LoopFault] = field(default_factory=dict)
     """Background loops that are failing or stopped (empty while all work)."""
+    lock: LockState | None = None
+    """The deploy lock (None: the session took none, as before locks existed)."""
+    attached: dict[str, str] = field(default_factory=dict)
+    """Terminals joined with ``cockpit attach``: connection → who, as what, where."""
     event_count: int = 0
 
     # ------------------------------------------------------------ derived views
+
+    @property
+    def is_incident(self) -> bool:
+        """Whether this session rolls back a release that is already out."""
+        return self.kind is SessionKind.INCIDENT
+
+    def rollback_checks(self) -> list[str]:
+        """Ids of the checks that guard the rollback (the ones an incident runs)."""
+        if self.profile is None:
+            return []
+        return [c.id for c in self.profile.checks if c.guards("rollback")]
+
+    def rollback_checks_red(self) -> list[str]:
+        """Titles of the checks guarding the rollback whose last result is not PASS (an
+        incident shows them beside R; they never block it)."""
+        if self.profile is None:
+            return []
+        red = []
+        for check in self.profile.checks:
+            if not check.guards("rollback") or check.manual is not None:
+                continue
+            sample = self.checks[check.id].sample
+            if sample is not None and sample.status.value != "PASS":
+                red.append(check.title)
+        return red
 
     @property
     def deployed_anything(self) -> bool:
@@ -386,6 +505,8 @@ class State:
         valid_for = self.profile.checks_valid_for
         missing = []
         for check in self.profile.checks:
+            if not check.guards("deploy"):
+                continue
             cs = self.checks[check.id]
             if check.manual is not None:
                 if cs.confirmed_by is None:
@@ -578,10 +699,60 @@ def _session_started(state: State, e: Event) -> None:
     state.crew = {"operator": str(b["operator"]), "monitor": str(b["monitor"])}
     state.approvers = tuple(b.get("approvers") or profile.roles.approvers)
     state.started = e.wall
+    state.kind = SessionKind(str(b.get("kind") or SessionKind.DEPLOY))
     state.phase = Phase.BRIEFING
     state.checks = {c.id: CheckState() for c in profile.checks}
     state.steps = [StepState(id=step.id) for _, step in profile.steps()]
     state.metrics = {m.id: MetricState() for m in profile.metrics}
+
+
+def _incident_declared(state: State, e: Event) -> None:
+    assert state.profile is not None
+    baseline_at = e.body.get("baseline_at")
+    state.incident = Incident(
+        declared=e.wall,
+        by=e.actor.user,
+        baseline_at=None if baseline_at is None else float(baseline_at),
+    )
+    state.t0 = e.wall
+    state.phase = Phase.INCIDENT
+    # The trigger-time rule counts from T0 while the metrics are not GREEN.
+    _open_window(state, "incident", None, state.profile.health_metrics(), e.wall)
+
+
+def _baseline_taken(state: State, e: Event) -> None:
+    if state.incident is None:
+        return
+    state.incident.baseline = dict(e.body)
+    metrics = dict(e.body.get("metrics", {}))
+    state.baseline = {
+        m: float(b["value"]) for m, b in metrics.items() if b.get("value") is not None
+    }
+    rb = state.rollback
+    if rb is not None and rb.verify_started is not None and rb.verdict is None:
+        # Samples judged before the baseline was known count for nothing: start again.
+        rb.counters = {m: MetricWindow() for m in rb.counters}
+
+
+def _plan_verified(state: State, e: Event) -> None:
+    if state.incident is not None:
+        state.incident.plan_verified_by = e.actor.user
+
+
+def _stabilization_started(state: State, e: Event) -> None:
+    assert state.profile is not None
+    state.phase = Phase.STABILIZING
+    if state.incident is not None:
+        state.incident.stabilization_started = e.wall
+    _open_window(state, "stabilization", None, state.profile.health_metrics(), e.wall)
+    assert state.window is not None
+    state.window.not_green_since = None
+
+
+def _mitigated(state: State, e: Event) -> None:
+    state.phase = Phase.MITIGATED
+    state.finished = e.wall
+    state.window = None
 
 
 def _readback(state: State, e: Event) -> None:
@@ -627,6 +798,12 @@ def _step_flag(attr: str) -> Any:
     return handler
 
 
+def _verified(state: State, e: Event) -> None:
+    s = state.step_state(str(e.body["step"]))
+    s.verified_by = e.actor.user
+    s.verified_command = [str(a) for a in e.body.get("command", [])] or None
+
+
 def _step_starting(state: State, e: Event) -> None:
     s = state.step_state(str(e.body["step"]))
     s.status = StepStatus.STARTING
@@ -665,7 +842,8 @@ def _step_finished(state: State, e: Event) -> None:
     s.status = StepStatus.SUCCEEDED if b["ok"] else StepStatus.FAILED
     if not b["ok"]:
         state.step_failed_at = e.wall  # not GREEN from here: the 5-minute rule is counting
-    if b["ok"] and state.profile is not None:
+    # A step that ends during a rollback opens no stop point: nothing judges that release now.
+    if b["ok"] and state.profile is not None and state.rollback is None:
         step = next(st for _, st in state.profile.steps() if st.id == s.id)
         _open_window(state, "stop_point", s.id, list(step.stop_point), e.wall)
 
@@ -688,6 +866,7 @@ def _health_started(state: State, e: Event) -> None:
 
 def _advised(state: State, e: Event) -> None:
     state.advisory = str(e.body["reason"])
+    state.advised_at = e.wall
     if state.window is not None:
         state.window.advised = state.advisory
 
@@ -743,10 +922,13 @@ def _rollback_verifying(state: State, e: Event) -> None:
 def _rollback_verdict(state: State, e: Event) -> None:
     assert state.rollback is not None
     verified = e.kind == Kind.ROLLBACK_VERIFIED
-    state.phase = Phase.ROLLED_BACK if verified else Phase.NOT_VERIFIED
     state.rollback.verdict = "VERIFIED" if verified else "NOT VERIFIED"
     state.rollback.differences = [str(d) for d in e.body.get("differences", [])]
+    if verified and state.is_incident:
+        return  # the stabilization window follows; the incident is not over yet
+    state.phase = Phase.ROLLED_BACK if verified else Phase.NOT_VERIFIED
     state.finished = e.wall
+    state.window = None
 
 
 def _sample(state: State, e: Event) -> None:
@@ -768,6 +950,22 @@ def _add_sample(state: State, sample: Sample) -> None:
         if sample.measured_at >= rb.verify_started and rb.verdict is None:
             judged = verification_sample(state.profile, state.baseline, sample)
             rb.counters[sample.id].add(judged, metric)
+
+
+def _metric_history(state: State, e: Event) -> None:
+    b = e.body
+    ms = state.metrics.get(str(b["metric"]))
+    if ms is None:
+        return
+    points = tuple((float(t), None if v is None else float(v)) for t, v in b.get("points", []))
+    error = b.get("error")
+    ms.past = Past(
+        float(b["start"]),
+        float(b["end"]),
+        float(b["step"]),
+        points,
+        None if error is None else str(error),
+    )
 
 
 def _snapshot(state: State, e: Event) -> None:
@@ -794,11 +992,53 @@ def _loop_recovered(state: State, e: Event) -> None:
 
 def _resumed(state: State, e: Event) -> None:
     state.loops.clear()  # a resumed cockpit runs loops of its own
+    state.attached.clear()  # and its own attach socket: nobody is joined yet
 
 
 def _window_green(state: State, e: Event) -> None:
     if state.window is not None:
         state.window.not_green_since = None if e.kind == Kind.WINDOW_GREEN else e.wall
+
+
+def _lock_taken(state: State, e: Event) -> None:
+    b = e.body
+    holder = dict(b.get("holder", {}))
+    state.lock = LockState(
+        locks=[str(k) for k in b.get("locks", [])],
+        holder=f"{holder.get('user')}@{holder.get('host')} (pid {holder.get('pid')})",
+        since=float(b.get("since", e.wall)),
+        why=str(b.get("why", "")),
+        store=str(b.get("store", "")),
+        taken_over=[str(t) for t in b.get("taken_over", [])],
+    )
+
+
+def _lock_lost(state: State, e: Event) -> None:
+    if state.lock is not None:
+        state.lock.held = False
+        state.lock.lost = str(e.body.get("reason", "unknown"))
+
+
+def _lock_kept(state: State, e: Event) -> None:
+    if state.lock is not None:
+        state.lock.kept = str(e.body.get("text", ""))
+
+
+def _lock_released(state: State, e: Event) -> None:
+    if state.lock is not None:
+        state.lock.held = False
+        state.lock.kept = None
+        state.lock.released = f"{e.body.get('by')}: {e.body.get('reason')}"
+
+
+def _attach_joined(state: State, e: Event) -> None:
+    b = e.body
+    where = f" on {b['tty']}" if b.get("tty") else ""
+    state.attached[str(b.get("connection"))] = f"{b.get('user')} ({b.get('role')}){where}"
+
+
+def _attach_left(state: State, e: Event) -> None:
+    state.attached.pop(str(e.body.get("connection")), None)
 
 
 _HANDLERS: dict[str, Callable[[State, Event], None]] = {
@@ -811,7 +1051,7 @@ _HANDLERS: dict[str, Callable[[State, Event], None]] = {
     Kind.HOLD: _hold,
     Kind.NOGO: _hold,
     Kind.RESUME: _resume,
-    Kind.STEP_VERIFIED: _step_flag("verified_by"),
+    Kind.STEP_VERIFIED: _verified,
     Kind.STEP_APPROVED: _step_flag("approved_by"),
     Kind.STEP_IRREVERSIBLE_ACKNOWLEDGED: _step_flag("irreversible_ack_by"),
     Kind.STEP_STARTING: _step_starting,
@@ -837,4 +1077,16 @@ _HANDLERS: dict[str, Callable[[State, Event], None]] = {
     Kind.LOOP_STOPPED: _loop_fault,
     Kind.LOOP_RECOVERED: _loop_recovered,
     Kind.SESSION_RESUMED: _resumed,
+    Kind.LOCK_TAKEN: _lock_taken,
+    Kind.LOCK_LOST: _lock_lost,
+    Kind.LOCK_KEPT: _lock_kept,
+    Kind.LOCK_RELEASED: _lock_released,
+    Kind.ATTACH_JOINED: _attach_joined,
+    Kind.ATTACH_LEFT: _attach_left,
+    Kind.METRIC_HISTORY: _metric_history,
+    Kind.INCIDENT_DECLARED: _incident_declared,
+    Kind.ROLLBACK_PLAN_VERIFIED: _plan_verified,
+    Kind.BASELINE_TAKEN: _baseline_taken,
+    Kind.STABILIZATION_STARTED: _stabilization_started,
+    Kind.INCIDENT_MITIGATED: _mitigated,
 }

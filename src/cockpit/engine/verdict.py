@@ -126,3 +126,86 @@ def verification_sample(profile: Profile, baseline: dict[str, float], sample: Sa
         sample.measured_at,
         f"{sample.value:g} is not within {allowed:g} of the baseline {base:g}",
     )
+
+
+def _num(value: float, unit: str = "") -> str:
+    return f"{value:.3g}{' ' + unit if unit else ''}"
+
+
+def baseline_bound(metric: Metric, base: float, allowed: float) -> str:
+    """The baseline condition in words: ``≤ 0.71 % (the baseline 0.21 % + 0.5)``; a metric
+    may always be better than its baseline in the threshold's direction."""
+    unit = metric.unit
+    if metric.threshold.below is not None:
+        return f"≤ {_num(base + allowed, unit)} (the baseline {_num(base, unit)} + {allowed:.3g})"
+    if metric.threshold.above is not None:
+        return f"≥ {_num(base - allowed, unit)} (the baseline {_num(base, unit)} − {allowed:.3g})"
+    return f"within {allowed:.3g} of the baseline {_num(base, unit)}"
+
+
+def bound_short(metric: Metric, base: float, allowed: float) -> str:
+    """The baseline condition alone: ``≤ 0.71 %``."""
+    if metric.threshold.below is not None:
+        return f"≤ {_num(base + allowed, metric.unit)}"
+    if metric.threshold.above is not None:
+        return f"≥ {_num(base - allowed, metric.unit)}"
+    return f"{_num(base, metric.unit)} ± {allowed:.3g}"
+
+
+def back_rule(metric: Metric, base: float | None, allowed: float | None) -> str:
+    """What "back" means for one verified metric, in words (the screen states the rule)."""
+    condition = metric.threshold.describe(metric.unit)
+    if base is not None and allowed is not None:
+        condition += f" and {baseline_bound(metric, base, allowed)}"
+    else:
+        condition += " (no baseline: the threshold alone)"
+    return f"{condition}, {metric.pass_count} fresh passes in a row"
+
+
+def why_not_back(
+    metric: Metric, window: MetricWindow, base: float | None, allowed: float | None, now: float
+) -> str:
+    """Which condition a verified metric fails, in words: never just the numbers."""
+    last = window.last
+    if last is None:
+        return "no sample since the verification began"
+    age = now - last.measured_at
+    stale = f"no fresh sample for {age:.0f} s" if age > metric.staleness else ""
+    if last.value is None:
+        why = f"{last.status.value}: {last.detail}"
+    else:
+        shown = (
+            f"now {_num(last.value, metric.unit)}"
+            if not stale
+            else f"last {_num(last.value, metric.unit)}"
+        )
+        if not metric.threshold.passes(last.value):
+            why = f"{shown}: fails its threshold {metric.threshold.describe(metric.unit)}"
+        elif (
+            base is not None
+            and allowed is not None
+            and not back_to_baseline(metric.threshold, base, last.value, allowed)
+        ):
+            why = (
+                f"{shown}: not back at its baseline: needs {baseline_bound(metric, base, allowed)}"
+            )
+        elif last.status is not Status.PASS:
+            why = f"{shown}: {last.status.value}: {last.detail}"
+        elif stale:
+            return stale
+        else:
+            passes = f"{window.consecutive_passes} of {metric.pass_count}"
+            return f"{shown}: {passes} fresh passes in a row"
+    return f"{why}; {stale}" if stale else why
+
+
+def verification_rule(profile: Profile) -> str:
+    """The rule every verified metric meets, with the profile's numbers."""
+    verify = profile.rollback.verify
+    counts = {profile.metric(m).pass_count for m in verify.metrics}
+    passes = f"{counts.pop()} fresh passes" if len(counts) == 1 else "fresh passes (pass_count)"
+    absolute = " (or tolerance_abs)" if verify.tolerance_abs else ""
+    return (
+        f"back: {passes} in a row, inside the threshold and within {verify.tolerance_pct:g} %"
+        f"{absolute} of the baseline, or better"
+    )

@@ -193,6 +193,12 @@ def approval_record(session: SessionRecord) -> str:
     profile = session.profile
     state = session.state
     rule = "on" if profile.roles.two_person_rule else "OFF"
+    if profile.crew is not None:
+        rule += (
+            ", SINGLE OPERATOR: one OS user may act as both roles"
+            if profile.crew.single_operator
+            else ", held by identity: one OS user cannot act as both roles"
+        )
     parts = [
         _header(session, "Approval record"),
         f"Two-person rule: **{rule}**. Operator {state.crew.get('operator')}, Monitor"
@@ -201,8 +207,10 @@ def approval_record(session: SessionRecord) -> str:
     verified, approved, acknowledged = [], [], []
     for index, (_, step) in enumerate(profile.steps()):
         name = f"{index + 1}. {md.code(step.id)}"
-        by, when = _by(session, _first(session, Kind.STEP_VERIFIED, step=step.id))
-        verified.append((name, md.command(step.command), by, when))
+        record = _first(session, Kind.STEP_VERIFIED, step=step.id)
+        by, when = _by(session, record)
+        command = record.body.get("command") if record else None  # as the Monitor saw it
+        verified.append((name, md.command(command or step.command), by, when))
         if step.approval is not None:
             record = _first(session, Kind.STEP_APPROVED, step=step.id)
             by, when = _by(session, record)

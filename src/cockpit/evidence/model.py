@@ -32,6 +32,11 @@ measured before it (a sample measured at the very time the window opened may be 
 just before it; the batches are flushed before every decision)."""
 
 
+LIVE_POINTS = 2048
+"""Valued samples of a metric an incident report keeps as they are for its live sparkline
+(30 cells); past that, neighbours are merged by pairs, so a long incident costs no more."""
+
+
 class Seen(NamedTuple):
     """A sample as the journal holds it, read as far as the evidence needs: a day of 16
     metrics is 1.4 million samples, and building each as a :class:`Sample` doubled the time
@@ -44,16 +49,29 @@ class Seen(NamedTuple):
     item: Mapping[str, Any]
 
 
+_SAMPLE_KINDS = frozenset({Kind.SAMPLES, Kind.SAMPLE})
+"""Records of samples: a batch, or one sample recorded on its own (as a journal written
+without the batcher holds them)."""
+
+
 def _seen(record: Record) -> Iterator[Seen]:
-    """The samples a ``samples`` record batches, in journal order."""
+    """The samples a ``samples`` record batches (or a ``sample`` record holds), in journal
+    order."""
+    if record.kind == Kind.SAMPLE:
+        yield _seen_item(record.body)
+        return
     for items in record.body.values():
         for item in items:
-            value = item.get("value")
-            if value is not None:
-                value = float(value)
-                if not math.isfinite(value):  # as Sample.from_json: never a value
-                    value = None
-            yield Seen(str(item["id"]), status_of(item), value, float(item["at"]), item)
+            yield _seen_item(item)
+
+
+def _seen_item(item: Mapping[str, Any]) -> Seen:
+    value = item.get("value")
+    if value is not None:
+        value = float(value)
+        if not math.isfinite(value):  # as Sample.from_json: never a value
+            value = None
+    return Seen(str(item["id"]), status_of(item), value, float(item["at"]), item)
 
 
 @dataclass
@@ -89,6 +107,82 @@ class MetricSummary:
             self.first_not_pass is None or sample.measured_at < self.first_not_pass
         ):
             self.first_not_pass = sample.measured_at
+
+
+@dataclass
+class LiveSeries:
+    """One metric's samples as the incident report draws them after the history: the span
+    from the first to the last (in journal order) and the values, summed up in bins of time
+    that :meth:`buckets` averages per cell.
+
+    Up to :data:`LIVE_POINTS` valued samples each bin is one sample and the cells are exactly
+    :func:`cockpit.sparkline.buckets` of them. Past that, the samples are summed up in bins of
+    equal width (doubled whenever there would be more than :data:`LIVE_POINTS`), each drawn
+    at its samples' mean time: a bin lies in one cell whole, so only a bin across a cell's
+    edge (at most 1/34 of a cell of the report's 30) moves a few samples to its neighbour.
+    """
+
+    first: float | None = None
+    last: float | None = None
+    bins: dict[int, list[float]] = field(default_factory=dict)
+    """Key → [sum of times, sum of values, how many]."""
+    width: float = 0.0
+    """Seconds per bin; 0 while every sample is a bin of its own."""
+
+    def add(self, measured_at: float, value: float | None) -> None:
+        """Count one sample in (one without a value only stretches the span)."""
+        if self.first is None:
+            self.first = measured_at
+        self.last = measured_at
+        if value is None:
+            return
+        if self.width == 0.0:
+            self.bins[len(self.bins)] = [measured_at, value, 1]
+            if len(self.bins) > LIVE_POINTS:
+                times = [b[0] for b in self.bins.values()]
+                self._rebin(max((max(times) - min(times)) / (LIVE_POINTS // 2), 1e-3))
+            return
+        key = math.floor((measured_at - self.first) / self.width)
+        kept = self.bins.get(key)
+        if kept is None:
+            self.bins[key] = [measured_at, value, 1]
+            if len(self.bins) > LIVE_POINTS:
+                self._rebin(self.width * 2)
+        else:
+            kept[0] += measured_at
+            kept[1] += value
+            kept[2] += 1
+
+    def _rebin(self, width: float) -> None:
+        assert self.first is not None
+        bins: dict[int, list[float]] = {}
+        for total_t, total_v, count in self.bins.values():
+            key = math.floor((total_t / count - self.first) / width)
+            kept = bins.get(key)
+            if kept is None:
+                bins[key] = [total_t, total_v, count]
+            else:
+                kept[0] += total_t
+                kept[1] += total_v
+                kept[2] += count
+        self.bins, self.width = bins, width
+        if len(bins) > LIVE_POINTS:  # samples far out of order: wider still
+            self._rebin(width * 2)
+
+    def buckets(self, cells: int) -> list[float | None]:
+        """The samples from the first to the last as ``cells`` means (None where none was)."""
+        if cells <= 0 or self.first is None or self.last is None:
+            return []
+        start, end = self.first, self.last + 1e-6
+        span = max(end - start, 1e-9)
+        sums = [0.0] * cells
+        counts = [0.0] * cells
+        for total_t, total_v, count in self.bins.values():
+            t = total_t if count == 1 else total_t / count
+            cell = min(cells - 1, max(0, int((t - start) / span * cells)))
+            sums[cell] += total_v
+            counts[cell] += count
+        return [sums[n] / counts[n] if counts[n] else None for n in range(cells)]
 
 
 @dataclass
@@ -169,13 +263,15 @@ class SessionRecord:
     a 24-hour session of 16 metrics holds 1.4 million of them.
 
     Attributes:
-        decisions: Every record except the batches of samples, in order.
+        decisions: Every record except the samples (batched or not), in order.
         state: The state after the last record.
         record_count: Records in the journal, the batches of samples included.
         last_hash: The hash of the last record, which ties the evidence to the journal.
         windows: The stop points and the health window, with their samples summed up.
         minutes: Each metric's samples summed up per minute of measurement (the health log),
             keyed by the minute's start (epoch seconds) and the metric's id.
+        live: An incident's samples per metric, for its report's sparklines (empty for a
+            deploy).
         journal_path: Where the journal is, when known (for the report's footer).
     """
 
@@ -185,6 +281,7 @@ class SessionRecord:
     last_hash: str
     windows: list[JudgedWindow] = field(default_factory=list)
     minutes: dict[tuple[int, str], MetricSummary] = field(default_factory=dict)
+    live: dict[str, LiveSeries] = field(default_factory=dict)
     journal_path: str | None = None
 
     @property
@@ -261,9 +358,13 @@ def iso(wall: float, *, millis: bool = False) -> str:
 
 
 def who(actor: Actor) -> str:
-    """``grace (monitor)``, or ``cockpit`` for the cockpit's own decisions."""
+    """``grace (monitor)``, or ``cockpit`` for the cockpit's own decisions; with the OS
+    identity where the record has it: ``grace (monitor, uid 1001, /dev/pts/3)``."""
     if actor.role == actor.user:
         return actor.user
+    if actor.uid is not None:
+        where = f", {actor.tty}" if actor.tty else ""
+        return f"{actor.user} ({actor.role}, uid {actor.uid}{where})"
     return f"{actor.user} ({actor.role})"
 
 
@@ -283,6 +384,7 @@ def load_session(records: Iterable[Record], journal_path: str | None = None) -> 
     decisions: list[Record] = []
     windows = _Windows()
     minutes: dict[tuple[int, str], MetricSummary] = {}
+    live: dict[str, LiveSeries] | None = None  # only an incident's report draws its samples
     recent: deque[list[Seen]] = deque(maxlen=RECENT_BATCHES)
     opened: JudgedWindow | None = None
     count = 0
@@ -294,11 +396,11 @@ def load_session(records: Iterable[Record], journal_path: str | None = None) -> 
             )
         count += 1
         last_hash = record.hash
-        if record.kind != Kind.SAMPLES:
+        if record.kind not in _SAMPLE_KINDS:
             decisions.append(record)
         try:
             fold.add(record)
-            if record.kind == Kind.SAMPLES:
+            if record.kind in _SAMPLE_KINDS:
                 recent.append([])
                 for sample in _seen(record):
                     recent[-1].append(sample)
@@ -309,8 +411,16 @@ def load_session(records: Iterable[Record], journal_path: str | None = None) -> 
                     if summary is None:
                         summary = minutes[minute] = MetricSummary()
                     summary.add(sample)
+                    if live is not None:
+                        series = live.get(sample.id)
+                        if series is None:
+                            series = live[sample.id] = LiveSeries()
+                        series.add(sample.measured_at, sample.value)
             else:
-                opened = windows.on_record(record, fold.state)
+                state = fold.state
+                if record.kind == Kind.SESSION_STARTED:
+                    live = {} if state.is_incident else None
+                opened = windows.on_record(record, state)
         except Exception as exc:  # a hash-valid record the engine cannot fold
             raise NotASession(
                 f"record {record.seq} ({record.kind}) does not replay: {type(exc).__name__}: {exc}"
@@ -329,5 +439,6 @@ def load_session(records: Iterable[Record], journal_path: str | None = None) -> 
         last_hash=last_hash,
         windows=windows.windows,
         minutes=minutes,
+        live=live or {},
         journal_path=journal_path,
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from cockpit.announce import baseline_summary, baseline_words, before_the_monitor
 from cockpit.durations import format_clock, format_duration
 from cockpit.engine import Phase
 from cockpit.engine.kinds import Kind
+from cockpit.engine.verdict import verification_rule
 from cockpit.evidence import markdown as md
 from cockpit.evidence.model import SessionRecord, compact, iso, load_session, who
 from cockpit.journal import Record
@@ -149,13 +151,13 @@ def describe(session: SessionRecord, record: Record) -> str | None:
         return f"**ROLLBACK ADVISED**: {b.get('reason')}"
     if kind == Kind.ROLLBACK_STARTED:
         how = "automatic" if b.get("automatic") else f"by {who(record.actor)}"
-        return f"**ROLLING BACK NOW** ({how}): {b.get('reason')}"
+        return f"**ROLLING BACK NOW** ({how}): {b.get('reason')}{before_the_monitor(b)}"
     if kind == Kind.ROLLBACK_COMMAND_FINISHED:
         return f"Rollback command {int(b.get('index', 0)) + 1} finished: {_exit(b)}"
     if kind == Kind.ROLLBACK_SNAPSHOT:
         return f"Snapshot taken: {len(b.get('metrics', {}))} metrics, last output lines"
     if kind == Kind.ROLLBACK_VERIFYING:
-        return "Rollback commands done: verifying against the GO baseline"
+        return f"Rollback commands done: verifying against {baseline_words(session.state)}"
     if kind == Kind.ROLLBACK_VERIFIED:
         return "**ROLLED BACK — VERIFIED**: every verified metric is back at its baseline"
     if kind == Kind.ROLLBACK_NOT_VERIFIED:
@@ -174,6 +176,20 @@ def describe(session: SessionRecord, record: Record) -> str | None:
 
 def _cockpit_itself(session: SessionRecord, kind: str, b: dict[str, Any]) -> str:
     """Records about the cockpit rather than the deploy: resumes and its own loops."""
+    if kind == Kind.METRIC_HISTORY:
+        return _history_line(session, b)
+    if kind == Kind.INCIDENT_DECLARED:
+        return "**T0: INCIDENT DECLARED** (the rollback is one key away from here)"
+    if kind == Kind.BASELINE_TAKEN:
+        return "Baseline taken " + baseline_summary(b, session.state)
+    if kind == Kind.ROLLBACK_PLAN_VERIFIED:
+        return f"Rollback commands verified by the Monitor: {_commands(b.get('commands', []))}"
+    if kind == Kind.STABILIZATION_STARTED:
+        duration = b.get("duration")
+        span = f" ({format_duration(float(duration))})" if duration is not None else ""
+        return f"Stabilization window started{span}"
+    if kind == Kind.INCIDENT_MITIGATED:
+        return "**INCIDENT MITIGATED — ROLLED BACK — VERIFIED**: stable to the end of the window"
     if kind == Kind.SESSION_RESUMED:
         where = f" on {b['host']}" if b.get("host") else ""
         tty = f" ({b['tty']})" if b.get("tty") else ""
@@ -195,7 +211,62 @@ def _cockpit_itself(session: SessionRecord, kind: str, b: dict[str, Any]) -> str
         )
     if kind == Kind.LOOP_RECOVERED:
         return f"The cockpit's {b.get('loop')} loop works again"
-    return f"{kind}: {compact(b)}"  # a kind this version does not know (a newer journal)
+    return _lock(kind, b) or _attach(kind, b) or f"{kind}: {compact(b)}"  # a newer journal's
+
+
+def _attach(kind: str, b: dict[str, Any]) -> str | None:
+    """Records of the crew's own terminals (``cockpit attach``)."""
+    who_it_is = f"{b.get('user')} (uid {b.get('uid')})"
+    where = f" on {b['tty']}" if b.get("tty") else ""
+    if kind == Kind.ATTACH_JOINED:
+        return f"{who_it_is} joined as {str(b.get('role')).capitalize()}{where}"
+    if kind == Kind.ATTACH_LEFT:
+        return f"{who_it_is} left ({b.get('role')}{where})"
+    if kind == Kind.ATTACH_REFUSED:
+        return f"**{who_it_is} was refused**{where}, pid {b.get('pid')}: {b.get('why')}"
+    return None
+
+
+def _lock(kind: str, b: dict[str, Any]) -> str | None:
+    """Records of the deploy lock."""
+    locks = ", ".join(md.code(str(k)) for k in b.get("locks", [])) or "the service"
+    if kind == Kind.LOCK_TAKEN:
+        holder = dict(b.get("holder") or {})
+        who_holds = f"{holder.get('user')}@{holder.get('host')}, pid {holder.get('pid')}"
+        over = b.get("taken_over") or []
+        taken = (
+            f"; taken over from a session that was gone ({'; '.join(map(str, over))})"
+            if over
+            else ""
+        )
+        again = "taken again" if b.get("again") else "taken"
+        return f"Deploy lock on {locks} {again} ({who_holds}; {b.get('store')}){taken}"
+    if kind == Kind.LOCK_LOST:
+        return f"**LOCK LOST**: {b.get('reason')}; no new step until it is held again"
+    if kind == Kind.LOCK_KEPT:
+        return f"Deploy lock kept: {b.get('text')}; released only by `cockpit unlock`"
+    if kind == Kind.LOCK_RELEASED:
+        return f"Deploy lock released by {b.get('by')}: {b.get('reason')}"
+    return None
+
+
+def _history_line(session: SessionRecord, b: dict[str, Any]) -> str:
+    metric = str(b.get("metric"))
+    name = f"{session.metric_title(metric)} ({md.code(metric)})"
+    if b.get("error"):
+        return f"History of {name}: none: {b['error']}"
+    points = b.get("points", [])
+    start, end = b.get("start"), b.get("end")
+    if not isinstance(start, int | float) or not isinstance(end, int | float):
+        return f"History of {name} read: {len(points)} points"
+    span = f"{session.when(float(start))} to {session.when(float(end))}"
+    return f"History of {name} read: {len(points)} points from {span}"
+
+
+def _commands(commands: Any) -> str:
+    if not isinstance(commands, list):
+        return "?"
+    return "; ".join(md.command(c) for c in commands if isinstance(c, list)) or "?"
 
 
 FOUND_ON_RESUME = {
@@ -212,10 +283,14 @@ def _intent(body: dict[str, Any]) -> str:
 
 def timeline(session: SessionRecord) -> str:
     """Every decision record with its time, who and what, in journal order."""
+    crew = session.profile.crew
+    single = crew is not None and crew.single_operator
     rows = []
     for record in session.decisions:
         text = describe(session, record)
         if text is not None:
+            if single and record.actor.role in ("operator", "monitor"):
+                text += " — SINGLE OPERATOR: one OS user may act in both roles"
             rows.append((str(record.seq), session.at(record), who(record.actor), text))
     return md.table(["#", "Time", "Who", "Event"], rows)
 
@@ -243,13 +318,19 @@ def verification_table(session: SessionRecord) -> str:
         rb = session.state.rollback
         recorded = comparison(session.state, rb.counters) if rb is not None else {}
     rows = []
+    incident = session.state.incident
+    taken = dict((incident.baseline or {}).get("metrics") or {}) if incident else {}
     for metric_id, entry in recorded.items():
         unit = str(entry.get("unit") or session.metric_unit(metric_id))
         tol = entry.get("tolerance")
+        base = md.value(entry.get("baseline"), unit)
+        if entry.get("baseline") is None:
+            why = dict(taken.get(metric_id) or {}).get("why")
+            base = str(why or "verified against the threshold (no baseline)")
         rows.append(
             (
                 f"{session.metric_title(metric_id)} ({md.code(metric_id)})",
-                md.value(entry.get("baseline"), unit),
+                base,
                 md.value(entry.get("now"), unit),
                 "—" if tol is None else f"± {md.value(float(tol), unit)}",
                 "✔ back" if entry.get("back") else "✘ not back",
@@ -257,7 +338,8 @@ def verification_table(session: SessionRecord) -> str:
         )
     if not rows:
         return "No verification was recorded."
-    return md.table(["Metric", "Baseline (at GO)", "Now", "Tolerance", "Result"], rows)
+    when = "before the incident" if incident is not None else "at GO"
+    return md.table(["Metric", f"Baseline ({when})", "Now", "Tolerance", "Result"], rows)
 
 
 def snapshot(session: SessionRecord) -> str:
@@ -312,9 +394,13 @@ def rollback_section(session: SessionRecord) -> str:
     verdicts = session.of_kind(Kind.ROLLBACK_VERIFIED, Kind.ROLLBACK_NOT_VERIFIED)
     verdict = f"**{rb.verdict}** at {session.at(verdicts[-1])}" if verdicts else "not reached"
     within = format_duration(session.profile.rollback.verify.within)
-    lines.append(
-        f"- **Verification** against the baseline taken at GO (within {within}): {verdict}"
+    against = (
+        "the baseline from before the incident"
+        if session.state.is_incident
+        else "the baseline taken at GO"
     )
+    lines.append(f"- **Verification** against {against} (within {within}): {verdict}")
+    lines.append(f"- **Rule**: {verification_rule(session.profile)}")
     for difference in rb.differences:
         lines.append(f"  - {difference}")
     return "\n\n".join(
@@ -372,7 +458,11 @@ def journal_section(session: SessionRecord) -> str:
 
 
 def render_report(session: SessionRecord, evidence_files: Sequence[str] = ()) -> str:
-    """The whole DEPLOYMENT-REPORT.md."""
+    """The whole DEPLOYMENT-REPORT.md (for an incident session: the incident report)."""
+    if session.state.is_incident:
+        from cockpit.evidence.incident import render_incident_report  # it builds on this one
+
+        return render_incident_report(session, evidence_files)
     parts = [
         f"# Deployment report: {session.profile.deployment.name}",
         f"**Outcome: {outcome(session)}**",

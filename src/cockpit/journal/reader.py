@@ -33,7 +33,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from cockpit.files import FileRefused, open_regular_file
+from cockpit.files import FileRefused, open_regular_file, os_reason
 from cockpit.journal.anchors import AnchorReader, anchors_path_for, format_anchor
 from cockpit.journal.errors import JournalDamaged, JournalUnreadable
 from cockpit.journal.lines import Lines, with_last
@@ -135,7 +135,7 @@ def _opened(path: Path, *, missing_ok: bool = False) -> Iterator[Lines | None]:
     try:
         yield Lines(fd, os.fstat(fd).st_size)
     except OSError as exc:
-        raise JournalUnreadable(path, exc.strerror or str(exc)) from None
+        raise JournalUnreadable(path, os_reason(exc)) from None
     finally:
         os.close(fd)
 

@@ -20,6 +20,7 @@ from typing import Any
 GENESIS_PREV = "0" * 64
 RECORD_FIELDS = frozenset({"seq", "wall", "t_plus", "actor", "kind", "body", "prev", "hash"})
 ACTOR_FIELDS = frozenset({"role", "user", "tty"})
+ACTOR_FIELDS_WITH_UID = ACTOR_FIELDS | {"uid"}
 _HEX_DIGITS = frozenset("0123456789abcdef")
 # Sorted keys put "hash" right before "kind"; a JSON string cannot contain this text unescaped,
 # and "kind" is the first key after "body", so the last occurrence is the key itself.
@@ -28,15 +29,24 @@ _KIND_KEY = ',"kind":'
 
 @dataclass(frozen=True)
 class Actor:
-    """Who did something: the crew role, the OS user and the terminal."""
+    """Who did something: the crew role, the OS user and the terminal.
+
+    ``uid`` is the OS user's number where it is known for sure (the session's own process,
+    or a crew member's terminal checked with ``SO_PEERCRED``); it is written only then, so
+    journals without it read as before.
+    """
 
     role: str
     user: str
     tty: str | None = None
+    uid: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The actor as a JSON object."""
-        return {"role": self.role, "user": self.user, "tty": self.tty}
+        obj: dict[str, Any] = {"role": self.role, "user": self.user, "tty": self.tty}
+        if self.uid is not None:
+            obj["uid"] = self.uid
+        return obj
 
     @classmethod
     def from_json(cls, obj: Any) -> Actor:
@@ -45,14 +55,16 @@ class Actor:
         Raises:
             ValueError: ``obj`` is not an actor object.
         """
-        if not isinstance(obj, dict) or obj.keys() != ACTOR_FIELDS:
-            raise ValueError("actor must be an object with exactly role, user and tty")
-        role, user, tty = obj["role"], obj["user"], obj["tty"]
+        if not isinstance(obj, dict) or obj.keys() not in (ACTOR_FIELDS, ACTOR_FIELDS_WITH_UID):
+            raise ValueError("actor must be an object with exactly role, user, tty (and uid)")
+        role, user, tty, uid = obj["role"], obj["user"], obj["tty"], obj.get("uid")
         if not isinstance(role, str) or not isinstance(user, str):
             raise ValueError("actor role and user must be strings")
         if tty is not None and not isinstance(tty, str):
             raise ValueError("actor tty must be a string or null")
-        return cls(role=role, user=user, tty=tty)
+        if "uid" in obj and (type(uid) is not int or uid < 0):
+            raise ValueError("actor uid must be a number of at least 0")
+        return cls(role=role, user=user, tty=tty, uid=uid)
 
 
 @dataclass(frozen=True)

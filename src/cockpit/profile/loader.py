@@ -79,42 +79,30 @@ def _check_shape(text: str, path: str) -> None:
     parts = 1
     for token in _SHAPE_TOKENS.finditer(text):
         char = token.group()
+        too_much = None
         if char == ".":
             parts += 1
             if parts > MAX_KEY_PARTS:
-                line = text.count("\n", 0, token.start()) + 1
-                raise ProfileError(
-                    [
-                        Problem(
-                            path,
-                            line,
-                            "",
-                            f"a dotted key with more than {MAX_KEY_PARTS} parts; no profile key"
-                            " has more than 5. Write the key as the schema shows it",
-                        )
-                    ]
+                too_much = (
+                    f"a dotted key with more than {MAX_KEY_PARTS} parts; no profile key has more"
+                    " than 5. Write the key as the schema shows it"
                 )
         elif len(char) == 1 and char in "[{":
             depth += 1
             parts = 1
             if depth > MAX_NESTING:
-                line = text.count("\n", 0, token.start()) + 1
-                raise ProfileError(
-                    [
-                        Problem(
-                            path,
-                            line,
-                            "",
-                            f"arrays or tables nested more than {MAX_NESTING} levels deep; a"
-                            " profile needs 3. Flatten it",
-                        )
-                    ]
+                too_much = (
+                    f"arrays or tables nested more than {MAX_NESTING} levels deep; a profile"
+                    " needs 3. Flatten it"
                 )
         elif len(char) == 1 and char in "]}":
             depth = max(0, depth - 1)
             parts = 1
         elif char in ("=", ",", "\n"):
             parts = 1
+        if too_much is not None:
+            line = text.count("\n", 0, token.start()) + 1
+            raise ProfileError([Problem(path, line, "", too_much)])
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
@@ -206,10 +194,20 @@ def line_of(lines: dict[tuple[str | int, ...], int], loc: tuple[str | int, ...])
     return None
 
 
-def _format_loc(loc: tuple[str | int, ...]) -> str:
+def _format_loc(loc: tuple[str | int, ...], data: Any = None) -> str:
+    """A location as the profile's author knows it: ``metrics['p99'].threshold``, naming a
+    list item by its id (or name) where it has one, by its position otherwise."""
     out = ""
+    node = data
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            item = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            name = (item.get("id") or item.get("name")) if isinstance(item, dict) else None
+            out += f"[{name!r}]" if isinstance(name, str) and name else f"[{part}]"
+            node = item
+        else:
+            out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
     return out
 
 
@@ -265,6 +263,16 @@ def _message(error: dict[str, Any], *, show_input: bool = True) -> str:
         got = repr(error.get("input"))
         return f"{msg} (got {got if len(got) <= 60 else got[:57] + '...'})"
     return msg
+
+
+def _hint(loc: tuple[str | int, ...], message: str) -> str:
+    """What the author most likely meant, where the plain message does not say it."""
+    if "commands" in loc and message.startswith("Input should be a valid list"):
+        return (
+            f"{message}; commands is a list of commands, each one an argv list, e.g. "
+            'commands = [["./rollback.sh", "--to", "v1"]]'
+        )
+    return message
 
 
 def _locate(message: str, text: str) -> int | None:
@@ -334,18 +342,26 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
     try:
         profile = Profile.model_validate(data)
     except ValidationError as exc:
-        raise ProfileError(validation_problems(exc, path, text)) from None
+        raise ProfileError(validation_problems(exc, path, text, data=data)) from None
     misplaced = list(misplaced_references(profile))
     if misplaced:
         lines = key_lines(text)
         raise ProfileError(
-            [Problem(path, line_of(lines, loc), _format_loc(loc), why) for loc, why in misplaced]
+            [
+                Problem(path, line_of(lines, loc), _format_loc(loc, data), why)
+                for loc, why in misplaced
+            ]
         )
     return profile
 
 
 def validation_problems(
-    exc: ValidationError, path: str, text: str | None = None, *, show_input: bool = True
+    exc: ValidationError,
+    path: str,
+    text: str | None = None,
+    *,
+    data: Any = None,
+    show_input: bool = True,
 ) -> list[Problem]:
     """One :class:`Problem` per error of a validation, located in ``text`` when given.
 
@@ -362,7 +378,7 @@ def validation_problems(
         line: int | None = None
         if text is not None:
             line = line_of(lines, loc) if loc else _locate(message, text)
-        problems.append(Problem(path, line, _format_loc(loc), message))
+        problems.append(Problem(path, line, _format_loc(loc, data), _hint(loc, message)))
     return problems
 
 

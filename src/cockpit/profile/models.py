@@ -5,8 +5,12 @@ these objects, never raw dictionaries. Strings may hold references resolved at r
 
 * ``${env:NAME}``: a secret from the environment. Its value is redacted everywhere and it may
   not appear in a command's argv (other users can read ``/proc/PID/cmdline``).
-* ``${var:NAME}`` or ``${var:NAME:-default}``: a plain setting from the environment, allowed
-  anywhere and shown as it is.
+* ``${var:NAME}`` or ``${var:NAME:-default}``: a plain setting from the environment, shown as
+  it is.
+
+References live in text: commands and their environment, URLs, queries, headers, paths, the
+briefing's words. Numbers, durations, booleans and ids are read when the profile loads, before
+any reference is resolved, so a reference there is refused with its place named.
 """
 
 from __future__ import annotations
@@ -390,6 +394,11 @@ class Check(_Model):
         Literal["rollback", "capacity", "monitoring", "smoke", "artifact", "access", "other"] | None
     ) = None
     """What the check proves; used by the strict lint to find missing safety checks."""
+    gates: list[Literal["deploy", "rollback"]] | None = Field(default=None, min_length=1)
+    """What the check guards: "deploy" (it must be GREEN for the GO call) and "rollback" (it
+    runs in an incident, beside R, and informs without ever blocking it). Not set: every
+    check guards the deploy, and the rollback dry run and access checks (purpose "rollback"
+    or "access") also guard the rollback."""
 
     @model_validator(mode="after")
     def _automated_or_manual(self) -> Check:
@@ -400,6 +409,12 @@ class Check(_Model):
             assert self.source is not None
             raise ValueError(f"a {self.source.kind} check needs a threshold")
         return self
+
+    def guards(self, gate: Literal["deploy", "rollback"]) -> bool:
+        """Whether this check guards ``gate`` (see ``gates``)."""
+        if self.gates is not None:
+            return gate in self.gates
+        return gate == "deploy" or self.purpose in ("rollback", "access")
 
 
 class Metric(_Model):
@@ -575,16 +590,26 @@ class Stage(_Model):
 
 
 class RollbackVerify(_Model):
-    """How a rollback is proven: metrics back at the baseline taken at GO."""
+    """How a rollback is proven: the metrics back at their baseline.
+
+    A verified metric is back when it has `pass_count` fresh PASS samples in a row (none older
+    than its `staleness`), each inside the metric's threshold and within the tolerance of its
+    baseline, or better than the baseline in the threshold's direction (lower for `below`,
+    higher for `above`). A deploy takes the baseline at GO. An incident takes it from the
+    metric's own history: the mean over `[history] baseline_window` before the first RED
+    stretch (or before `--baseline-at`); a metric without history there is verified against
+    its threshold alone, and the screen and the report say so. When the time is up, a metric
+    that is not back is named with the condition it fails: its threshold, its baseline, the
+    passes in a row, or a stale sample."""
 
     metrics: list[Identifier] = Field(min_length=1)
-    """Metric ids compared with their GO baseline."""
+    """Metric ids compared with their baseline."""
     tolerance_pct: float = Field(default=20.0, ge=0)
-    """Allowed relative difference from the baseline, in percent."""
+    """Allowed difference from the baseline, in percent of the baseline."""
     tolerance_abs: dict[str, float] = Field(default_factory=dict)
     """Allowed absolute difference per metric id (used when larger than the relative one)."""
     within: Duration = 60.0
-    """How long the metrics have to return to the baseline."""
+    """How long after the rollback commands the metrics have to be back; then NOT VERIFIED."""
 
 
 class Rollback(_Model):
@@ -630,6 +655,48 @@ class Health(_Model):
     """Metric ids watched; empty means every metric."""
 
 
+MAX_HISTORY_POINTS = 11_000
+"""Prometheus refuses a range query of more points per series than this."""
+
+
+class History(_Model):
+    """What the Prometheus metrics did before the cockpit opened: their sparklines start with
+    it (drawn apart from live samples), and an incident takes its baseline from it. Read once
+    when a cockpit opens, after the first frame; a failure is shown and never blocks anything.
+    Metrics from other sources have no history (the screen says so)."""
+
+    window: Duration = 900.0
+    """How far back the history reaches."""
+    step: Duration | None = None
+    """Time between history points; default: the window / 300, at least 1 s (the sparkline
+    and the start of a RED stretch are as precise as this). At most 11,000 points."""
+    timeout: Duration = 10.0
+    """Total deadline of one metric's history query, from connecting to the last byte."""
+    baseline_window: Duration = 60.0
+    """In an incident, a metric's baseline is the mean of its history over this long before
+    the incident began (or before --baseline-at)."""
+
+    @model_validator(mode="after")
+    def _sane(self) -> History:
+        if self.window <= 0 or self.timeout <= 0 or self.baseline_window <= 0:
+            raise ValueError("window, timeout and baseline_window must be more than zero")
+        if self.step is not None:
+            if self.step <= 0:
+                raise ValueError("step must be more than zero")
+            if self.window / self.step > MAX_HISTORY_POINTS:
+                raise ValueError(
+                    f"window / step is {self.window / self.step:,.0f} points; Prometheus "
+                    f"answers at most {MAX_HISTORY_POINTS:,}: make the step larger"
+                )
+        return self
+
+    def resolution(self) -> float:
+        """The step of the history query: as given, or the window / 300 (at least 1 s)."""
+        if self.step is not None:
+            return self.step
+        return max(1.0, self.window / 300)
+
+
 class Announce(_Model):
     """Where status announcements go besides the screen and the record."""
 
@@ -637,6 +704,82 @@ class Announce(_Model):
     """URL that receives a JSON POST per announcement; use ${env:NAME}."""
 
     _refs = field_validator("webhook")(lambda v: check_references(v) if v else v)
+
+
+_OS_USER = r"^[a-z_][a-z0-9_-]{0,31}$"
+OsUser = Annotated[str, Field(pattern=_OS_USER)]
+"""An OS user name as ``useradd`` accepts it (lower case, at most 32 characters)."""
+
+
+class Crew(_Model):
+    """The crew's OS users: who may join the session from their own terminal
+    (``cockpit attach``), and as what. With this table the two-person rule is held by
+    identity: every action carries the OS user who took it, and one OS user cannot act as
+    both Operator and Monitor."""
+
+    operator: OsUser | None = None
+    """OS user of the Operator; the session must be opened by this user (empty: whoever
+    opens it is the Operator)."""
+    monitor: OsUser | None = None
+    """OS user of the Monitor, who joins with ``cockpit attach --role monitor``."""
+    observers: list[OsUser] = Field(default_factory=list, max_length=64)
+    """OS users who may join read-only (``cockpit attach --role observer``)."""
+    single_operator: bool = False
+    """One OS user may act as both Operator and Monitor. Explicit, and said on the screen and
+    in the report at every step it matters."""
+
+    @model_validator(mode="after")
+    def _two_identities(self) -> Crew:
+        if self.single_operator:
+            return self
+        if self.operator is not None and self.operator == self.monitor:
+            raise ValueError(
+                f"two-person rule: OS user {self.operator} cannot be both operator and"
+                " monitor; name a second user, or set single_operator = true"
+            )
+        return self
+
+
+class Lock(_Model):
+    """The deploy lock: one crew acts on a service (and environment) at a time."""
+
+    backend: Literal["file", "etcd"] = "file"
+    """Where the lock lives: a lock file on this host, or etcd (for several hosts)."""
+    directory: str | None = None
+    """File backend: the directory of the lock files. Default: the host's cockpit directory
+    (``$COCKPIT_RUNTIME_DIR`` or ``/run/cockpit`` when it exists), else ``locks`` in the
+    sessions directory."""
+    endpoints: list[str] = Field(default_factory=list, max_length=16)
+    """etcd: client URLs, e.g. ["https://etcd-1:2379"]; tried in order."""
+    prefix: str = Field(default="/cockpit/locks/", min_length=1, max_length=200)
+    """etcd: the key prefix of the locks."""
+    ttl: Duration = 10.0
+    """etcd: the lease's time to live; the session renews it every third of it. A holder
+    that dies loses the lock this long after."""
+    timeout: Duration = 2.0
+    """etcd: total deadline of one request."""
+    ca_file: str | None = None
+    """etcd: CA certificate (PEM) that signs the server's certificate."""
+    cert_file: str | None = None
+    """etcd: client certificate (PEM), for servers that require one."""
+    key_file: str | None = None
+    """etcd: the client certificate's private key (PEM)."""
+
+    _timeout = field_validator("timeout")(_positive)
+
+    @model_validator(mode="after")
+    def _backend(self) -> Lock:
+        if self.backend == "etcd" and not self.endpoints:
+            raise ValueError('the etcd backend needs endpoints, e.g. ["http://127.0.0.1:2379"]')
+        for url in self.endpoints:
+            check_references(url)
+            if not RESOLVED.get() and not re.match(r"^(https?://|\$\{)", url):
+                raise ValueError(f"etcd endpoint {url!r}: write it as http://host:port")
+        if self.ttl < 2:
+            raise ValueError("the lease ttl must be at least 2s (it is renewed every third)")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("give cert_file and key_file together")
+        return self
 
 
 _LIMITS = {
@@ -668,11 +811,18 @@ class Profile(_Model):
     rollback: Rollback
     """The way back."""
     health: Health = Health()
-    """The health window after the last step."""
+    """The health window after the last step (in an incident: the stabilization window after
+    a verified rollback)."""
+    history: History = History()
+    """The metrics' history when a cockpit opens."""
     evidence_dir: str | None = None
     """Where evidence files go (default: beside the session journal)."""
     announce: Announce = Announce()
     """Status announcements."""
+    crew: Crew | None = None
+    """The crew's OS users, for joining from their own terminals (see [crew])."""
+    lock: Lock = Lock()
+    """The deploy lock (see [lock])."""
 
     @model_validator(mode="after")
     def _references(self) -> Profile:
@@ -703,6 +853,13 @@ class Profile(_Model):
                 )
             for step in stage.steps:
                 need(f"step {step.id!r} stop_point", step.stop_point)
+        crew = self.crew
+        if crew is not None and self.roles.two_person_rule and not crew.single_operator:
+            if crew.monitor is None:
+                raise ValueError(
+                    "[crew] under the two-person rule needs the Monitor's OS user"
+                    ' (monitor = "grace"), or single_operator = true'
+                )
         need("rollback.verify.metrics", self.rollback.verify.metrics)
         need("health.metrics", self.health.metrics)
         for key in self.rollback.verify.tolerance_abs:

@@ -114,7 +114,7 @@ def resolve_profile(profile: Profile, environ: Mapping[str, str]) -> ResolvedPro
                 ),
             )
             for p, error in zip(
-                validation_problems(exc, _WHERE, show_input=False),
+                validation_problems(exc, _WHERE, data=written, show_input=False),
                 exc.errors(include_input=False),
                 strict=True,
             )

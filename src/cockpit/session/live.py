@@ -28,6 +28,7 @@ from cockpit.profile import Profile, ResolvedProfile
 from cockpit.runner import ProcessStarter, start_process
 from cockpit.sample import Sample
 from cockpit.session.crew import Crew
+from cockpit.session.locking import relock
 from cockpit.session.loops import Loops
 from cockpit.session.opening import (
     Opened,
@@ -59,7 +60,6 @@ class Session:
         recorder: Decides, records and applies intents (``cockpit.session.record``).
         processes: Starts, follows and reconciles processes (``cockpit.session.processes``).
         loops: The background loops and their guard (``cockpit.session.loops``).
-        last_process_started: The last ``process.started`` of the journal it was opened from.
         evidence: The evidence files written when the session ended.
         evidence_error: Why the evidence could not be written, if it could not.
     """
@@ -77,12 +77,12 @@ class Session:
         self.session_dir = opened.session_dir
         self.crew = opened.crew
         self.clock = clock
-        self.last_process_started = opened.last_process
         announce = opened.resolved.profile.announce
         webhook = (
             Webhook(announce.webhook, secrets=opened.resolved.secrets) if announce.webhook else None
         )
         self.recorder = Recorder(opened.journal, opened.state, clock, webhook)
+        self.recorder.last_process = opened.last_process
         self.processes = Processes(
             resolved=opened.resolved,
             state=opened.state,
@@ -94,6 +94,7 @@ class Session:
         )
         self.loops = Loops(self)
         self.evidence_writer = evidence_writer
+        self.lock = opened.lock
         self.evidence: list[Path] = []
         self.evidence_error: str | None = None
         self._evidence_due = False
@@ -114,12 +115,20 @@ class Session:
         clock: Clock | None = None,
         starter: ProcessStarter = start_process,
         evidence_writer: EvidenceWriter | None = None,
+        take_over: bool = False,
+        kind: str = "deploy",
+        baseline_at: float | None = None,
     ) -> Session:
-        """Load the profile, open a new journal and record the session's start.
+        """Load the profile, take the deploy lock, open a new journal and record the start.
+
+        ``kind="incident"`` declares an incident now: T0 is this moment and R works at once
+        (``baseline_at``: the time the baseline is taken from, when the crew gives one).
 
         Raises:
             ProfileError: the profile is invalid or a referenced variable is not set.
             Refusal: the crew breaks the two-person rule.
+            LockHeld: another session holds the lock (``take_over`` takes a dead one's).
+            LockError: the lock's store cannot be used.
             OSError: the sessions directory cannot be created.
         """
         clock = clock or SystemClock()
@@ -130,10 +139,18 @@ class Session:
             sessions_dir=sessions_dir,
             environ=environment(environ),
             clock=clock,
+            take_over=take_over,
+            kind=kind,
+            baseline_at=baseline_at,
         )
         session = cls(opened, clock=clock, starter=starter, evidence_writer=evidence_writer)
         assert opened.first is not None
         session.recorder.commit(*opened.first)
+        if session.lock is not None:
+            actor = opened.first[0].actor
+            session.recorder.decide(
+                i.LockChanged(actor, clock.wall(), "taken", session.lock.details())
+            )
         return session
 
     @classmethod
@@ -168,6 +185,10 @@ class Session:
             t_plus=state.t_plus(resumed.wall),
         )
         apply(state, resumed)
+        if not state.phase.finished:
+            session.lock = relock(
+                session.recorder, state, session.profile, Path(journal_path), clock.wall()
+            )
         if state.t0 is not None and not state.phase.finished and state.rollback is None:
             session.processes.keep_standby()
         return session
@@ -178,6 +199,12 @@ class Session:
     def state(self) -> State:
         """The session's state: a fold of its events."""
         return self.recorder.state
+
+    @property
+    def last_process_started(self) -> Event | None:
+        """The last ``process.started``, read from the journal or recorded since (the screen
+        follows that process's output; no record is kept to find it)."""
+        return self.recorder.last_process
 
     @property
     def listeners(self) -> list[Listener]:
@@ -208,6 +235,12 @@ class Session:
     def read_only(self) -> bool:
         """Whether this terminal only watches (see ``cockpit.watch``)."""
         return False
+
+    @property
+    def seat(self) -> str | None:
+        """The one role this terminal acts in (a joined Monitor's: ``monitor``), or None
+        where its keys are every role's (the session's own screen)."""
+        return None
 
     @property
     def journal_path(self) -> Path:
@@ -254,6 +287,8 @@ class Session:
 
     def _effects(self, events: list[Event]) -> list[Coroutine[Any, Any, None]]:
         effects = self.processes.effects(events)
+        if self.lock is not None:
+            self.lock.effects(events, self.state, self.recorder.decide)
         if events and self.state.phase.finished and not self._evidence_due:
             self._evidence_due = True
             effects.append(self.write_evidence())
@@ -320,8 +355,26 @@ class Session:
         """Re-run the readiness checks while the checklist is open."""
         await self.loops.checklist()
 
+    async def run_history(self) -> None:
+        """Read and record the metrics' history (once, after the first frame; never blocks)."""
+        await self.loops.history()
+
     async def run_clock(self) -> None:
-        """Tick the engine's timers and flush batched samples until cancelled."""
+        """Tick the engine's timers and flush batched samples until cancelled (and watch
+        the deploy lock beside it)."""
+        if self.lock is not None:
+            lock = self.lock
+            self._spawn(
+                self.loops.guard.keep_running(
+                    "lock", lambda: lock.watch(self.recorder.decide, self.clock.wall)
+                )
+            )
+        self.recorder.post_waiting()  # what was announced before the loop ran (T0, ...)
+        state = self.state
+        if state.is_incident and state.rollback is None and not state.phase.finished:
+            # After the first frame, not before it: starting Python beside the first paint
+            # delayed it (benchmarks/incident.py); an R before this spawns directly.
+            self.processes.keep_standby()
         await self.loops.clock()
 
     def check_loops(self) -> None:
@@ -363,6 +416,15 @@ class Session:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.processes.close()
+        if self.lock is not None:
+            # Recorded, not shown: the screen is closing and keeps what it showed.
+            listeners, self.listeners[:] = list(self.listeners), []
+            try:
+                self.lock.quit(self.state, self.recorder.decide, self.clock.wall())
+            finally:
+                self.listeners[:] = listeners
+            await self.lock.drain(timeout=5.0)
+            self.lock.close()
         if self.webhook is not None:
             await self.webhook.drain(timeout=2.0)
         with contextlib.suppress(JournalFailed):

@@ -20,15 +20,18 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cockpit.clock import Clock
 from cockpit.engine import SYSTEM, Phase, State
 from cockpit.engine import intents as i
 from cockpit.journal import JournalFailed
-from cockpit.profile import Check, ResolvedProfile
+from cockpit.profile import Check, Metric, ResolvedProfile
 from cockpit.runner import Redactor
 from cockpit.sample import Sample, Status
+
+if TYPE_CHECKING:
+    from cockpit.probes.history import MetricHistory
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,8 @@ FLUSH_INTERVAL = 1.0
 """Seconds between flushes of batched samples to the journal."""
 RESTART_DELAY = 1.0
 """Seconds before a loop that stopped is started again."""
+CHECKS_OPEN = (Phase.BRIEFING, Phase.CHECKLIST, Phase.INCIDENT)
+"""Phases in which the checks run: before GO, and in an incident until R."""
 CLOCK_SILENCE = 5.0
 """Seconds without a clock pass after which the clock counts as stopped."""
 
@@ -194,6 +199,80 @@ class Loops:
 
         await self.guard.keep_running("probes", run)
 
+    async def history(self, resolved: ResolvedProfile | None = None) -> list[MetricHistory]:
+        """Read every Prometheus metric's history once, concurrently, each within the
+        profile's deadline, and record it (a metric of another source has "no history").
+
+        In an incident, then take the baseline from before it (whatever was read: a metric
+        without history is verified against its threshold), also when reading failed.
+        """
+        from cockpit.probes.base import HttpClients
+        from cockpit.probes.history import fetch_history
+
+        host = self.host
+        profile = (resolved or host.resolved).profile
+        secrets = (resolved or host.resolved).secrets
+        history = profile.history
+        end = host.clock.wall()
+        start = end - history.window
+        clients = HttpClients()
+        results: list[MetricHistory] = []
+        before: list[MetricHistory] = []
+
+        async def read(metric: Metric, start: float, end: float, step: float) -> MetricHistory:
+            return await fetch_history(
+                metric,
+                start=start,
+                end=end,
+                step=step,
+                timeout=history.timeout,
+                clock=host.clock,
+                secrets=secrets,
+                clients=clients,
+            )
+
+        cancelled = False
+        try:
+            with self.guard.one_pass("history"):
+                results = list(
+                    await asyncio.gather(
+                        *(read(m, start, end, history.resolution()) for m in profile.metrics)
+                    )
+                )
+                incident = host.state.incident
+                at = incident.baseline_at if incident is not None else None
+                if at is not None and at - history.baseline_window < start:
+                    # The crew's time lies before the history: read the baseline window too.
+                    window = history.baseline_window
+                    step = max(1.0, window / 30)
+                    verified = [profile.metric(m) for m in profile.rollback.verify.metrics]
+                    before = list(
+                        await asyncio.gather(*(read(m, at - window, at, step) for m in verified))
+                    )
+            for result in results:
+                host.quietly(
+                    i.RecordHistory(
+                        SYSTEM,
+                        host.clock.wall(),
+                        result.metric_id,
+                        result.start,
+                        result.end,
+                        result.step,
+                        result.points,
+                        result.error,
+                    )
+                )
+        except asyncio.CancelledError:
+            cancelled = True  # the cockpit is closing: a resumed one reads it again
+            raise
+        finally:
+            await clients.aclose()
+            state = host.state
+            if not cancelled and state.incident is not None and state.incident.baseline is None:
+                extra = tuple((b.metric_id, b.points) for b in before if b.error is None)
+                host.quietly(i.TakeBaseline(SYSTEM, host.clock.wall(), extra))
+        return results
+
     async def run_checks(self, *, only_due: bool = False) -> None:
         """Run the automated readiness checks once, concurrently.
 
@@ -220,10 +299,13 @@ class Loops:
                 faults.append(exc)
                 why = f"the check failed: {type(exc).__name__}"
                 sample = Sample(check.id, Status.ERROR, None, "", host.clock.wall(), why)
-            if host.state.phase in (Phase.BRIEFING, Phase.CHECKLIST):
+            if host.state.phase in CHECKS_OPEN:
                 host.quietly(i.RecordCheck(SYSTEM, host.clock.wall(), sample))
 
         automated = [c for c in profile.checks if c.manual is None]
+        if host.state.is_incident:
+            # Only what guards the rollback: an incident is when capacity is gone.
+            automated = [c for c in automated if c.guards("rollback")]
         if only_due:
             now = host.clock.wall()
             half = profile.checks_valid_for / 2
@@ -244,7 +326,7 @@ class Loops:
         async def run() -> None:
             with self.guard.one_pass("checks"):
                 await self.run_checks()
-            while self.host.state.phase in (Phase.NEW, Phase.BRIEFING, Phase.CHECKLIST):
+            while self.host.state.phase in (Phase.NEW, *CHECKS_OPEN):
                 await asyncio.sleep(CHECK_INTERVAL)
                 with self.guard.one_pass("checks"):
                     await self.run_checks(only_due=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit.clock import Clock
-from cockpit.engine import Event, Fold, State, decide
+from cockpit.engine import Event, Fold, Refusal, State, decide
 from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
 from cockpit.files import read_regular_file
@@ -26,9 +26,10 @@ from cockpit.journal import (
     new_session_path,
     session_directory,
 )
-from cockpit.profile import ResolvedProfile, load_profile, resolve_profile
+from cockpit.profile import Profile, ResolvedProfile, load_profile, resolve_profile
 from cockpit.profile.loader import PROFILE_SIZE_LIMIT
 from cockpit.session.crew import Crew, os_user, terminal
+from cockpit.session.locking import SessionLock, why_of
 
 
 @dataclass
@@ -44,6 +45,8 @@ class Opened:
     """The intent and events still to record (a new session's start)."""
     last_process: Event | None = None
     """The journal's last ``process.started`` (the screen follows that process's output)."""
+    lock: SessionLock | None = None
+    """The deploy lock, taken before the journal was made."""
 
 
 class Replay:
@@ -74,17 +77,26 @@ def open_new(
     sessions_dir: Path | None,
     environ: Mapping[str, str],
     clock: Clock,
+    take_over: bool = False,
+    kind: str = "deploy",
+    baseline_at: float | None = None,
 ) -> Opened:
-    """Load the profile, check the crew and open a new journal; nothing is recorded yet.
+    """Load the profile, check the crew, take the deploy lock and open a new journal;
+    nothing is recorded yet.
+
+    ``kind`` is "deploy", or "incident" (declared now, with ``baseline_at`` if the crew gave
+    one).
 
     Raises:
         ProfileError: the profile is invalid or a referenced variable is not set.
         Refusal: the crew breaks the two-person rule (before any file exists).
+        LockHeld: another session holds the service's lock (before any file exists).
+        LockError: the lock's store cannot be used.
         OSError: the sessions directory cannot be created.
     """
     profile = load_profile(profile_path)
     resolved = resolve_profile(profile, environ)
-    crew = Crew(
+    crew = crew_by_identity(profile) or Crew(
         operator=(operator or profile.roles.operator or "operator").strip(),
         monitor=(monitor or profile.roles.monitor or "monitor").strip(),
         tty=terminal(),
@@ -104,13 +116,27 @@ def open_new(
         approvers=crew.approvers,
         os_user=os_user(),
         host=socket.gethostname(),
+        kind=kind,
+        baseline_at=baseline_at,
     )
     events = decide(State(), intent)  # refuses a bad crew before any file exists
     directory = sessions_dir or default_sessions_dir()
     journal_path = new_session_path(directory, profile.deployment.service, clock.wall())
-    session_dir = session_directory(journal_path)
-    journal = Journal.open(journal_path)
-    return Opened(resolved, journal, session_dir, crew, State(), (intent, events))
+    lock = SessionLock.take(
+        resolved.profile,
+        journal_path,
+        why=why_of(resolved.profile, intent.actor),
+        wall=clock.wall(),
+        take_over=take_over,
+        environ=environ,
+    )
+    try:
+        session_dir = session_directory(journal_path)
+        journal = Journal.open(journal_path)
+    except BaseException as exc:
+        lock.abandon(f"the session did not start: {exc}", clock.wall())
+        raise
+    return Opened(resolved, journal, session_dir, crew, State(), (intent, events), lock=lock)
 
 
 def open_existing(journal_path: Path, *, environ: Mapping[str, str]) -> Opened:
@@ -145,8 +171,40 @@ def open_existing(journal_path: Path, *, environ: Mapping[str, str]) -> Opened:
         monitor=state.crew["monitor"],
         tty=terminal(),
         approvers=state.approvers,
+        uid=os.geteuid() if state.profile.crew is not None else None,
     )
+    if crew.by_identity and crew.operator != os_user():
+        journal.close()
+        raise Refusal(
+            f"this session's Operator is the OS user {crew.operator}; you are {os_user()}:"
+            f" resume it as {crew.operator}"
+        )
     return Opened(resolved, journal, session_dir, crew, state, last_process=replayed.last_process)
+
+
+def crew_by_identity(profile: Profile) -> Crew | None:
+    """The crew of a profile that names its OS users (``[crew]``): this terminal's user is
+    the Operator. None for a profile without ``[crew]`` (one shared screen).
+
+    Raises:
+        Refusal: the profile names another OS user as the Operator.
+    """
+    named = profile.crew
+    if named is None:
+        return None
+    me = os_user()
+    if named.operator is not None and named.operator != me:
+        raise Refusal(
+            f"this profile's Operator is the OS user {named.operator}; you are {me}: open it"
+            f" as {named.operator}"
+        )
+    return Crew(
+        operator=me,
+        monitor=named.monitor or me,
+        tty=terminal(),
+        approvers=tuple(profile.roles.approvers),
+        uid=os.geteuid(),
+    )
 
 
 def resumed_event(crew: Crew, wall: float) -> Event:

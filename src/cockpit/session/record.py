@@ -22,11 +22,14 @@ from cockpit.durations import format_clock
 from cockpit.engine import SYSTEM, Event, Refusal, State, apply, decide
 from cockpit.engine import intents as i
 from cockpit.engine.kinds import HIGH_RATE_KINDS, Kind
-from cockpit.journal import Batcher, Journal, JournalFailed
+from cockpit.journal import Actor, Batcher, Journal, JournalFailed
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[list[Event]], None]
+
+T0_KINDS = frozenset({Kind.EXECUTION_STARTED, Kind.INCIDENT_DECLARED})
+"""Events that set T0: recorded at T+00:00."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,11 @@ def is_action(intent: i.Intent) -> bool:
         | i.ProcessExited
         | i.RecordSnapshot
         | i.RecordLoopHealth
-        | i.MarkNotStarted,
+        | i.MarkNotStarted
+        | i.LockChanged
+        | i.RecordAttach
+        | i.RecordHistory
+        | i.TakeBaseline,
     )
 
 
@@ -84,6 +91,9 @@ class Recorder:
         self.unrecorded: list[Unrecorded] = []
         self.unrecorded_samples = 0
         self._batcher = Batcher(journal, Kind.SAMPLES, actor=SYSTEM)
+        self._waiting: list[tuple[str, Event]] = []
+        self.last_process: Event | None = None
+        """The last ``process.started`` applied (the screen follows that process's output)."""
 
     def decide(self, intent: i.Intent) -> list[Event]:
         """Decide, record and apply an intent; return its events.
@@ -115,6 +125,8 @@ class Recorder:
             before = state_before(self.state) if event.kind in ANNOUNCED_KINDS else None
             t_plus = self.state.t_plus(event.wall)
             apply(self.state, event)
+            if event.kind == Kind.PROCESS_STARTED:
+                self.last_process = event
             text = announcement(event, before, self.state) if before is not None else None
             if text:
                 self._announce(text, event)
@@ -136,10 +148,8 @@ class Recorder:
                     )
                     continue
                 self.flush()
-                # execution.started is T0 itself; the state learns T0 only when it is applied.
-                t_plus = (
-                    0.0 if event.kind == Kind.EXECUTION_STARTED else self.state.t_plus(event.wall)
-                )
+                # These are T0 itself; the state learns T0 only when one is applied.
+                t_plus = 0.0 if event.kind in T0_KINDS else self.state.t_plus(event.wall)
                 self.journal.append(
                     event.kind, event.body, actor=event.actor, wall=event.wall, t_plus=t_plus
                 )
@@ -181,14 +191,17 @@ class Recorder:
 
     def note(self, text: str) -> None:
         """Record a note (something worth knowing that changes no state), if the journal can."""
+        self.fact(Kind.NOTE, {"text": text}, SYSTEM)
+
+    def fact(self, kind: Kind, body: dict[str, object], actor: Actor) -> None:
+        """Record something that changes no state (a note, a refused attach), if the journal
+        can; it is not an event, so the fold never sees it."""
         if self.failed is not None:
             return
         with contextlib.suppress(JournalFailed, ValueError, TypeError):
             self.flush()
             wall = self.clock.wall()
-            self.journal.append(
-                Kind.NOTE, {"text": text}, actor=SYSTEM, wall=wall, t_plus=self.state.t_plus(wall)
-            )
+            self.journal.append(kind, body, actor=actor, wall=wall, t_plus=self.state.t_plus(wall))
 
     def _refused(self, intent: i.Intent, reason: str) -> None:
         if not is_action(intent) or self.failed is not None:
@@ -211,7 +224,22 @@ class Recorder:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return  # no loop yet (the session's first event): nothing can be posted
+            # No loop yet (the session's first events, INCIDENT DECLARED among them): posted
+            # as soon as the clock runs (post_waiting).
+            self._waiting.append((text, event))
+            return
+        self.post_waiting()  # in order: what waited for the loop goes first
+        self._post(text, event)
+
+    def post_waiting(self) -> None:
+        """Post the announcements made before the event loop ran, in order, in the background."""
+        waiting, self._waiting = self._waiting, []
+        for text, event in waiting:
+            self._post(text, event)
+
+    def _post(self, text: str, event: Event) -> None:
+        if self.webhook is None or self.state.profile is None:
+            return
         self.webhook.send(
             text,
             kind=event.kind,

@@ -8,7 +8,8 @@ import os
 import signal
 import threading
 import time
-from typing import ClassVar
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -34,10 +35,17 @@ class CockpitApp(App[None]):
     ENABLE_COMMAND_PALETTE = False
 
     def __init__(
-        self, session: Session, *, clock: Clock | None = None, run_loops: bool = True
+        self,
+        session: Session,
+        *,
+        clock: Clock | None = None,
+        run_loops: bool = True,
+        services: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     ) -> None:
         super().__init__()
         self.session = session
+        self.services = list(services)
+        """Started with the screen's loops (the attach socket the crew joins through)."""
         self.clock = clock or session.clock
         self.run_loops = run_loops
         self._stopping: asyncio.Task[None] | None = None
@@ -89,6 +97,8 @@ class CockpitApp(App[None]):
         """
         self.ready = True
         startup.resume()
+        for service in self.services:
+            self.run_worker(service(), group="services", exit_on_error=False)
         for screen in self.screen_stack:
             if isinstance(screen, CockpitScreen):
                 screen.call_after_refresh(screen.start_loops)
@@ -192,6 +202,12 @@ def _exit_hard_after(seconds: float) -> None:
     threading.Thread(target=watchdog, name="cockpit-stop-watchdog", daemon=True).start()
 
 
-def make_app(session: Session, *, clock: Clock | None = None, run_loops: bool = True) -> CockpitApp:
+def make_app(
+    session: Session,
+    *,
+    clock: Clock | None = None,
+    run_loops: bool = True,
+    services: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+) -> CockpitApp:
     """The app factory used by the CLI, the tests and the screenshot script."""
-    return CockpitApp(session, clock=clock or SystemClock(), run_loops=run_loops)
+    return CockpitApp(session, clock=clock or SystemClock(), run_loops=run_loops, services=services)

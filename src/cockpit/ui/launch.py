@@ -8,7 +8,9 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cockpit import startup
 from cockpit.engine import Refusal
@@ -33,18 +35,46 @@ def _terminal_ok() -> bool:
     return True
 
 
-def _open(profile: Path | None, sessions_dir: str | None, resume: str | None = None) -> int:
+@dataclass(frozen=True)
+class Incident:
+    """``cockpit incident``: declared when the session opens."""
+
+    baseline_at: float | None = None
+
+
+def _open(
+    profile: Path | None,
+    sessions_dir: str | None,
+    resume: str | None = None,
+    incident: Incident | None = None,
+    *,
+    take_over: bool = False,
+) -> int:
     startup.pause()  # until the first frame (CockpitApp.on_ready): see cockpit.startup
     try:
-        return _open_and_run(profile, sessions_dir, resume)
+        return _open_and_run(profile, sessions_dir, resume, incident, take_over=take_over)
     finally:
         startup.resume()
 
 
-def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | None) -> int:
+def _open_and_run(
+    profile: Path | None,
+    sessions_dir: str | None,
+    resume: str | None,
+    incident: Incident | None,
+    *,
+    take_over: bool,
+) -> int:
     from cockpit.evidence import write_evidence
+    from cockpit.lock import LockError, LockHeld
     from cockpit.session import Session
+    from cockpit.ui.attach import attach_directory, serving
 
+    attach_problem = attach_directory()
+    if attach_problem and profile is not None and _names_a_crew(profile):
+        # The crew joins through the socket: without it the two-person rule cannot be held.
+        _say(f"error: the crew cannot join: {attach_problem}", error=True)
+        return 2
     try:
         if resume is not None:
             session = Session.resume(resume, evidence_writer=write_evidence)
@@ -54,7 +84,16 @@ def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | 
                 profile,
                 sessions_dir=Path(sessions_dir) if sessions_dir else None,
                 evidence_writer=write_evidence,
+                take_over=take_over,
+                kind="incident" if incident is not None else "deploy",
+                baseline_at=incident.baseline_at if incident is not None else None,
             )
+    except LockHeld as exc:
+        _say(f"error: refused: {exc.message}", error=True)
+        return 2
+    except LockError as exc:
+        _say(f"error: the deploy lock: {exc}", error=True)
+        return 2
     except ProfileError as exc:
         for problem in exc.problems:
             _say(f"error: {problem}", error=True)
@@ -67,7 +106,15 @@ def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | 
         return 2
     from cockpit.ui.app import make_app
 
-    app = make_app(session)
+    services = []
+    if attach_problem:
+        _say(f"warning: nobody can join this session: {attach_problem}", error=True)
+    else:
+        serve, tell = serving(session)
+        services.append(serve)
+    app = make_app(session, services=services)
+    if not attach_problem:
+        tell(app)
     try:
         app.run()
     finally:
@@ -84,6 +131,15 @@ def _open_and_run(profile: Path | None, sessions_dir: str | None, resume: str | 
         if session.journal_failed:
             _say_unrecorded(session.journal_failed, session.unrecorded_lines())
     return 1 if session.journal_failed else 0
+
+
+def _names_a_crew(profile: Path) -> bool:
+    from cockpit.profile import load_profile
+
+    try:
+        return load_profile(profile).crew is not None
+    except Exception:  # reported by whatever opens it next
+        return False
 
 
 def _say_unrecorded(failure: str, lines: list[str]) -> None:
@@ -154,7 +210,33 @@ def run_command(args: argparse.Namespace) -> int:
     if not _terminal_ok():
         return 2
     profile = Path(args.profile) if args.profile else None
-    return _open(profile, args.sessions_dir, args.resume)
+    return _open(profile, args.sessions_dir, args.resume, take_over=args.take_over)
+
+
+def incident_command(args: argparse.Namespace) -> int:
+    """Declare an incident now and open the cockpit on it: T0 is this moment, R works at once."""
+    import time
+
+    from cockpit.durations import DurationError, parse_moment
+
+    baseline_at = None
+    if args.baseline_at is not None:
+        try:
+            baseline_at = parse_moment(args.baseline_at, time.time())
+        except DurationError as exc:
+            _say(f"error: --baseline-at: {exc}", error=True)
+            return 2
+    sessions_dir = args.sessions_dir or str(default_sessions_dir())
+    if not _arguments_ok(profile=args.profile, sessions_dir=sessions_dir):
+        return 2
+    if not _terminal_ok():
+        return 2
+    return _open(
+        Path(args.profile),
+        args.sessions_dir,
+        incident=Incident(baseline_at),
+        take_over=args.take_over,
+    )
 
 
 def watch_command(args: argparse.Namespace) -> int:
@@ -207,25 +289,89 @@ def _check_journal_to_watch(journal: str) -> bool:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    """Start the demo service and its traffic, run the demo profile, stop them on exit."""
+    """Start the demo service and its traffic, run the demo profile, stop them on exit.
+
+    ``--incident``: v2 goes out outside the cockpit after a warm-up and the cockpit opens on
+    the incident; ``--prometheus``: a real Prometheus judges the metrics (history, baseline).
+    """
+    if not args.warmup >= 0 or args.warmup > 3600:
+        _say(f"error: --warmup {args.warmup}: give seconds between 0 and 3600", error=True)
+        return 2
+    prometheus_binary = None
+    if args.prometheus:
+        from cockpit.demo.prometheus import PrometheusError, find_prometheus
+
+        try:
+            prometheus_binary = find_prometheus()
+        except PrometheusError as exc:
+            _say(f"error: --prometheus: {exc}", error=True)
+            return 2
     sessions_dir = args.sessions_dir or str(default_sessions_dir())
     if not _arguments_ok(sessions_dir=sessions_dir) or not _terminal_ok():
         return 2
     from cockpit.demo.stack import DemoStack
 
-    profile = Path(__file__).resolve().parent.parent / "demo" / "demo.toml"
+    demo = Path(__file__).resolve().parent.parent / "demo"
+    default = demo / ("demo-incident.toml" if args.prometheus else "demo.toml")
+    profile = Path(args.profile or default)
     state_dir = Path(tempfile.mkdtemp(prefix="cockpit-demo-"))
+    from cockpit.demo.variant import demo_variant
+    from cockpit.lock.process import user_name
+
+    profile = demo_variant(
+        profile,
+        state_dir,
+        operator=user_name(os.geteuid()),
+        monitor=args.monitor,
+        observers=args.observer,
+    )
     stack = DemoStack(state_dir, port=args.port)
+    prometheus = None
     print("starting the demo service (v1) and its traffic…", flush=True)
     try:
         stack.start()
+        os.environ.update(stack.env())
+        if prometheus_binary is not None:
+            from cockpit.demo.prometheus import DemoPrometheus, environment
+
+            print("starting Prometheus, scraping the demo service every second…", flush=True)
+            prometheus = DemoPrometheus(
+                prometheus_binary, f"127.0.0.1:{stack.port}", state_dir / "prometheus"
+            )
+            prometheus.start()
+            os.environ.update(environment(prometheus))
+        if args.incident:
+            _play_incident(stack, prometheus, profile, args.warmup)
+    except KeyboardInterrupt:
+        _stop_demo(stack, prometheus)
+        return 130
     except Exception as exc:  # a demo that cannot start must say why, not print a traceback
-        _say(f"error: the demo service did not start: {exc}", error=True)
-        stack.stop()
+        _say(f"error: the demo did not start: {exc}", error=True)
+        _stop_demo(stack, prometheus)
         return 1
     try:
-        os.environ.update(stack.env())
-        return _open(profile, args.sessions_dir)
+        incident = Incident() if args.incident else None
+        return _open(profile, args.sessions_dir, incident=incident)
     finally:
-        stack.stop()
-        _say("demo service stopped.")
+        _stop_demo(stack, prometheus)
+
+
+def _play_incident(stack: Any, prometheus: Any, profile: Path, warmup: float) -> None:
+    """v1 warms up, v2 goes out outside the cockpit, the error rate goes RED."""
+    from cockpit.demo import incident
+
+    read = None
+    if prometheus is not None:
+        from cockpit.profile import load_profile, resolve_profile
+
+        source = resolve_profile(load_profile(profile), os.environ).profile.metric("error-rate")
+        query = getattr(source.source, "query", "")
+        read = lambda: prometheus.value(query)  # noqa: E731 (the demo's own error-rate query)
+    incident.play(stack, warmup=warmup, out=sys.stdout, error_rate=read)
+
+
+def _stop_demo(stack: Any, prometheus: Any) -> None:
+    if prometheus is not None:
+        prometheus.stop()
+    stack.stop()
+    _say("demo service stopped.")

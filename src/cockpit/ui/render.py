@@ -9,11 +9,15 @@ from rich.text import Span, Text
 
 from cockpit.durations import format_clock
 from cockpit.engine import Phase, State, StepStatus, Verdict, comparison
+from cockpit.engine.state import Past
+from cockpit.engine.verdict import bound_short, verification_rule
 from cockpit.guide import KEYS, Next
 from cockpit.inert import TAB_SIZE, inert, is_inert
 from cockpit.profile.models import Metric, Profile
 from cockpit.profile.shell import QUOTED_NOTE, has_references
 from cockpit.sample import Sample, Status
+from cockpit.sparkline import buckets as spark_buckets
+from cockpit.sparkline import data_start, sparkline
 
 
 def styled(text: str, style: str) -> Text:
@@ -36,7 +40,6 @@ VERDICT_TEXT = {
     Verdict.INCONCLUSIVE: ("? INCONCLUSIVE", "bold yellow"),
     Verdict.PENDING: ("… PENDING", "bold yellow"),
 }
-BARS = "▁▂▃▄▅▆▇█"
 
 
 def status_text(status: Status | None) -> Text:
@@ -75,23 +78,75 @@ def _age_label(age: float, step: float) -> str:
     return label
 
 
-def sparkline(values: list[float | None], width: int) -> str:
-    """A one-line sparkline of the newest ``width`` values (gaps for missing ones)."""
-    recent = values[-width:]
-    numbers = [v for v in recent if v is not None]
-    if not numbers:
-        return " " * len(recent)
-    low, high = min(numbers), max(numbers)
-    span = high - low
-    out = []
-    for v in recent:
-        if v is None:
-            out.append(" ")
-        elif span == 0:
-            out.append(BARS[0])
-        else:
-            out.append(BARS[min(len(BARS) - 1, int((v - low) / span * (len(BARS) - 1) + 0.5))])
-    return "".join(out)
+HISTORY_STYLE = "blue"
+"""The part of a sparkline read from the history: apart from the live samples (cyan), and
+separated from them by a bar that reads without colour too."""
+HISTORY_SEPARATOR = "│"
+
+
+def buckets(past: Past, cells: int) -> list[float | None]:
+    """The history as ``cells`` values (see :func:`cockpit.sparkline.buckets`)."""
+    return spark_buckets(past.points, data_start(past.start, past.points), past.end, cells)
+
+
+def history_spark(metric: Metric, state: State, width: int) -> Text:
+    """The sparkline of a metric, ``width`` cells: its history (when there is one), a bar,
+    then the live samples, all on one scale; or what there is to say about the history."""
+    ms = state.metrics[metric.id]
+    live = [s.value for s in ms.history]
+    past = ms.past
+    text = Text()
+    if past is not None and past.points and width >= 3:
+        # The history keeps at least half the cells however many live samples arrive.
+        live_cells = min(len(live), max(0, width - 1 - max(1, width // 2)))
+        values = buckets(past, width - 1 - live_cells)
+        shown_live = live[len(live) - live_cells :] if live_cells else []
+        numbers = [v for v in (*values, *shown_live) if v is not None]
+        scale = (min(numbers), max(numbers)) if numbers else None
+        text.append(sparkline(values, len(values), scale), style=HISTORY_STYLE)
+        text.append(HISTORY_SEPARATOR, style="dim")
+        text.append(sparkline(shown_live, live_cells, scale), style="cyan")
+        text.pad_right(width - len(text))
+        return text
+    recent = sparkline(live, width)
+    note = _no_history(metric, past)
+    room = width - len(recent) - 1
+    if note and room >= len(note):
+        text.append(note.ljust(room) + " ", style="dim")
+    else:
+        text.append(" " * max(0, width - len(recent)))
+    text.append(recent, style="cyan")
+    return text
+
+
+def _no_history(metric: Metric, past: Past | None) -> str:
+    if metric.source.kind != "prometheus":
+        return "no history"
+    if past is None:
+        return ""  # being read
+    return "✘ no history" if past.error else "no history"
+
+
+def history_note(state: State) -> Text:
+    """The line under the rows: why a Prometheus metric has no history; in an incident also
+    which metrics have none at all (they are verified against their threshold)."""
+    if state.profile is None:
+        return Text("")
+    failed = []
+    without = []
+    for metric in state.profile.metrics:
+        past = state.metrics[metric.id].past
+        if metric.source.kind != "prometheus":
+            without.append(metric.title)
+        elif past is not None and past.error:
+            failed.append((metric.title, past.error))
+    if failed:
+        title, error = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        return styled(f"✘ no history for {title}: {error}{more}", "yellow")
+    if without and state.is_incident:
+        return styled(f"no history (not Prometheus): {', '.join(without)}", "dim")
+    return Text("")
 
 
 def clock_text(state: State, now: float) -> str:
@@ -112,6 +167,7 @@ LOOP_STOPPED_WORDS = {
     "output": "STEP OUTPUT NOT SHOWN: output reader stopped",
     "follow": "NOT FOLLOWING THE SESSION: journal reader stopped",
     "processes": "PROCESSES NOT FOLLOWED: see the record",
+    "lock": "LOCK NOT WATCHED: lock loop stopped",
 }
 """What the top bar says when a loop stopped: what no longer happens, first."""
 
@@ -144,6 +200,11 @@ def countdown_text(state: State, now: float) -> Text:
         if state.phase is Phase.HEALTH and state.health_started is not None:
             left = max(0.0, state.health_started + state.profile.health.duration - now)
             return styled(f" SOAK {format_clock(left)} LEFT ", "bold reverse")
+        incident = state.incident
+        if state.phase is Phase.STABILIZING and incident is not None:
+            started = incident.stabilization_started or now
+            left = max(0.0, started + state.profile.health.duration - now)
+            return styled(f" STABLE? {format_clock(left)} LEFT ", "bold reverse")
         return Text("")
     left = max(0.0, deadline - now)
     automatic = state.profile.rollback.on_trigger_time == "automatic"
@@ -159,10 +220,16 @@ def environment_text(state: State) -> Text:
         return Text("")
     stage_env = _current_environment(state)
     if stage_env.lower() in ("production", "prod"):
-        return styled(" ■ PRODUCTION ", "bold white on red")
-    if stage_env.lower() in ("staging", "stage"):
-        return styled(f" ▲ {stage_env.upper()} ", "bold black on yellow")
-    return styled(f" {stage_env.upper()} ", "bold reverse")
+        text = styled(" ■ PRODUCTION ", "bold white on red")
+    elif stage_env.lower() in ("staging", "stage"):
+        text = styled(f" ▲ {stage_env.upper()} ", "bold black on yellow")
+    else:
+        text = styled(f" {stage_env.upper()} ", "bold reverse")
+    crew = state.profile.crew
+    if crew is not None and crew.single_operator:
+        # Said at every step: one OS user may act as both Operator and Monitor.
+        text += Text(" ") + styled(" SINGLE OPERATOR ", "bold black on yellow")
+    return text
 
 
 def _current_environment(state: State) -> str:
@@ -175,11 +242,32 @@ def _current_environment(state: State) -> str:
 
 
 def phase_text(state: State) -> Text:
-    """The phase, with HOLD on top of it when held."""
+    """The phase, with HOLD on top of it when held, and the deploy lock after it."""
     text = styled(state.phase.value, "bold")
     if state.hold is not None:
         text = styled("HOLD", "bold black on yellow") + Text(f" ({state.phase.value})")
-    return text
+    return text + lock_text(state)
+
+
+def lock_text(state: State) -> Text:
+    """The deploy lock, after the phase: who holds it, or that it is kept or released."""
+    lock = state.lock
+    if lock is None:
+        return Text("")
+    if lock.kept:
+        return styled(" · LOCK KEPT: cockpit unlock", "bold")
+    return Text("")  # held or released: the normal cases; lost: the alarm says LOCK LOST
+
+
+def lock_alarm(state: State) -> Text:
+    """``✘ LOCK LOST: why`` while the lock is lost (empty otherwise)."""
+    lock = state.lock
+    if lock is None or lock.held or lock.released is not None:
+        return Text("")
+    return styled(
+        f" ✘ LOCK LOST: {inert(lock.lost or '?')} · no new step; R still works ",
+        "bold white on red",
+    )
 
 
 # ---------------------------------------------------------------- operator pane
@@ -346,11 +434,11 @@ def metric_row(metric: Metric, state: State, now: float, width: int) -> Text:
     room = width - len(row) - len(value) - len(threshold) - max(4, len(age))
     # The title first (at least 16 characters when there is room), then the sparkline.
     title_width = max(8, min(24, max(16, room - 14), room - 1))
-    spark_width = max(0, min(40, room - title_width - 1))
+    spark_width = max(0, room - title_width - 1)  # the sparkline takes the width there is
     title = inert(metric.title)  # before it is cut to fit: ^[ takes two columns
     row.append(f"{title[:title_width]:<{title_width}} ")
     if spark_width >= 6:
-        row.append(sparkline([s.value for s in history], spark_width), style="cyan")
+        row.append_text(history_spark(metric, state, spark_width))
         row.append(" ")
     row.append(value, style="bold")
     row.append(threshold, style="dim")
@@ -394,6 +482,14 @@ def monitor_task(state: State, profile: Profile, *, brief: bool = False) -> Text
     return Text("")
 
 
+WINDOW_NAMES = {
+    "health": "HEALTH WINDOW",
+    "incident": "SINCE T0",
+    "stabilization": "STABILIZATION WINDOW",
+}
+"""What each kind of window is called on screen (a stop point names its step)."""
+
+
 def stop_point(state: State, now: float, *, detailed: bool = True) -> Text:
     """The verdict of the open stop point or health window, per metric and overall."""
     window = state.window
@@ -402,7 +498,7 @@ def stop_point(state: State, now: float, *, detailed: bool = True) -> Text:
     verdict = state.window_verdict(now)
     assert verdict is not None
     label, style = VERDICT_TEXT[verdict]
-    where = "HEALTH WINDOW" if window.kind == "health" else f"STOP POINT after {window.step_id}"
+    where = WINDOW_NAMES.get(window.kind) or f"STOP POINT after {window.step_id}"
     text = styled(f"{where}: ", "bold")
     text.append(label, style=style)
     if window.accepted_by:
@@ -418,30 +514,62 @@ def stop_point(state: State, now: float, *, detailed: bool = True) -> Text:
     return text
 
 
+def baseline_against(state: State) -> str:
+    """What the rollback is verified against, in a few words."""
+    if not state.is_incident:
+        return "the GO baseline"
+    incident = state.incident
+    if incident is not None and incident.baseline is not None and not state.baseline:
+        return "the thresholds (no history from before the incident)"
+    red = incident.red_since if incident is not None else None
+    if red is not None and incident is not None and (incident.baseline or {}).get("at") == red:
+        return f"the baseline from before the incident (RED since {utc_time(red)})"
+    return "the baseline from before the incident"
+
+
 def verification(state: State, *, detailed: bool = True) -> RenderableType:
-    """Baseline, now and tolerance per metric while and after a rollback is verified."""
+    """Per verified metric: back or not, now, and the rule it must meet (its threshold and
+    its baseline's bounds, or the threshold alone where there is no baseline)."""
     rb = state.rollback
     if rb is None or state.profile is None:
         return Text("")
-    text = styled("ROLLBACK VERIFICATION against the GO baseline\n", "bold")
+    text = styled(f"ROLLBACK VERIFICATION against {baseline_against(state)}\n", "bold")
+    if detailed:
+        text.append(verification_rule(state.profile) + "\n", style="dim")
     for metric_id, entry in comparison(state, rb.counters).items():
-        unit = entry["unit"]
+        metric = state.profile.metric(metric_id)
         if entry["back"]:
             text.append("✔ BACK     ", style="bold green")
         elif rb.verdict is not None:
             text.append("✘ NOT BACK ", style="bold red")
         else:
             text.append("… WAITING  ", style="bold yellow")
-        text.append(f"{state.profile.metric(metric_id).title}")
-        tol = entry["tolerance"]
-        text.append(
-            ("\n           " if detailed else " · ")
-            + f"baseline {value_text(entry['baseline'], unit)} · "
-            f"now {value_text(entry['now'], unit)} · "
-            f"± {'—' if tol is None else f'{tol:.3g}'}\n",
-            style="dim",
-        )
+        text.append(f"{metric.title} · now {value_text(entry['now'], entry['unit'])}")
+        base, allowed = entry["baseline"], entry["tolerance"]
+        needs = metric.threshold.describe(metric.unit)
+        if base is not None and allowed is not None:
+            needs += f" and {bound_short(metric, base, allowed)}"
+        else:
+            needs += " (threshold)"
+        text.append(f" · needs {needs}\n", style="dim")
+        if detailed and base is None:
+            text.append(f"           {_threshold_reason(state, metric_id)}\n", style="dim")
     return text
+
+
+def _threshold_reason(state: State, metric_id: str) -> str:
+    """Why a metric is verified against its threshold alone, as the baseline recorded it."""
+    incident = state.incident
+    recorded = ((incident.baseline or {}).get("metrics") or {}) if incident else {}
+    why = (recorded.get(metric_id) or {}).get("why")
+    if isinstance(why, str) and why:
+        return why
+    return "verified against the threshold (no baseline)"
+
+
+def utc_time(wall: float) -> str:
+    """``05:12:40`` in UTC."""
+    return dt.datetime.fromtimestamp(wall, tz=dt.UTC).strftime("%H:%M:%S")
 
 
 def banner(state: State) -> tuple[Text, str]:
@@ -449,13 +577,25 @@ def banner(state: State) -> tuple[Text, str]:
     rb = state.rollback
     if rb is None:
         if state.advisory is not None and not state.phase.finished:
-            return Text(f"⚠ ROLLBACK ADVISED — press R\n{state.advisory}"), "-advised"
+            # The reason's figures are from when it was advised; the panels below count on.
+            when = state.t_plus(state.advised_at) if state.advised_at is not None else None
+            at = f" at T+{format_clock(when)}" if when is not None else ""
+            return Text(f"⚠ ROLLBACK ADVISED{at} — press R\n{state.advisory}"), "-advised"
+        if state.phase is Phase.INCIDENT:
+            return Text("⚠ INCIDENT DECLARED — R rolls back now"), "-advised"
         return Text(""), ""
     if state.phase is Phase.ROLLED_BACK:
         return Text("✔ ROLLED BACK — VERIFIED"), "-verified"
+    if state.phase is Phase.MITIGATED:
+        return Text("✔ INCIDENT MITIGATED — ROLLED BACK — VERIFIED"), "-verified"
+    if state.phase is Phase.STABILIZING:
+        return Text(
+            "✔ ROLLED BACK — VERIFIED · STABILIZING: the metrics must stay GREEN"
+        ), "-verified"
     if state.phase is Phase.NOT_VERIFIED:
         why = "; ".join(rb.differences) or "see the record"
-        return Text(f"✘ ROLLED BACK — NOT VERIFIED: {why}"), "-failed"
+        head = "✘ INCIDENT NOT MITIGATED — " if state.is_incident else "✘ "
+        return Text(f"{head}ROLLED BACK — NOT VERIFIED: {why}"), "-failed"
     how = f"AUTOMATIC: {rb.reason}" if rb.automatic else f"{rb.reason} ({rb.by})"
     head = (
         "⟲ ROLLING BACK NOW"
@@ -479,20 +619,40 @@ def journal_failed(why: str, decisions: list[str], events: int, samples: int) ->
     return f"{text} NOT RECORDED: {'; '.join(parts)} (all listed when you quit)."
 
 
-def next_text(nxt: Next) -> Text:
-    """The 'whose turn' line."""
+def next_text(nxt: Next, *, where: str = "") -> Text:
+    """The 'whose turn' line (``where``: in whose terminal, when the crew acts by identity)."""
     who = {"operator": "OPERATOR", "monitor": "MONITOR", "approver": "APPROVER"}.get(nxt.role, "")
     text = styled("NEXT ▸ ", "bold")
     if who:
         text.append(f"{who} ", style="bold reverse")
         text.append(" ")
     text.append(nxt.text)
+    if where:
+        text.append(f" · {inert(where)}", style="dim")
     return text
 
 
-def key_bar(keys: list[str]) -> Text:
-    """The keys that work now, each with who presses it."""
+def whose_terminal(state: State, nxt: Next, by_identity: bool) -> str:
+    """In whose terminal the next action happens, when the crew acts by identity."""
+    if not by_identity or state.profile is None or state.profile.crew is None:
+        return ""
+    crew = state.profile.crew
+    if nxt.role != "monitor" or crew.monitor is None:
+        return ""
+    joined = any(w.startswith(f"{crew.monitor} (monitor)") for w in state.attached.values())
+    if joined:
+        return f"in {crew.monitor}'s terminal"
+    return f"waiting for {crew.monitor} to join (cockpit attach)"
+
+
+def key_bar(keys: list[str], beside_r: list[str] | None = None, *, seat: str | None = None) -> Text:
+    """The keys that work now, each with who presses it. ``beside_r``: the titles of RED
+    checks guarding the rollback, said next to R (they never block it); ``seat``: this
+    terminal's role when the crew acts by identity."""
     text = Text()
+    if seat is not None:
+        text.append(f" {seat.upper()} ", style="bold reverse")
+        text.append(" ")
     for key in keys:
         role, what = KEYS[key]
         style = "bold white on red" if key == "R" else "bold reverse"
@@ -500,16 +660,26 @@ def key_bar(keys: list[str]) -> Text:
         prefix = {"monitor": "Mon: ", "operator": "Op: ", "approver": "Appr: "}.get(role, "")
         short = "ROLL BACK NOW" if key == "R" else what.split(" (")[0]
         text.append(f" {prefix}{short}  ")
+        if key == "R" and beside_r:
+            more = f" +{len(beside_r) - 1}" if len(beside_r) > 1 else ""
+            title = beside_r[0] if len(beside_r[0]) <= 40 else beside_r[0][:39] + "…"
+            text.append(f"(⚠ RED: {title}{more})", style="bold yellow")
+            text.append("  ")
     return text
 
 
-def watching_bar() -> Text:
-    """The key bar of a terminal that only watches (``cockpit watch``)."""
+def watching_bar(state: State | None = None) -> Text:
+    """The key bar of a terminal that only watches (``cockpit watch``), with who holds the
+    deploy lock while it is held."""
     text = Text()
     text.append(" WATCHING ", style="bold reverse")
     text.append(" read-only: act in the cockpit that runs the session   ")
     text.append(" q ", style="bold reverse")
     text.append(" stop watching  ")
+    lock = state.lock if state is not None else None
+    if lock is not None and lock.held and not lock.kept:
+        since = dt.datetime.fromtimestamp(lock.since, tz=dt.UTC).strftime("%H:%M")
+        text.append(f" locked by {inert(lock.holder)} since {since} UTC", style="dim")
     return text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -19,7 +20,7 @@ from cockpit.clock import Clock
 from cockpit.engine import Event, Phase, Refusal, State
 from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
-from cockpit.guide import Next, keys_for, manual_pending, next_action
+from cockpit.guide import KEYS, Next, keys_for, manual_pending, next_action
 from cockpit.journal import Actor
 from cockpit.runner import OutputTail
 from cockpit.session import Session
@@ -36,6 +37,8 @@ OUTPUT_POLL = 0.1
 """Seconds between reads of the running process's output file."""
 CATCH_UP_KEEP = 256 * 1024
 """When further behind than this, the output pane skips ahead to the newest bytes."""
+TICK_AFTER = 0.002
+"""The tick lands this long after the timer's next whole second (see _schedule_tick)."""
 
 
 class CockpitScreen(Screen[None]):
@@ -99,7 +102,7 @@ class CockpitScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.session.listeners.append(self._on_events)
-        self.set_interval(1.0, self._tick)
+        self._schedule_tick()
         self._output_timer = self.set_interval(OUTPUT_POLL, self._pump_output, pause=True)
         self._follow_latest()
         self._show_all()
@@ -118,6 +121,7 @@ class CockpitScreen(Screen[None]):
             return
         self._loops_started = True
         if self.run_loops:
+            self.run_worker(self.session.run_history(), group="history", exit_on_error=False)
             self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)
             self.run_worker(self.session.run_checklist(), group="checks", exit_on_error=False)
             self.run_worker(self.session.run_clock(), group="clock", exit_on_error=False)
@@ -136,9 +140,11 @@ class CockpitScreen(Screen[None]):
         width, height = event.size.width, event.size.height
         tiny = width < MIN_WIDTH or height < MIN_HEIGHT
         self.set_class(tiny, "-tiny")
+        # R first: on the smallest screen the one thing that must survive the cut is that R
+        # still rolls back.
         self.query_one("#too-small", Label).show(
-            f"The terminal is {width}x{height}; the cockpit needs at least "
-            f"{MIN_WIDTH}x{MIN_HEIGHT}. Enlarge it. R still rolls back."
+            f"R still rolls back. The terminal is {width}x{height}; the cockpit needs at least "
+            f"{MIN_WIDTH}x{MIN_HEIGHT}: enlarge it."
             if tiny
             else ""
         )
@@ -187,7 +193,7 @@ class CockpitScreen(Screen[None]):
             banner.set_class(name == kind, name)
         banner.show(text)
         nxt = next_action(state, now)
-        self.query_one("#next", Label).show(render.next_text(nxt))
+        self.query_one("#next", Label).show(self._next_text(state, nxt))
         self.query_one("#keys", Label).show(self._key_bar(state, nxt))
         if state.phase.finished:
             report = next(
@@ -209,23 +215,50 @@ class CockpitScreen(Screen[None]):
                 )
             )
 
+    def _schedule_tick(self) -> None:
+        """Tick just after the timer's next whole second: every terminal on the session
+        (joined, watching, in a browser) then turns T+ over at the same moment, not up to a
+        second apart as interval timers started at different times would."""
+        now, t0 = self.clock.wall(), self.session.state.t0
+        into_second = (now - t0) % 1.0 if t0 is not None else now % 1.0
+        self.set_timer(1.0 - into_second + TICK_AFTER, self._aligned_tick)
+
+    def _aligned_tick(self) -> None:
+        try:
+            self._tick()
+        finally:
+            self._schedule_tick()
+
     def _tick(self) -> None:
         self.session.check_loops()  # a clock loop that went silent is said at once
         state, now = self.session.state, self.clock.wall()
         self.query_one(TopBar).tick(state, now)
         nxt = next_action(state, now)
-        self.query_one("#next", Label).show(render.next_text(nxt))
+        self.query_one("#next", Label).show(self._next_text(state, nxt))
         self.query_one("#keys", Label).show(self._key_bar(state, nxt))
         monitor_turn = nxt.role == "monitor"
         self.query_one(MonitorPane).show(state, now, self.session.profile, your_turn=monitor_turn)
         if state.phase in (Phase.BRIEFING, Phase.CHECKLIST):
             # Check ages move; the rest of the pane changes only with events (_show_all).
             self.query_one(OperatorPane).tick(state, now, your_turn=nxt.role == "operator")
+        elif state.phase is Phase.INCIDENT:
+            # What is RED now follows the samples, which redraw nothing by themselves.
+            self.query_one(OperatorPane).show_briefing(state, self.session.profile)
 
     def _key_bar(self, state: State, nxt: Next) -> Text:
         if self.session.read_only:
-            return render.watching_bar()
-        return render.key_bar(keys_for(state, nxt))
+            return render.watching_bar(state)
+        beside_r = state.rollback_checks_red() if state.phase is Phase.INCIDENT else []
+        seat = self.session.seat
+        if seat is None:
+            return render.key_bar(keys_for(state, nxt), beside_r)
+        keys = [k for k in keys_for(state, nxt) if KEYS[k][0] in (seat, "anyone")]
+        return render.key_bar(keys, beside_r, seat=seat)
+
+    def _next_text(self, state: State, nxt: Next) -> Text:
+        """NEXT, and, where the crew acts by identity, in whose terminal."""
+        crew = self.session.crew
+        return render.next_text(nxt, where=render.whose_terminal(state, nxt, crew.by_identity))
 
     def _notice(self, text: str, *, error: bool = True) -> None:
         notice = self.query_one("#notice", Label)
@@ -248,8 +281,13 @@ class CockpitScreen(Screen[None]):
             what = f"STEP {event.body['ref']}"
         argv = " ".join(str(a) for a in event.body.get("argv", []))
         pane.write_output([f"──── {what} · pid {event.body['pid']} · $ {argv}"])
-        self._tail = OutputTail(path, secrets=self.session.resolved.secrets)
         self._tail_path = path
+        if not os.access(path.parent, os.X_OK):
+            # A crew member's own terminal: the output file is the session owner's alone.
+            pane.write_output([f"(the output is in {path}, which only its owner may read)"])
+            self._tail = None
+            return
+        self._tail = OutputTail(path, secrets=self.session.resolved.secrets)
         self._output_timer.resume()
 
     def _pump_output(self) -> None:
@@ -319,7 +357,11 @@ class CockpitScreen(Screen[None]):
         return None if upcoming is None else upcoming[1].id
 
     async def action_verify(self) -> None:
-        """v: the Monitor verifies the next step's command."""
+        """v: the Monitor verifies the next step's command (in an incident: the rollback's)."""
+        if self.session.state.is_incident:
+            commands = tuple(tuple(c) for c in self.session.profile.rollback.commands)
+            await self._do(lambda now: i.VerifyRollbackPlan(self._actor("monitor"), now, commands))
+            return
         step = self._next_step_id()
         if step is not None:
             command = self._resolved_command(step)
@@ -336,7 +378,8 @@ class CockpitScreen(Screen[None]):
         """x: the Operator runs the next step."""
         step = self._next_step_id()
         if step is not None:
-            await self._do(lambda now: i.RunStep(self._actor("operator"), now, step))
+            command = self._resolved_command(step)
+            await self._do(lambda now: i.RunStep(self._actor("operator"), now, step, command))
 
     async def action_acknowledge(self) -> None:
         """i: the Operator acknowledges a point of no return."""

@@ -8,10 +8,10 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
-from cockpit.engine import State
+from cockpit.engine import Phase, State
 from cockpit.profile import Profile
 from cockpit.sample import Status
-from cockpit.ui import render
+from cockpit.ui import incident, render
 from cockpit.ui.widgets.text import Label
 
 
@@ -57,6 +57,7 @@ class MonitorPane(Vertical):
         yield Label("MONITOR", classes="pane-title", id="monitor-title")
         yield from self.rows
         yield Label(id="metrics-hidden")
+        yield Label(id="history-note")
         yield Label(id="monitor-task")
         yield Label(id="verdict")
         yield Label(id="verification")
@@ -72,6 +73,11 @@ class MonitorPane(Vertical):
         if detailed and room is not None and used > room // 2:
             # Many metrics in the window: one verdict line, so the rows keep their room.
             used = self._show_task_and_verdict(state, now, resolved, width, detailed=False)
+        if room is not None and used > room - len(self.rows) and state.phase is Phase.INCIDENT:
+            # In an incident the metrics come before the Monitor's task: it takes one line.
+            used = self._show_task_and_verdict(
+                state, now, resolved, width, detailed=False, brief_task=True
+            )
         shown = self._fit_rows(state, None if room is None else room - used)
         for row in shown:
             row.show(state, now, width)
@@ -87,13 +93,27 @@ class MonitorPane(Vertical):
             self.show(state, now, resolved, your_turn=your_turn)
 
     def _show_task_and_verdict(
-        self, state: State, now: float, resolved: Profile, width: int, *, detailed: bool
+        self,
+        state: State,
+        now: float,
+        resolved: Profile,
+        width: int,
+        *,
+        detailed: bool,
+        brief_task: bool = False,
     ) -> int:
         """Show the Monitor's task, the verdict and the verification; the rows they take."""
         used = trailing = 0
+        # With no room in an incident, the rows say it all: no verdict of the window since T0,
+        # no note (the briefing has it).
+        crowded = brief_task and state.phase is Phase.INCIDENT
         for selector, content in (
-            ("#monitor-task", render.monitor_task(state, resolved, brief=not self.detailed)),
-            ("#verdict", render.stop_point(state, now, detailed=detailed)),
+            ("#history-note", Text("") if crowded else render.history_note(state)),
+            (
+                "#monitor-task",
+                _monitor_task(state, resolved, short=not self.detailed, brief=brief_task),
+            ),
+            ("#verdict", Text("") if crowded else render.stop_point(state, now, detailed=detailed)),
             ("#verification", render.verification(state, detailed=detailed)),
         ):
             label = self.query_one(selector, Label)
@@ -147,6 +167,19 @@ class MonitorPane(Vertical):
             why = f"{failing} not PASS" if failing else "all ✔ PASS"
             label.show(render.styled(f"+ {len(hidden)} more metrics ({why})", "dim"))
         return shown
+
+
+def _monitor_task(state: State, resolved: Profile, *, short: bool, brief: bool) -> Text:
+    """The Monitor's task; ``short``: a short terminal; ``brief``: the pane has little room
+    (in an incident the metric rows come first, the task shrinks to one line)."""
+    if state.phase is Phase.INCIDENT:
+        return incident.monitor_task(state, resolved, brief=short or brief)
+    if state.phase is Phase.STABILIZING:
+        return Text("") if short else render.styled(STABILIZING_TASK, "bold")
+    return render.monitor_task(state, resolved, brief=short)
+
+
+STABILIZING_TASK = "MONITOR: watch the metrics: GREEN to the end of the window mitigates."
 
 
 def _passing(state: State, metric_id: str) -> bool:

@@ -9,7 +9,7 @@ from textual.widgets import Log
 from cockpit.engine import Phase, State
 from cockpit.inert import inert, is_inert
 from cockpit.profile import Profile
-from cockpit.ui import render
+from cockpit.ui import incident, render
 from cockpit.ui.widgets.text import Label
 
 
@@ -47,17 +47,34 @@ class OperatorPane(Vertical):
         briefing = self.query_one("#briefing", Label)
         checklist = self.query_one("#checklist", Vertical)
         steps = self.query_one("#steps", Label)
-        sterile = state.t0 is not None
-        briefing.display = phase is Phase.BRIEFING or (phase.finished and not sterile)
+        # An incident before R: the short briefing takes the pane (there is no output yet).
+        sterile = state.t0 is not None and phase is not Phase.INCIDENT
+        briefing.display = phase in (Phase.BRIEFING, Phase.INCIDENT) or (
+            phase.finished and not sterile
+        )
         checklist.display = phase in (Phase.BRIEFING, Phase.CHECKLIST)
-        steps.display = True
+        if state.is_incident:
+            # The deploy's steps went out before the cockpit; the way back is what counts.
+            steps.display = phase is not Phase.INCIDENT
+            if steps.display:
+                steps.show(incident.rollback_plan(state, resolved))
+        else:
+            steps.display = True
+            steps.show(render.steps(state, resolved))
         if briefing.display:
-            briefing.show(render.briefing(state))
-        steps.show(render.steps(state, resolved))
+            self.show_briefing(state, resolved)
         self.query_one("#output", Log).display = sterile
         self.set_class(sterile, "-sterile")
         self._ages_shown = None  # something happened: redraw the checklist, not only its ages
         self.tick(state, now, your_turn=your_turn)
+
+    def show_briefing(self, state: State, resolved: Profile) -> None:
+        """The briefing: AIM-C for a deploy, what is RED and the way back for an incident."""
+        briefing = self.query_one("#briefing", Label)
+        if state.phase is Phase.INCIDENT:
+            briefing.show(incident.briefing(state, resolved))
+        else:
+            briefing.show(render.briefing(state))
 
     def tick(self, state: State, now: float, *, your_turn: bool = False) -> None:
         """Redraw what moves with time alone: the checks' ages and whose turn it is."""
@@ -71,7 +88,7 @@ class OperatorPane(Vertical):
         title = render.styled("OPERATOR · " + state.crew.get("operator", ""), "bold")
         if your_turn:
             title.append("  ◀ YOUR TURN", style="bold reverse")
-        if state.t0 is not None:
+        if state.t0 is not None and state.phase is not Phase.INCIDENT:
             title.append("   sterile cockpit", style="dim")
         self.query_one("#operator-title", Label).show(title)
 

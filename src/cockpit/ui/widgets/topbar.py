@@ -28,7 +28,8 @@ class TopBar(Horizontal):
         assert state.profile is not None
         self.query_one("#environment", Label).show(render.environment_text(state))
         d = state.profile.deployment
-        alarm = render.loop_alarm(state)  # a loop that stopped outranks the deployment's name
+        # A loop that stopped, or a lost lock, outranks the deployment's name.
+        alarm = render.loop_alarm(state) or render.lock_alarm(state)
         self.query_one("#deployment", Label).show(alarm or f"{d.name} · {d.service} · {d.owner}")
         self.query_one("#phase", Label).show(render.phase_text(state))
         self.set_class(state.profile.is_production(), "-production")

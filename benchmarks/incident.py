@@ -1,0 +1,166 @@
+"""An incident's first frame and R on it, beside a deploy's first frame (PERFORMANCE.md).
+
+Three kinds of run, interleaved so that drift hits them alike, each in its own 120x40 tmux
+pane against the running demo service:
+
+- ``deploy``: ``cockpit run`` on a copy of the demo profile; first paint is ``BRIEFING``;
+- ``incident``: ``cockpit incident`` on the same copy; first paint is ``INCIDENT DECLARED``
+  with ``ROLL BACK NOW`` in the key bar; R is pressed the moment it is there, and the
+  rollback command (``date +%s.%N > STAMP``) stamps its own start;
+- ``hanging``: the same incident, its error rate read from a "Prometheus" that takes the
+  history query and never answers (the history's deadline is 10 s): neither the first paint
+  nor R may wait for it.
+
+Prints the medians; asserts nothing.
+
+    .venv/bin/python benchmarks/incident.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import tempfile
+import threading
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from ui_common import (
+    COCKPIT,
+    DEMO_PROFILE,
+    MARK_VARIABLE,
+    ROOT,
+    Cockpit,
+    demo_stack,
+    machine,
+    median,
+    poll,
+    print_table,
+    read_stamp,
+)
+
+from cockpit.demo.stack import DemoStack
+
+
+def hanging_server() -> str:
+    """A server that accepts the history query and never answers; its URL."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            conn, _ = listener.accept()
+            held.append(conn)  # read nothing, answer nothing
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def profile(path: Path, stamp: Path, prometheus: str | None) -> Path:
+    data: dict[str, Any] = tomllib.loads(DEMO_PROFILE.read_text())
+    data["checks"] = [c for c in data["checks"] if c["id"] != "cpu"]
+    data["rollback"]["commands"] = [["/bin/sh", "-c", 'date +%s.%N > "$1"', "sh", str(stamp)]]
+    if prometheus is not None:
+        error_rate = next(m for m in data["metrics"] if m["id"] == "error-rate")
+        error_rate["source"] = {"kind": "prometheus", "url": prometheus, "query": "up"}
+    path.write_text(tomli_w.dumps(data))
+    return path
+
+
+class Incident(Cockpit):
+    """``cockpit incident PROFILE`` instead of ``cockpit run``."""
+
+    def start(self) -> float:
+        env = {**self.stack.env(), MARK_VARIABLE: self.marker}
+        sessions = self.workdir / "sessions"
+        sessions.mkdir(parents=True, exist_ok=True)
+        argv = [str(COCKPIT), "incident", str(self.profile), "--sessions-dir", str(sessions)]
+        t0 = time.monotonic()
+        self.pane.start(argv, env=env, cwd=ROOT)
+        return t0
+
+
+def paint(cockpit: Cockpit, t0: float, *texts: str) -> float:
+    while not all(t in cockpit.pane.screen() for t in texts):
+        if time.monotonic() - t0 > 30:
+            raise RuntimeError(f"{texts} not on the screen:\n{cockpit.pane.screen()}")
+    return time.monotonic() - t0
+
+
+def deploy_run(stack: DemoStack, workdir: Path) -> float:
+    workdir.mkdir(parents=True)
+    path = profile(workdir / "profile.toml", workdir / "stamp", None)
+    with Cockpit(stack, path, workdir) as cockpit:
+        return paint(cockpit, cockpit.start(), "BRIEFING", "PRODUCTION")
+
+
+def incident_run(stack: DemoStack, workdir: Path, prometheus: str | None) -> tuple[float, float]:
+    """First paint, and R (pressed on it) to the rollback child's own stamp."""
+    workdir.mkdir(parents=True)
+    stamp = workdir / "stamp"
+    path = profile(workdir / "profile.toml", stamp, prometheus)
+    with Incident(stack, path, workdir) as cockpit:
+        first = paint(cockpit, cockpit.start(), "INCIDENT DECLARED", "ROLL BACK NOW")
+        pressed = time.time()
+        cockpit.pane.keys("R")
+        child = poll(lambda: read_stamp(stamp), timeout=10)
+        if child is None:
+            raise RuntimeError("the rollback never stamped:\n" + cockpit.pane.screen())
+        return first, child - pressed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    hanging = hanging_server()
+    deploy: list[float] = []
+    incident: list[tuple[float, float]] = []
+    stalled: list[tuple[float, float]] = []
+    with demo_stack() as stack, tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+        for n in range(args.runs):
+            deploy.append(deploy_run(stack, Path(tmp) / f"deploy-{n}"))
+            incident.append(incident_run(stack, Path(tmp) / f"incident-{n}", None))
+            stalled.append(incident_run(stack, Path(tmp) / f"hanging-{n}", hanging))
+            print(
+                f"  run {n + 1}: deploy paint {deploy[-1]:.3f} s; incident paint "
+                f"{incident[-1][0]:.3f} s, R {1000 * incident[-1][1]:.1f} ms; with a hanging "
+                f"history paint {stalled[-1][0]:.3f} s, R {1000 * stalled[-1][1]:.1f} ms",
+                flush=True,
+            )
+    rows = [
+        ["deploy: first paint (cockpit run)", f"{median(deploy):.3f} s", "peer", "", ""],
+        ["incident: first paint", f"{median([p for p, _ in incident]):.3f} s", "≈ deploy", "", ""],
+        [
+            "incident: R → rollback child",
+            f"{1000 * median([r for _, r in incident]):.1f} ms",
+            "≤ 10 ms",
+            "",
+            "",
+        ],
+        [
+            "history hanging: first paint",
+            f"{median([p for p, _ in stalled]):.3f} s",
+            "≈ incident",
+            "",
+            "",
+        ],
+        [
+            "history hanging: R → rollback child",
+            f"{1000 * median([r for _, r in stalled]):.1f} ms",
+            "≈ incident",
+            "",
+            "",
+        ],
+    ]
+    print_table(f"incident first paint and R, medians of {args.runs} runs, 120x40", rows)
+
+
+if __name__ == "__main__":
+    main()

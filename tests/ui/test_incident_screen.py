@@ -1,0 +1,137 @@
+"""Pilot tests of an incident: R from the first frame, the briefing beside it, the Monitor's
+keys recorded when pressed, a RED check shown beside R, and the verdicts on the banner.
+
+The fast profile's rollback is a real, quick local command; the metrics are fed on a fake
+clock (no probes run), so every timer is exact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cockpit.clock import FakeClock
+from cockpit.engine import Phase
+from cockpit.engine.kinds import Kind
+from cockpit.journal import read_journal
+from cockpit.session import Session
+from cockpit.ui.app import make_app
+from tests.support.pilot import HEALTHY, PROCESS_DEADLINE, Crew, phase, running
+from tests.support.ui import record_check, text_of, wait_until
+from tests.unit.test_session_incident import open_incident
+
+pytestmark = pytest.mark.usefixtures("utc_timezone")
+
+RED = {"error-rate": 8.2, "p99": 516.0}
+
+
+@pytest.fixture
+def crew(tmp_path: Path) -> Crew:
+    session = open_incident(tmp_path)
+    assert isinstance(session.clock, FakeClock)
+    app = make_app(session, clock=session.clock, run_loops=False)
+    return Crew(session, session.clock, app, tmp_path / "ui")
+
+
+def kinds(session: Session) -> list[str]:
+    session.flush()
+    return [r.kind for r in read_journal(session.journal_path)]
+
+
+async def test_r_in_the_first_frame_rolls_back_and_the_incident_is_mitigated(crew: Crew) -> None:
+    async with running(crew) as pilot:
+        assert "INCIDENT DECLARED — R rolls back now" in text_of(crew.app, "#banner")
+        assert text_of(crew.app, "#keys").lstrip().startswith("R  ROLL BACK NOW")
+        await pilot.press("R")  # nothing before it: no readback, no check, no sample
+        assert crew.session.state.rollback is not None
+        await crew.session.run_history()  # read after the first frame, as the screen does
+        started = kinds(crew.session).index(Kind.ROLLBACK_STARTED)
+        assert kinds(crew.session)[:started] == [
+            Kind.SESSION_STARTED,
+            Kind.INCIDENT_DECLARED,
+            Kind.LOCK_TAKEN,
+        ]
+        await wait_until(
+            pilot, lambda: phase(crew) is Phase.VERIFYING, "the rollback command", PROCESS_DEADLINE
+        )
+        crew.feed(HEALTHY, count=3)
+        assert phase(crew) is Phase.STABILIZING
+        await pilot.pause()
+        assert "STABILIZING" in text_of(crew.app, "#banner")
+        crew.feed(HEALTHY, count=30)
+        crew.session.tick()
+        assert phase(crew) is Phase.MITIGATED
+        await pilot.pause()
+        assert "INCIDENT MITIGATED — ROLLED BACK — VERIFIED" in text_of(crew.app, "#banner")
+
+
+async def test_the_briefing_says_what_is_red_the_plan_and_the_alternate(crew: Crew) -> None:
+    async with running(crew) as pilot:
+        crew.feed(HEALTHY, count=2)
+        crew.feed(RED, count=3)  # RED since the third second after T0
+        await pilot.pause(1.1)  # the once-a-second refresh of the briefing
+        briefing = text_of(crew.app, "#briefing")
+        assert "INCIDENT DECLARED at 08:00:00 UTC (T0) by ada" in briefing
+        assert "HTTP 5xx rate 8.2 % (needs < 2 %) · RED since 08:00:03, T+00:03" in briefing
+        assert "p99 latency 516 ms (needs < 250 ms)" in briefing
+        assert "$ /bin/sh -c echo rolling back to v1; echo v1 restored" in briefing
+        assert "ALTERNATE  Restart fast-web on v1 by hand." in briefing
+        assert "not GREEN by T+05:00: the rollback starts by itself" in briefing
+        assert "BASELINE  reading the history from before the incident…" in briefing
+        await crew.session.run_history()
+        await pilot.pause()
+        briefing = text_of(crew.app, "#briefing")
+        assert "BASELINE  the thresholds: the history shows no RED stretch" in briefing
+        assert "HTTP 5xx rate: verified against the threshold (no history)" in briefing
+        assert (
+            "VERIFIED WHEN  within 45s of the rollback, each metric above has 3 fresh" in briefing
+        )
+        # Only the checks that guard the rollback: the dry run and the runbook (access).
+        assert "Rollback path validated" in briefing and "Runbook version" in briefing
+        assert "Smoke tests" not in briefing
+        assert "R rolls back now; beside it, Monitor" in text_of(crew.app, "#next")
+
+
+async def test_the_monitors_keys_are_recorded_and_r_says_it_came_after(crew: Crew) -> None:
+    async with running(crew) as pilot:
+        await pilot.press("t", "v")
+        briefing = text_of(crew.app, "#briefing")
+        assert "✔ triggers read back by grace" in briefing
+        assert "✔ rollback command verified by grace" in briefing
+        assert "the Monitor has read back and verified" in text_of(crew.app, "#next")
+        await pilot.press("R")
+        rollback = next(
+            r for r in read_journal(crew.session.journal_path) if r.kind == Kind.ROLLBACK_STARTED
+        )
+        assert rollback.body["before"] == []
+        assert [r.kind for r in read_journal(crew.session.journal_path)][3:5] == [
+            Kind.READBACK_CONFIRMED,
+            Kind.ROLLBACK_PLAN_VERIFIED,
+        ]
+
+
+async def test_a_red_rollback_check_is_shown_beside_r_and_never_blocks_it(crew: Crew) -> None:
+    async with running(crew) as pilot:
+        record_check(crew.session, crew.clock, "rollback-dry-run", False, "exit 1: no v1 image")
+        await pilot.pause()
+        keys = text_of(crew.app, "#keys")
+        assert "ROLL BACK NOW  (⚠ RED: Rollback path validated (dry run))" in keys
+        await pilot.press("R")
+        assert crew.session.state.rollback is not None
+
+
+async def test_a_red_stabilization_is_not_mitigated_and_says_why(crew: Crew) -> None:
+    async with running(crew) as pilot:
+        await crew.session.run_history()
+        await pilot.press("R")
+        await wait_until(
+            pilot, lambda: phase(crew) is Phase.VERIFYING, "the rollback command", PROCESS_DEADLINE
+        )
+        crew.feed(HEALTHY, count=3)
+        crew.feed({"error-rate": 8.2, "p99": 120.0}, count=2)
+        assert phase(crew) is Phase.NOT_VERIFIED
+        await pilot.pause()
+        banner = text_of(crew.app, "#banner")
+        assert "INCIDENT NOT MITIGATED — ROLLED BACK — NOT VERIFIED" in banner
+        assert "stabilization window FAILED: HTTP 5xx rate" in banner
