@@ -124,7 +124,7 @@ def main() -> None:
                     batcher.flush(wall=1.8e9 + n, t_plus=float(n))
             batcher.flush(wall=1.8e9 + lines, t_plus=float(lines))
             batch_elapsed = time.perf_counter() - start
-            batch_records = len(batched.records)
+            batch_records = batched.last_seq
         print(
             f"Batcher: {lines} output lines in {batch_elapsed:.2f} s"
             f" ({lines / batch_elapsed:,.0f} lines/s, {batch_records} records)"

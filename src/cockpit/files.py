@@ -98,6 +98,33 @@ def _user(uid: int) -> str:
 # ---------------------------------------------------------------- reading
 
 
+def open_regular_file(path: Path | str, *, what: str = "file") -> int:
+    """Open a regular file for reading; returns the descriptor.
+
+    Opened without blocking and checked with ``fstat`` on the open descriptor, so a FIFO, a
+    device or a directory is refused before a byte is read.
+
+    Raises:
+        FileRefused: missing, not a regular file, or not readable; ``errno`` is ``ENOENT``
+            for a missing file.
+    """
+    try:
+        fd = os.open(path, _READ)
+    except OSError as exc:
+        raise FileRefused(path, os_reason(exc), exc.errno or errno.EIO) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise FileRefused(path, f"is {describe_kind(mode)}, not a {what} (a regular file)")
+    except FileRefused:
+        os.close(fd)
+        raise
+    except OSError as exc:
+        os.close(fd)
+        raise FileRefused(path, os_reason(exc), exc.errno or errno.EIO) from None
+    return fd
+
+
 def read_regular_file(path: Path | str, limit: int, *, what: str = "file") -> bytes:
     """Read a whole regular file of at most ``limit`` bytes.
 
@@ -114,16 +141,9 @@ def read_regular_file(path: Path | str, limit: int, *, what: str = "file") -> by
         FileRefused: missing, not a regular file, too large, or not readable; ``errno`` is
             ``ENOENT`` for a missing file.
     """
-    try:
-        fd = os.open(path, _READ)
-    except OSError as exc:
-        raise FileRefused(path, os_reason(exc), exc.errno or errno.EIO) from None
+    fd = open_regular_file(path, what=what)
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise FileRefused(
-                path, f"is {describe_kind(info.st_mode)}, not a {what} (a regular file)"
-            )
         if info.st_size > limit:
             raise FileRefused(
                 path,

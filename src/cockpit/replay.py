@@ -23,6 +23,7 @@ from pathlib import Path
 from cockpit.engine import State, apply, events_from_records
 from cockpit.engine.kinds import Kind
 from cockpit.journal import JournalUnreadable, Record, VerifyReport, read_verified_prefix
+from cockpit.session.opening import Replay
 from cockpit.watch import WatchedSession
 
 SPEEDS = (1, 2, 4, 8, 16, 32, 64)
@@ -338,9 +339,11 @@ class ReplaySession(WatchedSession):
         if records[0].kind != Kind.SESSION_STARTED:
             raise JournalUnreadable(path, "not a session journal (no session.started record)")
         replayer = Replayer(records)
-        session = cls.from_records(path, records[:1], clock=ReplayClock(replayer))
+        start = Replay()
+        start.add(records[0])  # the session as it opened; the replayer moves it on
+        last = records[-1]  # the last record that verifies; none after damage
+        session = cls.from_replay(path, start, last.seq, last.hash, clock=ReplayClock(replayer))
         assert isinstance(session, ReplaySession)
-        session.journal.records[:] = records  # every record that verifies; none after damage
         session.replayer = replayer
         _become(session.state, replayer.state)
         replayer.state = session.state  # one State: the session's, which the screen reads

@@ -3,6 +3,8 @@
 After an SSH drop at 3 a.m. the first question is "where is my session, and is it still
 running?". Each journal is read (never changed) and folded into its state; a journal that a
 live cockpit holds is marked as open, because its writer keeps an exclusive ``flock`` on it.
+What is listed never depends on a metric sample, so the batches of samples (nearly all of a
+long journal) are only checked in the hash chain, never parsed or folded.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from cockpit.engine import events_from_records, replay
+from cockpit.engine import State, apply_record
+from cockpit.engine.kinds import Kind
 from cockpit.files import FileRefused, os_reason, secure_directory
 from cockpit.inert import inert, json_text
-from cockpit.journal import JournalDamaged, JournalError, default_sessions_dir, read_journal
+from cockpit.journal import JournalDamaged, JournalError, default_sessions_dir, iter_journal
 
 EXIT_LISTED = 0
 EXIT_UNREADABLE = 2
@@ -70,8 +73,9 @@ def summarise(path: Path) -> SessionEntry:
     """Read one journal (a live one may end in a half-written record) and sum it up."""
     held = held_by_a_cockpit(path)
     try:
-        records = read_journal(path, allow_torn_tail=True)
-        state = replay(events_from_records(records))
+        state = State()
+        for record in iter_journal(path, allow_torn_tail=True, skip=frozenset({Kind.SAMPLES})):
+            apply_record(state, record)
     except JournalDamaged as exc:
         return _broken(path, held, "DAMAGED", f"record {exc.seq}: {exc.reason}")
     except JournalError as exc:

@@ -16,20 +16,21 @@ import os
 from pathlib import Path
 
 from cockpit.clock import Clock, SystemClock
-from cockpit.engine import Event, Refusal, apply, decide, events_from_records, replay
+from cockpit.engine import Event, Refusal, apply, decide, events_from_records
 from cockpit.engine import intents as i
+from cockpit.engine.kinds import Kind
 from cockpit.journal import (
     Journal,
     JournalDamaged,
     JournalError,
     JournalUnreadable,
     Record,
-    read_journal,
 )
 from cockpit.journal.follow import JournalFollower
+from cockpit.journal.reader import scan_journal
 from cockpit.profile import ProfileError, ResolvedProfile, resolve_profile
 from cockpit.session import Crew, Session
-from cockpit.session.opening import Opened
+from cockpit.session.opening import Opened, Replay
 
 FOLLOW_INTERVAL = 0.25
 """Seconds between looks at the journal for new records."""
@@ -40,6 +41,7 @@ class WatchedSession(Session):
 
     read_only_reason: str = ""
     _follower: JournalFollower | None = None
+    """Follows the journal file (None for a session joined through its attach socket)."""
 
     @classmethod
     def watch(cls, journal_path: Path | str, *, clock: Clock | None = None) -> WatchedSession:
@@ -51,22 +53,30 @@ class WatchedSession(Session):
         path = Path(journal_path)
         if not path.is_file():
             raise JournalUnreadable(path, "no such journal file; `cockpit sessions` lists them")
-        records = read_journal(path, allow_torn_tail=True)
-        session = cls.from_records(path, records, clock=clock)
-        session._follower = JournalFollower(path, session.journal.records)
+        replayed = Replay()
+        scan = scan_journal(path, replayed.add)
+        scan.raise_damage(path, allow_torn_tail=True)
+        session = cls.from_replay(path, replayed, scan.count, scan.last_hash, clock=clock)
+        session._follower = JournalFollower(path, scan)
         return session
 
     @classmethod
-    def from_records(
-        cls, path: Path, records: list[Record], *, clock: Clock | None = None
+    def from_replay(
+        cls,
+        path: Path,
+        replayed: Replay,
+        last_seq: int,
+        last_hash: str,
+        *,
+        clock: Clock | None = None,
     ) -> WatchedSession:
-        """A session seen through records already read and verified (from the journal, or
-        from a session's attach socket).
+        """A session seen through records already read, verified and folded (from the
+        journal, or from a session's attach socket), up to record ``last_seq``.
 
         Raises:
             JournalUnreadable: the records hold no session.
         """
-        state = replay(events_from_records(records))
+        state = replayed.state
         if state.profile is None:
             raise JournalUnreadable(path, "not a session journal (no session.started record)")
         crew = Crew(
@@ -77,10 +87,11 @@ class WatchedSession(Session):
         opened = Opened(
             # The journal keeps the profile as written: ${env:...} secrets stay unresolved here.
             resolved=ResolvedProfile(state.profile, ()),
-            journal=Journal.view(path, records),
+            journal=Journal.view(path, last_seq, last_hash),
             session_dir=path.with_suffix(""),
             crew=crew,
             state=state,
+            last_process=replayed.last_process,
         )
         session = cls(opened, clock=clock or SystemClock())
         session.read_only_reason = (
@@ -188,7 +199,7 @@ class WatchedSession(Session):
             JournalUnreadable: the journal went away.
         """
         if self._follower is None:
-            self._follower = JournalFollower(self.journal_path, self.journal.records)
+            return []  # joined through the attach socket: the records come from there
         new = self._follower.read_new()
         if not new:
             return []
@@ -200,6 +211,8 @@ class WatchedSession(Session):
         events = events_from_records(records)
         for event in events:
             apply(self.state, event)
+            if event.kind == Kind.PROCESS_STARTED:
+                self.recorder.last_process = event
         for listener in list(self.listeners):
             listener(events)
 

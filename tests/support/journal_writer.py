@@ -26,7 +26,7 @@ def main() -> int:
     rng = random.Random(seed)
     actor = Actor(role="writer", user="crash-test", tty=None)
     journal = Journal.open(Path(journal_path))
-    os.write(1, f"ready {len(journal.records)}\n".encode())
+    os.write(1, f"ready {journal.last_seq}\n".encode())
     try:
         for _ in range(100_000):
             size = rng.choice((10, 100, 300, 1000, 3000, 10, 100, 65_536))
@@ -34,7 +34,7 @@ def main() -> int:
                 "test.sample",
                 {"pad": "x" * size, "seed": seed},
                 actor=actor,
-                wall=1_800_000_000.0 + len(journal.records),
+                wall=1_800_000_000.0 + journal.last_seq,
                 t_plus=None,
             )
             os.write(1, f"{record.seq} {record.hash}\n".encode())

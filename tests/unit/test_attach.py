@@ -26,10 +26,11 @@ from cockpit.attach import server as attach_server
 from cockpit.attach.client import AttachedSession, AttachRefused
 from cockpit.attach.places import PlaceRefused, owner_directory, prepare_directory, read_index
 from cockpit.attach.server import AttachServer
-from cockpit.engine import Refusal
+from cockpit.engine import SYSTEM, Refusal
 from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
-from cockpit.journal import read_journal
+from cockpit.journal import JournalDamaged, read_journal
+from cockpit.journal.records import GENESIS_PREV, encode_record
 from cockpit.session import Session
 from tests.support.other_user import crew_of_users
 from tests.support.processes import wait_for
@@ -330,3 +331,37 @@ async def test_a_user_the_profile_does_not_name_is_refused_by_name_and_recorded(
         f"{stranger.name} (uid {stranger.uid}) was refused: {stranger.name} is not in this"
         " session's crew"
     ]
+
+
+def test_a_joined_terminal_keeps_where_its_copy_ends_and_checks_records_sent_again() -> None:
+    """No record is kept: a record sent again after a reconnect (from the start, when the
+    session could not match this copy) must chain again to the very last one it has."""
+    lines: list[str] = []
+    prev = GENESIS_PREV
+    for seq in range(1, 6):
+        record, line = encode_record(
+            seq=seq,
+            wall=1.0 * seq,
+            t_plus=None,
+            actor=SYSTEM,
+            kind="note",
+            body={"n": seq},
+            prev=prev,
+        )
+        lines.append(line.decode().rstrip("\n"))
+        prev = record.hash
+    joined = AttachedSession.__new__(AttachedSession)  # the reader's side alone
+    taken = [joined._take(line) for line in lines[:3]]
+    assert [r.seq for r in taken if r is not None] == [1, 2, 3]
+    assert joined._have == (3, taken[2].hash if taken[2] else "")
+    assert [joined._take(line) for line in lines[:3]] == [None, None, None]  # sent again
+    assert joined._take(lines[3]) is not None and joined._have[0] == 4
+    with pytest.raises(JournalDamaged, match="record 5: sequence number 6"):
+        joined._take(lines[4].replace('"seq":5', '"seq":6'))
+    other, _ = encode_record(
+        seq=1, wall=9.0, t_plus=None, actor=SYSTEM, kind="note", body={}, prev=GENESIS_PREV
+    )
+    joined._again = (0, GENESIS_PREV)  # reconnected: the session starts again from record 1
+    joined._have = (1, other.hash)  # ... and this copy's record 1 is not the session's
+    with pytest.raises(JournalDamaged, match="differs from ours"):
+        joined._take(lines[0])

@@ -7,17 +7,30 @@ import io
 import json
 import os
 import re
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cockpit.engine import Event, Phase, Refusal, State, apply, decide
+from cockpit.engine import (
+    Event,
+    Phase,
+    Refusal,
+    State,
+    apply,
+    apply_record,
+    decide,
+    events_from_records,
+    replay,
+)
 from cockpit.engine import intents as i
 from cockpit.engine.events import SYSTEM
 from cockpit.engine.kinds import HIGH_RATE_KINDS
 from cockpit.evidence import EVIDENCE_FILES, NotASession, report_markdown, write_evidence
+from cockpit.evidence.model import load_session
 from cockpit.journal import Actor, Batcher, Journal, JournalDamaged, JournalUnreadable, read_journal
 from cockpit.profile import load_profile
 from cockpit.sample import Sample, Status
@@ -323,20 +336,24 @@ def test_evidence_files_of_a_rolled_back_session(rolled_back: tuple[Path, Record
     samples = [
         s for r in records if r.kind == "samples" for items in r.body.values() for s in items
     ]
-    assert len(log) == 1 + len(samples) == 1 + 4 * 16  # 16 seconds of 4 metrics
-    assert log[0] == ["wall_utc", "t_plus", "metric", "status", "value", "unit", "detail"]
-    assert log[1][:2] == ["2027-01-15T08:00:50.000Z", ""]  # before T0: no T+
-    red = [row for row in log if row[3] == "FAIL"]
-    assert red[0] == [
-        "2027-01-15T08:01:21.000Z",
-        "T+00:21",
-        "error-rate",
-        "FAIL",
-        "8.0",
-        "%",
-        "8 %",
-    ]
-    assert [r[0] for r in log[1:]] == sorted(r[0] for r in log[1:])
+    assert log[0] == [
+        "minute_utc", "t_plus", "metric", "samples", "pass", "fail", "inconclusive", "error",
+        "min", "max", "last_status", "last_value", "unit", "last_detail", "first_not_pass_utc",
+    ]  # fmt: skip
+    rows = log[1:]
+    # One row per metric and minute (16 seconds of 4 metrics over two minutes), every sample
+    # counted once.
+    assert len(rows) == 2 * 4
+    assert sum(int(row[3]) for row in rows) == len(samples) == 4 * 16
+    assert rows[0][:5] == ["2027-01-15T08:00:00Z", "", "error-rate", "7", "7"]  # before T0
+    red = [row for row in rows if row[5] != "0"]
+    assert red == [
+        [
+            "2027-01-15T08:01:00Z", "T+00:00", "error-rate", "9", "4", "5", "0", "0", "0.4",
+            "8.5", "PASS", "0.4", "%", "0.4 %", "2027-01-15T08:01:21.000Z",
+        ]
+    ]  # fmt: skip
+    assert [row[0] for row in rows] == sorted(row[0] for row in rows)
 
     checklist = (session_dir / "readiness-checklist.md").read_text()
     assert "| CPU below 60% and stable (`cpu`) | ✔ PASS | 12 % |" in checklist
@@ -392,6 +409,52 @@ def test_report_of_a_complete_session(tmp_path: Path) -> None:
     manifest = json.loads((out / "release-manifest.json").read_text())
     assert manifest["session"]["outcome"] == "COMPLETE"
     assert manifest["rollback"]["started"] is False
+
+
+@pytest.mark.parametrize("session_of", [rolled_back_session, complete_session])
+def test_folding_records_equals_replaying_their_events(
+    tmp_path: Path, session_of: Callable[[Path], Recorder]
+) -> None:
+    path = tmp_path / "s.jsonl"
+    recorded = session_of(path).state
+    records = read_journal(path)
+    folded = State()
+    for record in records:
+        apply_record(folded, record)
+    assert folded == replay(events_from_records(records)) == recorded
+
+
+@pytest.mark.parametrize("session_of", [rolled_back_session, complete_session])
+def test_window_samples_summed_as_read_equal_every_sample_filtered_by_time(
+    tmp_path: Path, session_of: Callable[[Path], Recorder]
+) -> None:
+    path = tmp_path / "s.jsonl"
+    session_of(path)
+    records = read_journal(path)
+    samples = [
+        Sample.from_json(item)
+        for r in records
+        if r.kind == "samples"
+        for items in r.body.values()
+        for item in items
+    ]
+    session = load_session(iter(records))
+    assert session.windows
+    for window in session.windows:
+        end = window.closed.wall if window.closed else float("inf")
+        for metric_id in window.metrics:
+            inside = [
+                s
+                for s in samples
+                if s.id == metric_id and window.opened.wall <= s.measured_at <= end
+            ]
+            summary = window.samples[metric_id]
+            assert summary.count == len(inside) > 0
+            assert summary.statuses == Counter(s.status for s in inside)
+            values = [s.value for s in inside if s.value is not None]
+            assert (summary.low, summary.high) == (min(values), max(values))
+            assert summary.last == inside[-1]
+    assert sum(m.count for m in session.minutes.values()) == len(samples)
 
 
 def test_aborted_and_not_verified_outcomes(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ the rollback command, the verification, the stabilization and the mitigation.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -17,8 +18,10 @@ from cockpit.engine import Phase
 from cockpit.engine import intents as i
 from cockpit.engine.events import SYSTEM
 from cockpit.evidence import report_markdown, write_evidence
+from cockpit.evidence.model import LIVE_POINTS, LiveSeries
 from cockpit.journal import Journal, read_journal
 from cockpit.sample import Sample, Status
+from cockpit.sparkline import buckets
 from tests.unit.test_baseline import incident_data
 from tests.unit.test_evidence import GOOD, MONITOR, OPERATOR, UNITS, Recorder, T, section
 
@@ -244,3 +247,29 @@ def test_the_incident_report_is_the_deployment_report_file(report: tuple[str, Pa
     written = write_evidence(path)
     assert written[0].name == "DEPLOYMENT-REPORT.md"
     assert written[0].read_text(encoding="utf-8").startswith("# Incident report: demo-web")
+
+
+def test_the_live_samples_are_folded_as_read_into_the_same_cells() -> None:
+    """The report keeps no sample: each metric's are folded into a bounded series whose cells
+        are those of every sample (exactly while few; once merged, a merged point falls in one cell
+    whole)."""
+    points = [
+        (T + 0.5 * n, None if n % 17 == 0 else 5 + 4 * math.sin(n / 50))
+        for n in range(3 * LIVE_POINTS + 5)
+    ]
+
+    def folded(upto: int) -> LiveSeries:
+        series = LiveSeries()
+        for t, v in points[:upto]:
+            series.add(t, v)
+        return series
+
+    few = points[:LIVE_POINTS]
+    assert folded(LIVE_POINTS).buckets(30) == buckets(few, few[0][0], few[-1][0] + 1e-6, 30)
+    many = folded(len(points))
+    assert len(many.bins) <= LIVE_POINTS and sum(b[2] for b in many.bins.values()) == sum(
+        v is not None for _, v in points
+    )
+    exact = buckets(points, points[0][0], points[-1][0] + 1e-6, 30)
+    for got, want in zip(many.buckets(30), exact, strict=True):  # 1 % of the range: no bar moves
+        assert got is not None and want is not None and abs(got - want) < 0.08

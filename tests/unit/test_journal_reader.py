@@ -1,6 +1,7 @@
 """Reading and verifying a journal: what each kind of file and each kind of damage gives.
 
-Most tests work on bytes in memory (``scan_journal``), so they are exact and fast; the slow,
+Each test writes the bytes of a journal (and of its anchor file) and streams them through the
+reader every reader uses (a record at a time), so they are exact and fast; the slow,
 exhaustive damage tests are in test_journal_tamper.py.
 """
 
@@ -9,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from cockpit.journal import JournalUnreadable, verify_journal
-from cockpit.journal.anchors import format_anchor, parse_anchors
-from cockpit.journal.reader import Scan, VerifyReport, read_bytes, scan_journal
+from cockpit.journal.anchors import anchors_path_for, format_anchor
+from cockpit.journal.reader import Scan, VerifyReport, _opened, _records, scan_journal
 from cockpit.journal.records import GENESIS_PREV, Actor, Record, encode_record
 
 ACTOR = Actor(role="operator", user="ada", tty=None)
@@ -47,8 +49,56 @@ def anchors_for(records: list[Record]) -> bytes:
     return b"".join(format_anchor(r.seq, r.hash) for r in records)
 
 
-def scan(data: bytes, anchors: bytes | None = None, head: tuple[int, str] | None = None) -> Scan:
-    return scan_journal(PATH, data, None if anchors is None else parse_anchors(anchors), head)
+@dataclasses.dataclass(frozen=True)
+class Scanned:
+    """What the reader found, and the records it handed on before it stopped."""
+
+    scan: Scan
+    records: list[Record]
+
+    @property
+    def first_bad_seq(self) -> int | None:
+        return self.scan.first_bad_seq
+
+    @property
+    def reason(self) -> str | None:
+        return self.scan.reason
+
+    @property
+    def torn_tail(self) -> bool:
+        return self.scan.torn_tail
+
+    @property
+    def good_length(self) -> int:
+        return self.scan.good_length
+
+    def anchored_count(self) -> int | None:
+        return self.scan.anchored
+
+
+def scan(data: bytes, anchors: bytes | None = None, head: tuple[int, str] | None = None) -> Scanned:
+    """Read ``data`` as a journal (beside ``anchors`` as its anchor file, if given)."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / PATH.name
+        path.write_bytes(data)
+        if anchors is not None:
+            anchors_path_for(path).write_bytes(anchors)
+        records: list[Record] = []
+        reading = _records(path, expected_head=head)
+        while True:
+            try:
+                records.append(next(reading))
+            except StopIteration as end:
+                return Scanned(end.value, records)
+
+
+def read_bytes(path: Path, *, missing_ok: bool = False) -> bytes | None:
+    """A whole file, as the readers read it: a chunk at a time, a line at a time."""
+    with _opened(path, missing_ok=missing_ok) as lines:
+        if lines is None:
+            return None
+        whole = b"".join(line + b"\n" for line in lines)
+        return whole + lines.remainder
 
 
 # ---------------------------------------------------------------- reading the file
@@ -159,7 +209,7 @@ def test_reports_are_immutable(tmp_path: Path) -> None:
     report = verify_journal(path)
     with pytest.raises(dataclasses.FrozenInstanceError):
         report.ok = False  # type: ignore[misc]
-    result = scan(path.read_bytes())
+    result = scan_journal(path)
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.torn_tail = True  # type: ignore[misc]
     assert report == VerifyReport(True, 2, None, None, False, None)
@@ -400,7 +450,9 @@ def test_a_malformed_anchor_line_beside_a_torn_tail() -> None:
 def test_a_malformed_anchor_line_after_the_damage_does_not_move_it() -> None:
     data = b"".join(edited(2, b'"n":3', b'"n":7'))
     at_damage = anchors_for(RECORDS[:3]) + b"not an anchor\n" + anchors_for(RECORDS[3:])
-    assert parse_anchors(at_damage).damaged_after == 3
+    assert scan(WHOLE, at_damage).reason == (  # the anchor file is damaged after record 3
+        "the anchor file has a malformed line after the anchor of record 3 (it was edited)"
+    )
     result = scan(data, at_damage)
     assert result.first_bad_seq == 3
     assert result.reason == DAMAGE["changed"][2]

@@ -1,7 +1,8 @@
 """The record's one on-disk form: what ``encode_record`` writes and what ``parse_line`` accepts.
 
-Each way a line can fail to be a record has its own reason; the tests pin every one of them,
-in memory, without a journal file.
+Each way a line can fail to be a record has its own reason (from ``parse_line``, or from
+``hash_mismatch`` once the hash over the line's bytes does not match); the tests pin every one
+of them, in memory, without a journal file.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from cockpit.journal.records import (
     canonical_json,
     chain_hash,
     encode_record,
+    hash_mismatch,
     is_hex_digest,
+    line_hash,
     parse_line,
 )
 
@@ -61,7 +64,8 @@ def test_the_line_is_the_canonical_json_of_the_record_with_its_hash() -> None:
 
 def test_a_body_with_the_kind_key_text_in_a_string_keeps_the_hash_in_place() -> None:
     record, line = encode(body={"note": ',"kind":"x"', "z": ',"kind":'})
-    assert parse_line(line.rstrip(b"\n"))[0] == record
+    assert parse_line(line.rstrip(b"\n")) == record
+    assert line_hash(line.rstrip(b"\n"), GENESIS_PREV) == record.hash
 
 
 def test_the_record_in_memory_is_the_record_read_back() -> None:
@@ -69,7 +73,7 @@ def test_the_record_in_memory_is_the_record_read_back() -> None:
     assert (record.wall, record.t_plus) == (1_800_000_000.0, 3.0)
     assert isinstance(record.wall, float) and isinstance(record.t_plus, float)
     assert record.body == {"pair": [1, 2]}
-    parsed, _ = parse_line(line.rstrip(b"\n"))
+    parsed = parse_line(line.rstrip(b"\n"))
     assert parsed == record
     assert encode(t_plus=None)[0].t_plus is None
 
@@ -202,30 +206,39 @@ def setting(key: str, value: object) -> Callable[[dict[str, Any]], object]:
             "holds a number too large for JSON",
         ),
         (as_line(lambda o: None).replace(b',"kind"', b', "kind"'), "not in canonical form"),
-        (as_line(setting("body", {"argv": ["x"]})), None),  # canonical, wrong hash: a record
+        (
+            as_line(setting("body", {"argv": ["x"]})),  # canonical, wrong hash: the chain finds it
+            "hash does not match the content (the record was changed after writing)",
+        ),
     ],
 )
-def test_each_bad_line_has_its_reason(line: bytes, reason: str | None) -> None:
-    if reason is None:
-        record, payload = parse_line(line)
-        assert chain_hash(record.prev, payload) != record.hash  # the chain finds that one
-        return
-    with pytest.raises(BadLine) as caught:
-        parse_line(line)
-    assert reason in str(caught.value)
+def test_each_bad_line_has_its_reason(line: bytes, reason: str) -> None:
+    assert reason in why_not_a_record(line)
 
 
-def test_a_line_parses_into_its_record_and_the_payload_the_hash_covers() -> None:
+def why_not_a_record(line: bytes) -> str:
+    """What a reader says of a line: ``parse_line``'s reason, or, for one that parses, why it
+    does not match its hash (asked only then: the bytes as read are hashed, not re-encoded)."""
+    try:
+        record = parse_line(line)
+        assert line_hash(line, record.prev) != record.hash
+        return hash_mismatch(line, record)
+    except BadLine as exc:
+        return str(exc)
+
+
+def test_a_line_parses_into_its_record_and_its_hash_covers_its_bytes_without_the_hash() -> None:
     record, line = encode(t_plus=None)
-    parsed, payload = parse_line(line.rstrip(b"\n"))
+    parsed = parse_line(line.rstrip(b"\n"))
     assert parsed == record
+    payload = canonical_json({k: v for k, v in json.loads(line).items() if k != "hash"})
+    assert line_hash(line.rstrip(b"\n"), GENESIS_PREV) == record.hash
     assert chain_hash(GENESIS_PREV, payload) == record.hash
-    assert json.loads(payload) == {k: v for k, v in json.loads(line).items() if k != "hash"}
 
 
 def test_whole_number_times_are_numbers() -> None:
     line = as_line(lambda o: o.update(wall=1_800_000_000, t_plus=3))
-    record, _ = parse_line(line)
+    record = parse_line(line)
     assert (record.wall, record.t_plus) == (1_800_000_000, 3)
 
 

@@ -24,6 +24,7 @@ from cockpit.clock import FakeClock
 from cockpit.engine import intents as i
 from cockpit.evidence import write_evidence
 from cockpit.inert import visible
+from cockpit.journal import read_journal
 from cockpit.probes import sample_metric
 from cockpit.profile import Profile, ProfileError, load_profile, resolve_profile
 from cockpit.profile.models import HttpSource
@@ -138,7 +139,9 @@ async def test_a_secret_stays_out_of_every_path_of_a_session(
             assert rollback is not None
             await wait_for(lambda: rollback.commands[0].finished, 20, "the rollback to end")
             await wait_for(
-                lambda: any(r.kind == "rollback.snapshot" for r in session.journal.records),
+                lambda: any(
+                    r.kind == "rollback.snapshot" for r in read_journal(session.journal_path)
+                ),
                 20,
                 "the snapshot",
             )

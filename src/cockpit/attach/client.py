@@ -2,14 +2,17 @@
 
 The read side is ``cockpit watch``'s: the socket serves the journal's records, and this
 terminal verifies their hash chain and folds them into its own state with the engine
-(:meth:`WatchedSession.fold`). Its keys are sent by name; the session makes the intent with
-this terminal's OS identity (read from the socket, never from a message) and its engine
-decides. A connection that breaks is made again, and the records missed meanwhile arrive
-from the journal; until then the top bar says the terminal is not following.
+(:meth:`WatchedSession.fold`), keeping none of them: only where its copy ends (the last
+sequence number and hash), as the journal's follower does. Its keys are sent by name; the
+session makes the intent with this terminal's OS identity (read from the socket, never from a
+message) and its engine decides. A connection that breaks is made again, and the records
+missed meanwhile arrive from the journal; until then the top bar says the terminal is not
+following.
 
 The connection is read by a thread, so that the records that arrive while the screen is
-being built are never lost between two readers; everything it reads is handed to the event
-loop, where the state is changed.
+being built are never lost between two readers; the thread verifies each record against
+the one before (so it knows exactly where its copy ends when it reconnects) and hands it to
+the event loop, where the state is changed.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from cockpit.clock import Clock
 from cockpit.engine import Event, Refusal
 from cockpit.engine import intents as i
 from cockpit.journal import JournalDamaged, Record
-from cockpit.journal.records import GENESIS_PREV, BadLine, chain_hash, parse_line
+from cockpit.journal.records import GENESIS_PREV, BadLine, line_hash, parse_line
 from cockpit.lock.process import user_name
+from cockpit.session.opening import Replay
 from cockpit.watch import WatchedSession
 
 CONNECT_TIMEOUT = 5.0
@@ -135,22 +139,23 @@ class Link:
             self.sock = None
 
 
-def verified(line: str, previous: Record | None) -> Record:
-    """A record line checked against the one before it, as the journal's follower checks.
+def verified(line: str, seq: int, prev: str) -> Record:
+    """A record line checked against the one before it (number ``seq``, hash ``prev``; 0 and
+    ``GENESIS_PREV`` before the first), as the journal's follower checks.
 
     Raises:
         JournalDamaged: it does not parse, is out of sequence, or does not chain.
     """
-    expected = 1 if previous is None else previous.seq + 1
-    prev = GENESIS_PREV if previous is None else previous.hash
+    expected = seq + 1
     where = Path("attach")
+    raw = line.encode("utf-8")
     try:
-        record, payload = parse_line(line.encode("utf-8"))
+        record = parse_line(raw)
     except BadLine as exc:
         raise JournalDamaged(where, expected, f"line is {exc}") from None
     if record.seq != expected:
         raise JournalDamaged(where, expected, f"sequence number {record.seq}")
-    if record.prev != prev or chain_hash(prev, payload) != record.hash:
+    if record.prev != prev or line_hash(raw, prev) != record.hash:
         raise JournalDamaged(where, expected, "does not chain to the record before")
     return record
 
@@ -169,6 +174,10 @@ class AttachedSession(WatchedSession):
     _answers: dict[int, asyncio.Future[p.Answer]]
     _next_id = 0
     _closing = False
+    _have: tuple[int, str] = (0, GENESIS_PREV)
+    """Where this terminal's copy ends: the last record read and verified (by the reader)."""
+    _again: tuple[int, str] = (0, GENESIS_PREV)
+    """Records sent again after a reconnect: the last of them checked."""
 
     @classmethod
     def join(
@@ -188,22 +197,26 @@ class AttachedSession(WatchedSession):
         """
         link = Link(path, owner_uid, role)
         welcome = link.open(0, "")
-        records: list[Record] = []
+        replayed = Replay()  # folded as they arrive: a long session's records are never held
+        seq, last = 0, GENESIS_PREV
         try:
-            while len(records) < welcome.count:
+            while seq < welcome.count:
                 message = link.read()
                 if isinstance(message, p.End):
                     raise AttachRefused(message.reason)
                 if isinstance(message, p.Record):
-                    records.append(verified(message.line, records[-1] if records else None))
+                    record = verified(message.line, seq, last)
+                    replayed.add(record)
+                    seq, last = record.seq, record.hash
+            session = cls.from_replay(Path(welcome.journal), replayed, seq, last, clock=clock)
         except (ConnectionError, OSError, p.BadMessage) as exc:
             link.close()
             raise AttachRefused(f"the connection broke while joining: {exc}") from None
         except BaseException:
             link.close()
             raise
-        session = cls.from_records(Path(welcome.journal), records, clock=clock)
         assert isinstance(session, AttachedSession)
+        session._have = (seq, last)
         session.link = link
         session.welcome = welcome
         session.entry = entry
@@ -240,18 +253,52 @@ class AttachedSession(WatchedSession):
             try:
                 while not self._closing:
                     message = self.link.read()
-                    self._hand_over(self._on_message, message)
+                    if isinstance(message, p.Record):
+                        try:
+                            record = self._take(message.line)
+                        except (JournalDamaged, BadLine) as exc:
+                            self._hand_over(
+                                self._fail, f"the session's records do not verify: {exc}"
+                            )
+                            return
+                        if record is not None:
+                            self._hand_over(self._on_record, record)
+                    else:
+                        self._hand_over(self._on_message, message)
             except (ConnectionError, OSError, p.BadMessage) as exc:
                 if self._closing or self.ended:
                     return
                 self._hand_over(self._disconnected, str(exc))
             self._reconnect()
 
+    def _take(self, line: str) -> Record | None:
+        """A record read from the socket, verified against this terminal's copy (in the
+        reader's thread); None for one it has already.
+
+        Raises:
+            JournalDamaged: it does not verify, or differs from the record this copy holds.
+            BadLine: it does not parse.
+        """
+        seq, last = self._have
+        if parse_line(line.encode("utf-8")).seq <= seq:
+            # Sent again after a reconnect (from the start when the session could not match
+            # our copy): it must chain from the first, to the very record we have last (the
+            # chain vouches for every record before that one).
+            again = verified(line, *self._again)
+            self._again = (again.seq, again.hash)
+            if again.seq == seq and again.hash != last:
+                raise JournalDamaged(Path("attach"), seq, "differs from ours")
+            return None
+        record = verified(line, seq, last)
+        self._have = (record.seq, record.hash)
+        return record
+
     def _reconnect(self) -> None:
         while not self._closing and not self.ended:
-            records = self.journal.records
+            seq, last = self._have
+            self._again = (0, GENESIS_PREV)
             try:
-                self.link.open(len(records), records[-1].hash if records else "")
+                self.link.open(seq, last if seq else "")
             except AttachRefused as exc:
                 self._hand_over(self._disconnected, str(exc))
                 threading.Event().wait(RECONNECT_EVERY)
@@ -265,24 +312,13 @@ class AttachedSession(WatchedSession):
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(handler, value)
 
+    def _on_record(self, record: Record) -> None:
+        """A new record, verified by the reader: fold it in (on the event loop)."""
+        self.journal.last_seq, self.journal.last_hash = record.seq, record.hash
+        self.fold([record])
+
     def _on_message(self, message: p.Welcome | p.Refused | p.Record | p.Answer | p.End) -> None:
-        if isinstance(message, p.Record):
-            records = self.journal.records
-            try:
-                record, _ = parse_line(message.line.encode("utf-8"))
-                if record.seq <= len(records):
-                    # Sent again after a reconnect (from the start when the session could not
-                    # match our copy): it must be the very record we have.
-                    if records[record.seq - 1].hash != record.hash:
-                        raise JournalDamaged(Path("attach"), record.seq, "differs from ours")
-                    return
-                record = verified(message.line, records[-1] if records else None)
-            except (JournalDamaged, BadLine) as exc:
-                self._fail(f"the session's records do not verify: {exc}")
-                return
-            records.append(record)
-            self.fold([record])
-        elif isinstance(message, p.Answer):
+        if isinstance(message, p.Answer):
             future = self._answers.pop(message.id, None)
             if future is not None and not future.done():
                 future.set_result(message)

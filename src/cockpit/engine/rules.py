@@ -14,17 +14,18 @@ from cockpit.engine import intents as i
 from cockpit.engine.baseline import choose_baseline
 from cockpit.engine.events import SYSTEM, Event
 from cockpit.engine.kinds import Kind
-from cockpit.engine.state import LOOP_DUTIES, Phase, SessionKind, State, StepStatus
+from cockpit.engine.state import LOOP_DUTIES, Phase, SessionKind, State, StepStatus, Window
 from cockpit.engine.verdict import (
     MetricWindow,
     Verdict,
     combine,
     metric_verdict,
+    standing,
     tolerance,
     verification_sample,
     why_not_back,
 )
-from cockpit.profile.models import Profile
+from cockpit.profile.models import Metric, Profile
 
 
 class Refusal(Exception):
@@ -527,12 +528,11 @@ def _sample(state: State, intent: i.RecordSample) -> list[Event]:
     window = state.window
     judged = state.rollback is None or (window is not None and window.kind == "stabilization")
     if window is not None and judged and sample.id in window.counters:
-        counters = dict(window.counters)
+        updated = window.counters[sample.id]
         if sample.measured_at >= window.started:
-            updated = copy.copy(counters[sample.id])
+            updated = copy.copy(updated)
             updated.add(sample, metric)
-            counters[sample.id] = updated
-        events += _judge_window(state, intent, counters)
+        events += _judge_window(state, intent, metric, updated)
     rb = state.rollback
     if rb is not None and rb.verify_started is not None and rb.verdict is None:
         if sample.id in rb.counters and sample.measured_at >= rb.verify_started:
@@ -600,14 +600,62 @@ def _take_baseline(state: State, intent: i.TakeBaseline) -> list[Event]:
     ]
 
 
-def _judge_window(state: State, intent: i.Intent, counters: dict[str, MetricWindow]) -> list[Event]:
+FRESH_MARGIN = 0.001
+"""Seconds before the first last sample gets old from which the window is judged metric by
+metric: the shortcut compares sums that rounding may put a hair either side of the rule's."""
+
+
+def _overall(window: Window, metric: Metric, updated: MetricWindow, now: float) -> Verdict | None:
+    """The window's verdict once ``metric``'s counter is ``updated``, from what the judge keeps
+    (in constant time); None when a last sample may have got old (judge every metric)."""
+    judge = window.judge
+    if judge is None:
+        return None
+    before, after = standing(metric, window.counters[metric.id]), standing(metric, updated)
+
+    def count(verdict: Verdict, kept: int) -> int:
+        return kept - (before is verdict) + (after is verdict)
+
+    if count(Verdict.FAILED, judge.failed):
+        return Verdict.FAILED
+    if now > judge.fresh_until - FRESH_MARGIN:  # a last sample is (nearly) old: look at each
+        return None
+    if updated.last is not None and now - updated.last.measured_at > metric.staleness:
+        return None
+    if count(Verdict.INCONCLUSIVE, judge.inconclusive):
+        return Verdict.INCONCLUSIVE
+    if count(Verdict.GREEN, judge.green) == len(window.counters):
+        return Verdict.GREEN
+    return Verdict.PENDING
+
+
+def _judge_window(
+    state: State, intent: i.Intent, metric: Metric, updated: MetricWindow
+) -> list[Event]:
+    """Judge the open window as a sample of ``metric`` makes its counter ``updated``."""
     window = state.window
     assert window is not None
     profile = _profile(state)
-    verdicts = {
-        m: metric_verdict(profile.metric(m), counters[m], intent.wall) for m in window.metrics
-    }
-    overall = Verdict.GREEN if window.accepted_by else combine([v for v, _ in verdicts.values()])
+    overall = (
+        Verdict.GREEN if window.accepted_by else _overall(window, metric, updated, intent.wall)
+    )
+    # A FAILED window acts (and names what failed) in a stabilization window, and in a stop
+    # point or health window unless the advisory was given already; an incident's window
+    # only tracks GREEN / not GREEN (the trigger-time rule acts on it, from T0).
+    acts = window.kind == "stabilization" or (
+        window.kind != "incident"
+        and (profile.rollback.on_failed_stop_point == "automatic" or state.advisory is None)
+    )
+    verdicts: dict[str, tuple[Verdict, str]] = {}
+    if overall is None or (overall is Verdict.FAILED and acts):
+        # every metric's verdict: to combine them, or to say which failed and why
+        counters = dict(window.counters)
+        counters[metric.id] = updated
+        verdicts = {
+            m: metric_verdict(profile.metric(m), counters[m], intent.wall) for m in window.metrics
+        }
+        if overall is None:
+            overall = combine([v for v, _ in verdicts.values()])
     failed = "; ".join(
         f"{profile.metric(m).title} {why}"
         for m, (v, why) in verdicts.items()
@@ -626,6 +674,8 @@ def _judge_window(state: State, intent: i.Intent, counters: dict[str, MetricWind
     if overall is Verdict.FAILED and window.kind != "incident":
         # In an incident the metrics are RED already: that is why the room is here. Only
         # the trigger-time rule acts on them, from T0.
+        if not verdicts:
+            return []  # advised already; _failure would say nothing new
         where = "health window" if window.kind == "health" else f"stop point of {window.step_id}"
         return _failure(state, intent, f"{where} FAILED: {failed}")
     if window.kind == "stop_point":
@@ -634,7 +684,15 @@ def _judge_window(state: State, intent: i.Intent, counters: dict[str, MetricWind
         return _stop_point_passed(state, intent, window.step_id, "GREEN")
     # Health window: track GREEN / not GREEN for the contingency countdown, once every
     # metric has had enough samples to be judged (a fresh window starts PENDING).
-    if not all(counters[m].samples >= profile.metric(m).pass_count for m in window.metrics):
+    counter = window.counters[metric.id]
+    if window.judge is not None:
+        crossed = counter.samples < metric.pass_count <= updated.samples
+        if window.judge.enough + crossed < len(window.counters):
+            return []
+    elif not all(
+        (updated if m == metric.id else window.counters[m]).samples >= profile.metric(m).pass_count
+        for m in window.metrics
+    ):
         return []
     if overall is Verdict.GREEN and window.not_green_since is not None:
         return [_system(intent, Kind.WINDOW_GREEN)]

@@ -31,9 +31,12 @@ class MetricWindow:
 
     def add(self, sample: Sample, metric: Metric) -> None:
         """Count one sample."""
-        self.samples += 1
+        self.count(sample.status, metric)
         self.last = sample
-        status = sample.status
+
+    def count(self, status: Status, metric: Metric) -> None:
+        """Count one sample of this status (:meth:`add` without keeping it as the last)."""
+        self.samples += 1
         if status is Status.INCONCLUSIVE and metric.inconclusive == "fail":
             status = Status.FAIL
         self.consecutive_errors = self.consecutive_errors + 1 if status is Status.ERROR else 0
@@ -63,6 +66,22 @@ def metric_verdict(metric: Metric, window: MetricWindow, now: float) -> tuple[Ve
     if last.status is Status.PASS:
         return Verdict.PENDING, f"{window.consecutive_passes}/{metric.pass_count} passes"
     return Verdict.PENDING, f"{last.status.value}: {last.detail}"
+
+
+def standing(metric: Metric, window: MetricWindow) -> Verdict:
+    """A metric's verdict leaving its last sample's age aside: what :func:`metric_verdict`
+    says while that sample is fresh (age only ever turns GREEN or INCONCLUSIVE into PENDING)."""
+    if window.failures > metric.failure_limit:
+        return Verdict.FAILED
+    if window.consecutive_errors > metric.consecutive_error_limit:
+        return Verdict.FAILED
+    if window.samples == 0:
+        return Verdict.PENDING
+    if window.inconclusive:
+        return Verdict.INCONCLUSIVE
+    if window.consecutive_passes >= metric.pass_count:
+        return Verdict.GREEN
+    return Verdict.PENDING
 
 
 def combine(verdicts: list[Verdict]) -> Verdict:

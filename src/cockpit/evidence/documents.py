@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from cockpit.durations import format_clock, format_duration
 from cockpit.engine.kinds import Kind
 from cockpit.evidence import markdown as md
-from cockpit.evidence.model import SessionRecord, iso, who
+from cockpit.evidence.model import JudgedWindow, MetricSummary, SessionRecord, iso, who
 from cockpit.evidence.report import outcome, verification_table
 from cockpit.inert import json_text
 from cockpit.journal import Record
@@ -22,7 +21,7 @@ def _header(session: SessionRecord, title: str) -> str:
     path = f" {md.code(session.journal_path)}" if session.journal_path else ""
     return (
         f"# {title}: {session.profile.deployment.name}\n\n"
-        f"Derived from the session journal{path} ({len(session.records)} records,"
+        f"Derived from the session journal{path} ({session.record_count} records,"
         f" last hash {md.code(session.last_hash[:16])}…). Outcome: **{outcome(session)}**."
     )
 
@@ -175,7 +174,7 @@ def release_manifest(session: SessionRecord) -> dict[str, Any]:
         },
         "journal": {
             "path": session.journal_path,
-            "records": len(session.records),
+            "records": session.record_count,
             "last_hash": session.last_hash,
         },
     }
@@ -262,73 +261,30 @@ def approval_record(session: SessionRecord) -> str:
 # ---------------------------------------------------------------- post-deployment validation
 
 
-@dataclass
-class _Window:
-    step_id: str | None  # None: the health window
-    opened: Record
-    closed: Record | None = None
-    verdict: str = "… open when the journal ends"
-
-
-def _windows(session: SessionRecord) -> list[_Window]:
-    """Stop-point windows and the health window, with how each ended."""
-    windows: list[_Window] = []
-    current: _Window | None = None
-    for record in session.records:
-        b = record.body
-        if record.kind == Kind.STEP_FINISHED and b.get("ok"):
-            current = _Window(str(b.get("step")), record)
-            windows.append(current)
-        elif record.kind == Kind.HEALTH_STARTED:
-            current = _Window(None, record)
-            windows.append(current)
-        elif current is None or current.closed is not None:
-            continue
-        elif record.kind == Kind.STOP_POINT_PASSED:
-            current.closed, current.verdict = record, f"✔ PASSED ({b.get('how')})"
-        elif record.kind == Kind.STOP_POINT_ACCEPTED and current.step_id is None:
-            current.verdict = f"… INCONCLUSIVE accepted by {who(record.actor)}: {b.get('reason')}"
-        elif record.kind == Kind.ROLLBACK_ADVISED and not current.verdict.startswith("✘"):
-            current.verdict = f"✘ NOT GREEN: {b.get('reason')}"
-        elif record.kind == Kind.ROLLBACK_STARTED:
-            reason = b.get("reason")
-            current.closed = record
-            if not current.verdict.startswith("✘"):
-                current.verdict = f"✘ NOT GREEN: rolled back ({reason})"
-        elif record.kind == Kind.SESSION_COMPLETE:
-            current.closed, current.verdict = record, "✔ PASSED: GREEN to the end"
-    return windows
-
-
-def _summary_rows(
-    session: SessionRecord, metrics: list[str], start: float, end: float | None
-) -> list[tuple[str, ...]]:
+def _summary_rows(session: SessionRecord, window: JudgedWindow) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
-    for metric_id in metrics:
-        inside = [
-            s.sample
-            for s in session.samples
-            if s.sample.id == metric_id
-            and s.sample.measured_at >= start
-            and (end is None or s.sample.measured_at <= end)
-        ]
-        counts = Counter(s.status for s in inside)
-        values = [s.value for s in inside if s.value is not None]
+    for metric_id in window.metrics:
+        summary = window.samples[metric_id]
         unit = session.metric_unit(metric_id)
-        last = inside[-1] if inside else None
+        last = summary.last
         threshold = session.profile.metric(metric_id).threshold.describe(unit)
         rows.append(
             (
                 f"{session.metric_title(metric_id)} ({md.code(metric_id)})",
                 threshold,
-                str(len(inside)),
-                " ".join(f"{st.value} {counts[st]}" for st in Status if counts[st]) or "—",
-                md.value(min(values), unit) if values else "—",
-                md.value(max(values), unit) if values else "—",
+                str(summary.count),
+                _by_status(summary) or "—",
+                "—" if summary.low is None else md.value(summary.low, unit),
+                "—" if summary.high is None else md.value(summary.high, unit),
                 "—" if last is None else f"{last.status.symbol} {md.value(last.value, unit)}",
             )
         )
     return rows
+
+
+def _by_status(summary: MetricSummary) -> str:
+    counts = summary.statuses
+    return " ".join(f"{st.value} {counts[st]}" for st in Status if counts[st])
 
 
 _SUMMARY_HEADER = ["Metric", "Threshold", "Samples", "By status", "Min", "Max", "Last"]
@@ -337,7 +293,7 @@ _SUMMARY_HEADER = ["Metric", "Threshold", "Samples", "By status", "Min", "Max", 
 def post_deployment_validation(session: SessionRecord) -> str:
     """Stop-point verdicts per step and the health window's result, with sample counts."""
     profile = session.profile
-    windows = _windows(session)
+    windows = session.windows
     parts = [_header(session, "Post-deployment validation")]
     rows = []
     for index, (_, step) in enumerate(profile.steps()):
@@ -360,14 +316,10 @@ def post_deployment_validation(session: SessionRecord) -> str:
         step = next(st for _, st in profile.steps() if st.id == window.step_id)
         if not step.stop_point:
             continue
-        end = window.closed.wall if window.closed else None
         parts.append(
             f"### Stop point after {md.code(window.step_id)}: from {session.at(window.opened)}"
             f" to {session.at(window.closed) if window.closed else 'the end of the journal'}\n\n"
-            + md.table(
-                _SUMMARY_HEADER,
-                _summary_rows(session, list(step.stop_point), window.opened.wall, end),
-            )
+            + md.table(_SUMMARY_HEADER, _summary_rows(session, window))
         )
     health = next((w for w in windows if w.step_id is None), None)
     duration = format_duration(profile.health.duration)
@@ -380,17 +332,13 @@ def post_deployment_validation(session: SessionRecord) -> str:
             for r in session.of_kind(Kind.WINDOW_NOT_GREEN, Kind.WINDOW_GREEN)
             if r.seq > health.opened.seq
         ]
-        end = health.closed.wall if health.closed else None
         parts.append(
             f"## Health window ({duration})\n\n"
             f"Started {session.at(health.opened)}. Result: **{health.verdict}**"
             + (f" at {session.at(health.closed)}" if health.closed else "")
             + ".\n\n"
             + ("\n".join(transitions) + "\n\n" if transitions else "")
-            + md.table(
-                _SUMMARY_HEADER,
-                _summary_rows(session, profile.health_metrics(), health.opened.wall, end),
-            )
+            + md.table(_SUMMARY_HEADER, _summary_rows(session, health))
         )
     if session.state.rollback is not None:
         parts.append("## Rollback verification\n\n" + verification_table(session))
@@ -400,27 +348,59 @@ def post_deployment_validation(session: SessionRecord) -> str:
 # ---------------------------------------------------------------- health log
 
 
-HEALTH_LOG_HEADER = ("wall_utc", "t_plus", "metric", "status", "value", "unit", "detail")
+HEALTH_LOG_HEADER = (
+    "minute_utc",
+    "t_plus",
+    "metric",
+    "samples",
+    "pass",
+    "fail",
+    "inconclusive",
+    "error",
+    "min",
+    "max",
+    "last_status",
+    "last_value",
+    "unit",
+    "last_detail",
+    "first_not_pass_utc",
+)
 
 
 def health_log_csv(session: SessionRecord) -> str:
-    """Every metric sample, oldest first: one CSV row each."""
+    """Every metric's samples, one CSV row per metric and minute of measurement, oldest first.
+
+    A row per sample grew with the session: 154 MB for a day of 16 metrics (more rows than
+    a spreadsheet opens). A row per minute is 1,440 rows a day per metric (about 2.6 MB for
+    16 metrics at 1 Hz) and keeps what a review looks for: how many samples, how many failed,
+    the range, the last value and when the first one that was not PASS was measured. Every
+    sample stays in the journal.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEALTH_LOG_HEADER)
-    # Batches group samples by metric; sort (stably) by measurement time for a readable log.
-    for logged in sorted(session.samples, key=lambda s: s.sample.measured_at):
-        s = logged.sample
-        t_plus = session.t_plus(s.measured_at)
+    order = {metric.id: index for index, metric in enumerate(session.profile.metrics)}
+    keys = sorted(session.minutes, key=lambda key: (key[0], order.get(key[1], len(order)), key[1]))
+    for minute, metric_id in keys:
+        summary = session.minutes[minute, metric_id]
+        last = summary.last
+        assert last is not None
+        t_plus = session.t_plus(minute)
+        counts = summary.statuses
         writer.writerow(
             (
-                iso(s.measured_at, millis=True),
+                iso(minute),
                 "" if t_plus is None else f"T+{format_clock(t_plus)}",
-                s.id,
-                s.status.value,
-                "" if s.value is None else str(s.value),
-                s.unit,
-                s.detail,
+                metric_id,
+                summary.count,
+                *(counts[status] for status in Status),
+                "" if summary.low is None else str(summary.low),
+                "" if summary.high is None else str(summary.high),
+                last.status.value,
+                "" if last.value is None else str(last.value),
+                last.unit,
+                last.detail,
+                "" if summary.first_not_pass is None else iso(summary.first_not_pass, millis=True),
             )
         )
     return out.getvalue()

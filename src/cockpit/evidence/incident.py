@@ -113,7 +113,7 @@ def timeline(session: SessionRecord) -> str:
                 f" (needs {metric.threshold.describe(metric.unit)})",
             )
         )
-    for record in session.records:
+    for record in session.decisions:
         text = describe(session, record)
         if text is None or record.kind == Kind.METRIC_HISTORY:
             continue
@@ -135,7 +135,7 @@ WHO_DID: dict[str, str] = {
 def who_did_what(session: SessionRecord) -> str:
     """Each person (and the cockpit) with what they did and when."""
     done: dict[str, list[str]] = defaultdict(list)
-    for record in session.records:
+    for record in session.decisions:
         what = WHO_DID.get(record.kind)
         if record.kind == Kind.ROLLBACK_STARTED and record.body.get("automatic"):
             what = "rolled back by itself (the trigger-time rule)"
@@ -154,9 +154,7 @@ def metric_history(session: SessionRecord, metric: Metric) -> list[str]:
     with the baseline window (``b``) and the first RED sample (``^``) marked below."""
     state = session.state
     past = state.metrics[metric.id].past
-    live = [
-        (s.sample.measured_at, s.sample.value) for s in session.samples if s.sample.id == metric.id
-    ]
+    live = session.live.get(metric.id)  # the samples the cockpit took, folded as read
     head = f"{metric.title} ({metric.id}), needs {metric.threshold.describe(metric.unit)}"
     incident = state.incident
     entry = ((incident.baseline or {}).get("metrics") or {}).get(metric.id) if incident else None
@@ -169,21 +167,21 @@ def metric_history(session: SessionRecord, metric: Metric) -> list[str]:
     if past is None or not past.points:
         why = "no history (not read)" if past is None else (past.error or "no history")
         lines = [head, why if why.startswith("no history") else f"no history: {why}"]
-        if live:
-            span = buckets(live, live[0][0], live[-1][0] + 1e-6, LIVE_CELLS)
+        if live is not None:
+            span = live.buckets(LIVE_CELLS)
             lines.append("live: " + sparkline(span, len(span)))
         return lines
     start = data_start(past.start, past.points)
     history = buckets(past.points, start, past.end, HISTORY_CELLS)
-    recent = buckets(live, live[0][0], live[-1][0] + 1e-6, LIVE_CELLS) if live else []
+    recent = live.buckets(LIVE_CELLS) if live is not None else []
     numbers = [v for v in (*history, *recent) if v is not None]
     scale = (min(numbers), max(numbers)) if numbers else None
     left = f"{utc(start)} "
     line = (
         left + sparkline(history, len(history), scale) + "│" + sparkline(recent, len(recent), scale)
     )
-    if live:
-        line += f" {utc(live[-1][0])}"
+    if live is not None and live.last is not None:
+        line += f" {utc(live.last)}"
     marks = [" "] * HISTORY_CELLS
 
     def column(wall: float) -> int:

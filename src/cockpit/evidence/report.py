@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cockpit.announce import baseline_summary, baseline_words, before_the_monitor
@@ -286,7 +286,7 @@ def timeline(session: SessionRecord) -> str:
     crew = session.profile.crew
     single = crew is not None and crew.single_operator
     rows = []
-    for record in session.records:
+    for record in session.decisions:
         text = describe(session, record)
         if text is not None:
             if single and record.actor.role in ("operator", "monitor"):
@@ -450,7 +450,7 @@ def journal_section(session: SessionRecord) -> str:
     return "\n".join(
         [
             f"- Journal: {path}",
-            f"- Records: {len(session.records)} (hash chain verified when this report was made)",
+            f"- Records: {session.record_count} (hash chain verified when this report was made)",
             f"- Last record hash: {md.code(session.last_hash)}",
             "- Check it any time with `cockpit verify JOURNAL`.",
         ]
@@ -494,7 +494,7 @@ def briefing(session: SessionRecord) -> str:
     return "\n".join(lines)
 
 
-def report_markdown(records: Sequence[Record], *, journal_path: str | None = None) -> str:
+def report_markdown(records: Iterable[Record], *, journal_path: str | None = None) -> str:
     """DEPLOYMENT-REPORT.md for verified records (pure: no I/O, no clock).
 
     Raises:

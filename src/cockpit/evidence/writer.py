@@ -16,7 +16,7 @@ from cockpit.evidence.model import NotASession, SessionRecord, load_session
 from cockpit.evidence.report import render_report
 from cockpit.files import fsync_directory, replace_file, secure_directory
 from cockpit.inert import inert
-from cockpit.journal import JournalUnreadable, read_journal, session_directory
+from cockpit.journal import JournalUnreadable, iter_journal, session_directory
 
 REPORT = "DEPLOYMENT-REPORT.md"
 _DOCUMENTS: tuple[tuple[str, Callable[[SessionRecord], str]], ...] = (
@@ -78,9 +78,9 @@ def write_evidence(journal_path: Path, out_dir: Path | None = None) -> list[Path
         OSError: the evidence directory cannot be written.
     """
     journal_path = Path(journal_path)
-    records = read_journal(journal_path)
     try:
-        session = load_session(records, str(journal_path))
+        # Folded as it is read: damage found at the end is raised before anything is written.
+        session = load_session(iter_journal(journal_path), str(journal_path))
     except NotASession as exc:
         raise JournalUnreadable(journal_path, str(exc)) from None
     files = render_evidence(session)

@@ -25,6 +25,7 @@ from cockpit.journal.errors import (
 )
 from cockpit.journal.reader import (
     VerifyReport,
+    iter_journal,
     read_journal,
     read_verified_prefix,
     verify_journal,
@@ -46,6 +47,7 @@ __all__ = [
     "VerifyReport",
     "canonical_json",
     "default_sessions_dir",
+    "iter_journal",
     "new_session_path",
     "read_journal",
     "read_verified_prefix",

@@ -26,9 +26,9 @@ What it guarantees, and what it does not:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from cockpit.journal.lines import Lines, with_last
 from cockpit.journal.records import is_hex_digest
 
 
@@ -42,45 +42,59 @@ def format_anchor(seq: int, digest: str) -> bytes:
     return f"{seq} {digest}\n".encode("ascii")
 
 
-@dataclass(frozen=True)
-class Anchors:
-    """The parsed anchor file.
+def parse_anchor(line: bytes) -> tuple[int, str] | None:
+    """One anchor line (without its newline) as ``(seq, hash)``, or None if malformed."""
+    fields = line.split(b" ")
+    if len(fields) != 2 or not fields[0].isdigit():
+        return None
+    digest = fields[1].decode("ascii", "replace")
+    return (int(fields[0]), digest) if is_hex_digest(digest) else None
+
+
+class AnchorReader:
+    """The anchor file read a line at a time, in step with the journal (constant memory).
+
+    A torn last line (a power loss mid-write) is tolerated, as is a last line without its
+    newline; any other malformed or out-of-order line is damage.
 
     Attributes:
-        hashes: Anchored hash per sequence number, in increasing order.
-        good_length: Bytes up to the end of the last good line; a torn tail lies beyond it.
-        damaged_after: When a line other than the last is malformed or out of order, the
+        present: Whether there is an anchor file at all.
+        damaged_after: Once a malformed line was met where a torn last line cannot be, the
             sequence number of the last good anchor before it (0 if none); else None.
+        good_length: Bytes up to the end of the last good line read so far.
     """
 
-    hashes: dict[int, str]
-    good_length: int
-    damaged_after: int | None = None
+    def __init__(self, lines: Lines | None) -> None:
+        """Read anchors from ``lines`` (None: there is no anchor file)."""
+        self.present = lines is not None
+        self.damaged_after: int | None = None
+        self.good_length = 0
+        self._lines = lines
+        self._items = iter(()) if lines is None else with_last(lines)
+        self._next: tuple[int, str] | None = None
+        self._ended = lines is None
+        self._last_seq = 0
 
-    @property
-    def last_seq(self) -> int:
-        """The highest anchored sequence number, 0 when there is none."""
-        return next(reversed(self.hashes), 0)
+    def peek(self) -> tuple[int, str] | None:
+        """The next anchor, not taken; None at the end of the file or at damage."""
+        if self._next is None and not self._ended:
+            self._next = self._read()
+        return self._next
 
+    def take(self) -> None:
+        """Move past the anchor :meth:`peek` returned."""
+        self._next = None
 
-def parse_anchors(data: bytes) -> Anchors:
-    """Parse an anchor file's bytes, tolerating a torn last line (a power loss mid-write)."""
-    hashes: dict[int, str] = {}
-    offset = 0
-    last_seq = 0
-    lines = data.split(b"\n")
-    remainder = lines.pop()  # b"" when the file ends with a newline
-    for index, line in enumerate(lines):
-        fields = line.split(b" ")
-        seq: int | None = None
-        if len(fields) == 2 and fields[0].isdigit():
-            seq = int(fields[0])
-            digest = fields[1].decode("ascii", "replace")
-        if seq is None or seq <= last_seq or not is_hex_digest(digest):
-            if index == len(lines) - 1 and not remainder:
-                break  # a torn last line that happened to end in a newline
-            return Anchors(hashes, offset, damaged_after=last_seq)
-        hashes[seq] = digest
-        last_seq = seq
-        offset += len(line) + 1
-    return Anchors(hashes, offset)
+    def _read(self) -> tuple[int, str] | None:
+        for line, last in self._items:
+            anchor = parse_anchor(line)
+            if anchor is None or anchor[0] <= self._last_seq:
+                assert self._lines is not None
+                if not (last and not self._lines.remainder):  # not a torn last line
+                    self.damaged_after = self._last_seq
+                break
+            self._last_seq = anchor[0]
+            self.good_length += len(line) + 1
+            return anchor
+        self._ended = True
+        return None

@@ -193,21 +193,27 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in a journal")
 
 
-def parse_line(line: bytes) -> tuple[Record, str]:
-    """Parse one line (without its newline) into a record and its canonical payload.
+# One decoder for every line: ``json.loads`` with an argument builds a new one each call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_HASH_FIELD = b',"hash":"'
+_HASH_FIELD_LENGTH = len(_HASH_FIELD) + 64 + 1  # the field, the digest, its closing quote
+_KIND_KEY_BYTES = _KIND_KEY.encode("ascii")
+_PREV_KEY = b'","prev":"'
+_SEQ_KEY = b'","seq":'
 
-    The payload is the canonical JSON without ``hash``, which the chain hash covers.
+
+def parse_line(line: bytes) -> Record:
+    """Parse one line (without its newline) into a record; its hash is not checked here.
 
     Raises:
-        BadLine: the line is not a record: not UTF-8, not JSON, wrong fields or types, or not in
-            canonical form.
+        BadLine: the line is not a record: not UTF-8, not JSON, or wrong fields or types.
     """
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadLine("not valid UTF-8") from exc
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = _DECODER.decode(text)
     except ValueError as exc:
         raise BadLine(f"not valid JSON ({exc})") from exc
     if not isinstance(obj, dict):
@@ -230,14 +236,81 @@ def parse_line(line: bytes) -> tuple[Record, str]:
         actor = Actor.from_json(obj["actor"])
     except ValueError as exc:
         raise BadLine(str(exc)) from exc
+    return Record(
+        seq=seq, wall=wall, t_plus=t_plus, actor=actor, kind=kind, body=body, prev=prev, hash=digest
+    )
+
+
+def _payload_cut(line: bytes) -> int:
+    """Where the top-level ``,"hash":"…"`` field starts in a line laid out as the writer
+    writes it (sorted keys put it right before the last ``,"kind":``), or -1."""
+    cut = line.rfind(_KIND_KEY_BYTES)
+    start = cut - _HASH_FIELD_LENGTH
+    if cut < 0 or start < 0 or not line.startswith(_HASH_FIELD, start):
+        return -1
+    if line[cut - 1] != ord('"'):  # the digest's closing quote: the one byte no hash covers
+        return -1
+    return start
+
+
+def line_hash(line: bytes, prev: str) -> str | None:
+    """The chain hash of a line read back: sha256 of ``prev`` and the line's own bytes without
+    its hash field, which are the canonical JSON the writer hashed; None for a line not laid
+    out as the writer lays it out.
+
+    Hashing the bytes as read (instead of re-encoding the parsed record, which cost more than
+    parsing it: 210 of 594 µs per 16-sample record, measured) checks every byte: a line that
+    is not byte for byte what was written does not match its hash.
+    """
+    start = _payload_cut(line)
+    if start < 0:
+        return None
+    view = memoryview(line)
+    digest = hashlib.sha256(prev.encode("ascii"))
+    digest.update(view[:start])
+    digest.update(view[start + _HASH_FIELD_LENGTH :])
+    return digest.hexdigest()
+
+
+def hash_mismatch(line: bytes, record: Record) -> str:
+    """Why a parsed line does not match its hash, in words (asked only on damage).
+
+    Raises:
+        BadLine: the line is not in canonical form (so an edit, or what a crash left of the
+            last line), or holds a number JSON cannot (``1e999``).
+    """
+    obj = record.to_json()
     del obj["hash"]
     try:
         payload = canonical_json(obj)
     except ValueError as exc:  # 1e999 parses as infinity
         raise BadLine("holds a number too large for JSON") from exc
-    if _with_hash(payload, digest) != text:
+    if _with_hash(payload, record.hash).encode("utf-8") != line:
         raise BadLine("not in canonical form (the line was edited)")
-    record = Record(
-        seq=seq, wall=wall, t_plus=t_plus, actor=actor, kind=kind, body=body, prev=prev, hash=digest
-    )
-    return record, payload
+    return "hash does not match the content (the record was changed after writing)"
+
+
+def chain_fields(line: bytes) -> tuple[str, int, str, str] | None:
+    """A line's kind, seq, prev and hash, read from where the writer puts them, without
+    parsing its JSON (for readers that skip the content of some records); None if the line is
+    not laid out that way. Nothing is verified here: see :func:`line_hash`.
+    """
+    start = _payload_cut(line)
+    if start < 0:
+        return None
+    digest = line[start + len(_HASH_FIELD) : start + _HASH_FIELD_LENGTH - 1]
+    kind_start = start + _HASH_FIELD_LENGTH + len(_KIND_KEY_BYTES) + 1
+    prev_at = line.find(_PREV_KEY, kind_start)
+    seq_at = line.find(_SEQ_KEY, prev_at)
+    if prev_at < 0 or seq_at != prev_at + len(_PREV_KEY) + 64:
+        return None
+    seq_end = line.find(b",", seq_at + len(_SEQ_KEY))
+    seq_text = line[seq_at + len(_SEQ_KEY) : seq_end]
+    if seq_end < 0 or not seq_text.isdigit():
+        return None
+    try:
+        kind = line[kind_start:prev_at].decode("ascii")
+        prev = line[prev_at + len(_PREV_KEY) : seq_at].decode("ascii")
+        return kind, int(seq_text), prev, digest.decode("ascii")
+    except UnicodeDecodeError:
+        return None

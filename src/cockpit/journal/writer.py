@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import stat
@@ -10,16 +11,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from cockpit.files import describe_kind, open_new
-from cockpit.journal.anchors import Anchors, anchors_path_for, format_anchor, parse_anchors
+from cockpit.files import FileRefused, describe_kind, open_new, open_regular_file
+from cockpit.journal.anchors import anchors_path_for, format_anchor
 from cockpit.journal.errors import (
     JournalDamaged,
     JournalFailed,
     JournalLocked,
     JournalUnreadable,
 )
-from cockpit.journal.reader import read_bytes, scan_journal
-from cockpit.journal.records import GENESIS_PREV, Actor, Record, encode_record
+from cockpit.journal.lines import CHUNK
+from cockpit.journal.reader import Scan, scan_journal
+from cockpit.journal.records import Actor, Record, encode_record
 
 Fsync = Callable[[int], None]
 
@@ -73,12 +75,42 @@ def _open_append(path: Path) -> tuple[int, bool]:
     return os.open(path, _APPEND_FLAGS | os.O_NOFOLLOW | os.O_NONBLOCK), False
 
 
+def _has_bytes(path: Path) -> bool:
+    """Whether ``path`` is a file with something in it (never blocks on a FIFO)."""
+    try:
+        fd = open_regular_file(path, what="anchor file")
+    except FileRefused as exc:
+        if exc.errno == errno.ENOENT:
+            return False
+        raise JournalUnreadable(path, exc.reason) from None
+    try:
+        return os.fstat(fd).st_size > 0
+    finally:
+        os.close(fd)
+
+
+def _copy_file(path: Path, out_fd: int) -> None:
+    """Copy a whole file to ``out_fd`` a chunk at a time."""
+    fd = open_regular_file(path, what="journal file")
+    try:
+        while chunk := os.read(fd, CHUNK):
+            _write_all(out_fd, chunk)
+    finally:
+        os.close(fd)
+
+
 class Journal:
     """An open session journal. Not thread-safe: one caller appends, in order.
 
+    It keeps what appending needs (the last sequence number and hash), never the records:
+    a session's memory must not grow with its length (a parsed copy of every record cost
+    67 MB an hour at 16 metrics, and full collections of that heap stalled the event loop
+    for 148 ms after 6 hours, measured). Readers read the file (``cockpit.journal.reader``).
+
     Attributes:
         path: The journal file.
-        records: Every record in the file, in order.
+        last_seq: The sequence number of the last record (0 for an empty journal).
+        last_hash: The hash of the last record (``GENESIS_PREV`` for an empty journal).
         failed: Why the journal can no longer record, or None while it can.
         repaired_from: The ``.broken`` copy if a torn last line was repaired on open, else None.
     """
@@ -87,7 +119,8 @@ class Journal:
         self,
         path: Path,
         *,
-        records: list[Record],
+        last_seq: int,
+        last_hash: str,
         fd: int,
         anchors_fd: int,
         fsync: Fsync,
@@ -95,20 +128,26 @@ class Journal:
     ) -> None:
         """Use ``Journal.open``."""
         self.path = path
-        self.records = records
+        self.last_seq = last_seq
+        self.last_hash = last_hash
         self.failed: str | None = None
         self.repaired_from = repaired_from
         self._fd: int | None = fd
         self._anchors_fd = anchors_fd
         self._fsync = fsync
-        self._prev = records[-1].hash if records else GENESIS_PREV
 
     @classmethod
-    def view(cls, path: Path, records: list[Record]) -> Journal:
-        """A read-only view of records read from ``path`` (for watching): it holds no file
-        open, and :meth:`append` refuses."""
+    def view(cls, path: Path, last_seq: int, last_hash: str) -> Journal:
+        """A read-only view of a journal read up to ``last_seq`` (for watching): it holds no
+        file open, and :meth:`append` refuses."""
         journal = cls(
-            path, records=records, fd=-1, anchors_fd=-1, fsync=os.fsync, repaired_from=None
+            path,
+            last_seq=last_seq,
+            last_hash=last_hash,
+            fd=-1,
+            anchors_fd=-1,
+            fsync=os.fsync,
+            repaired_from=None,
         )
         journal._fd = None
         journal.failed = "read-only view"
@@ -120,15 +159,23 @@ class Journal:
         return anchors_path_for(self.path)
 
     @classmethod
-    def open(cls, path: Path, *, fsync: Fsync = os.fsync) -> Journal:
+    def open(
+        cls,
+        path: Path,
+        *,
+        fsync: Fsync = os.fsync,
+        on_record: Callable[[Record], object] | None = None,
+    ) -> Journal:
         """Open a journal for appending, creating it if missing.
 
-        An existing journal is verified. A torn last line is repaired: the original is kept as
-        ``<name>.broken`` and the file is cut back to the last whole record.
+        An existing journal is verified as it is read. A torn last line is repaired: the
+        original is kept as ``<name>.broken`` and the file is cut back to the last whole record.
 
         Args:
             path: The journal file.
             fsync: Called for every fsync (tests inject failures).
+            on_record: Given each verified record as it is read (a resume folds them). When
+                this raises, the records given so far are not to be used.
 
         Raises:
             JournalDamaged: damage other than a torn last line; nothing is changed.
@@ -151,10 +198,11 @@ class Journal:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise JournalLocked(path) from None
-            anchors_fd, records, repaired_from = cls._prepare(path, fd, created, fsync)
+            anchors_fd, scan, repaired_from = cls._prepare(path, fd, created, fsync, on_record)
             return cls(
                 path,
-                records=records,
+                last_seq=scan.count,
+                last_hash=scan.last_hash,
                 fd=fd,
                 anchors_fd=anchors_fd,
                 fsync=fsync,
@@ -168,12 +216,16 @@ class Journal:
 
     @classmethod
     def _prepare(
-        cls, path: Path, fd: int, created: bool, fsync: Fsync
-    ) -> tuple[int, list[Record], Path | None]:
+        cls,
+        path: Path,
+        fd: int,
+        created: bool,
+        fsync: Fsync,
+        on_record: Callable[[Record], object] | None,
+    ) -> tuple[int, Scan, Path | None]:
         anchors_path = anchors_path_for(path)
         if created:
-            stale = read_bytes(anchors_path, missing_ok=True)
-            if stale:
+            if _has_bytes(anchors_path):
                 path.unlink()
                 raise JournalUnreadable(
                     path,
@@ -186,28 +238,24 @@ class Journal:
             except BaseException:
                 os.close(anchors_fd)
                 raise
-            return anchors_fd, [], None
+            return anchors_fd, Scan.empty(), None
 
-        anchors_data = read_bytes(anchors_path, missing_ok=True)
-        data = read_bytes(path)
-        assert data is not None
-        anchors = None if anchors_data is None else parse_anchors(anchors_data)
-        scan = scan_journal(path, data, anchors)
+        scan = scan_journal(path, on_record, unanchored=True)
         if scan.first_bad_seq is not None and not scan.torn_tail:
             assert scan.reason is not None
             raise JournalDamaged(path, scan.first_bad_seq, scan.reason)
         repaired_from = None
         if scan.torn_tail:
-            repaired_from = cls._repair_torn_tail(path, fd, data, scan.good_length, fsync)
+            repaired_from = cls._repair_torn_tail(path, fd, scan.good_length, fsync)
         anchors_fd, anchors_created = cls._open_anchors(anchors_path)
         try:
             if anchors_created:
                 _sync(fsync, path.parent, "creating the anchor file")
-            cls._catch_up_anchors(anchors_fd, anchors, scan.records, fsync)
+            cls._catch_up_anchors(anchors_fd, scan, fsync)
         except BaseException:
             os.close(anchors_fd)
             raise
-        return anchors_fd, scan.records, repaired_from
+        return anchors_fd, scan, repaired_from
 
     @staticmethod
     def _open_anchors(anchors_path: Path) -> tuple[int, bool]:
@@ -217,7 +265,7 @@ class Journal:
             raise JournalUnreadable(anchors_path, exc.strerror or str(exc)) from None
 
     @staticmethod
-    def _repair_torn_tail(path: Path, fd: int, data: bytes, good_length: int, fsync: Fsync) -> Path:
+    def _repair_torn_tail(path: Path, fd: int, good_length: int, fsync: Fsync) -> Path:
         broken = path.with_name(path.name + ".broken")
         number = 1
         while True:
@@ -228,7 +276,7 @@ class Journal:
                 broken = path.with_name(f"{path.name}.broken.{number}")
                 number += 1
         try:
-            _write_all(broken_fd, data)
+            _copy_file(path, broken_fd)
             _sync(fsync, broken_fd, "saving the torn journal as .broken")
         finally:
             os.close(broken_fd)
@@ -239,15 +287,12 @@ class Journal:
         return broken
 
     @staticmethod
-    def _catch_up_anchors(
-        anchors_fd: int, anchors: Anchors | None, records: list[Record], fsync: Fsync
-    ) -> None:
+    def _catch_up_anchors(anchors_fd: int, scan: Scan, fsync: Fsync) -> None:
         """Drop a torn anchor line and anchor the records a crash left without one."""
-        cut = anchors is not None and anchors.good_length < os.fstat(anchors_fd).st_size
-        if anchors is not None and cut:
-            os.ftruncate(anchors_fd, anchors.good_length)
-        last = 0 if anchors is None else anchors.last_seq
-        missing = b"".join(format_anchor(r.seq, r.hash) for r in records[last:])
+        cut = scan.anchors_length < os.fstat(anchors_fd).st_size
+        if cut:
+            os.ftruncate(anchors_fd, scan.anchors_length)
+        missing = scan.unanchored
         if missing:
             _write_all(anchors_fd, missing)
         if missing or cut:
@@ -274,9 +319,15 @@ class Journal:
             raise ValueError(f"{self.path}: journal is closed")
         if self.failed is not None:
             raise JournalFailed(f"{self.path}: journal failed earlier: {self.failed}")
-        seq = len(self.records) + 1
+        seq = self.last_seq + 1
         record, line = encode_record(
-            seq=seq, wall=wall, t_plus=t_plus, actor=actor, kind=kind, body=body, prev=self._prev
+            seq=seq,
+            wall=wall,
+            t_plus=t_plus,
+            actor=actor,
+            kind=kind,
+            body=body,
+            prev=self.last_hash,
         )
         try:
             written = os.write(self._fd, line)
@@ -288,8 +339,8 @@ class Journal:
             if isinstance(exc, OSError):
                 raise JournalFailed(f"{self.path}: {self.failed}") from exc
             raise
-        self.records.append(record)
-        self._prev = record.hash
+        self.last_seq = seq
+        self.last_hash = record.hash
         try:
             _write_all(self._anchors_fd, format_anchor(seq, record.hash))
         except OSError as exc:

@@ -18,7 +18,7 @@ from pathlib import Path
 from cockpit.engine.kinds import Kind
 from cockpit.files import FileRefused, check_regular_file
 from cockpit.inert import inert
-from cockpit.journal import Actor, Journal, JournalError, default_sessions_dir
+from cockpit.journal import Actor, Journal, JournalError, Record, default_sessions_dir
 from cockpit.lock import LockError, LockHeld, LockRecord, LockStore, open_store
 from cockpit.lock.process import user_name
 from cockpit.profile import ProfileError, load_profile, resolve_profile
@@ -117,13 +117,11 @@ def _release(store: LockStore, record: LockRecord, by: str, reason: str) -> None
             f"the release must be recorded in the session's journal, and {exc}"
         ) from None
     wall = time.time()
-    with contextlib.closing(Journal.open(journal_path)) as journal:
-        if not any(
-            r.kind == Kind.LOCK_TAKEN and str(record.key) in r.body.get("locks", [])
-            for r in journal.records
-        ):
+    seen = _Seen(str(record.key))
+    with contextlib.closing(Journal.open(journal_path, on_record=seen.add)) as journal:
+        if not seen.took:
             raise JournalError(f"{journal_path}: this session never took the lock on {record.key}")
-        t0 = next((r.wall for r in journal.records if r.kind == Kind.EXECUTION_STARTED), None)
+        t0 = seen.t0
         journal.append(
             Kind.LOCK_RELEASED,
             {"by": by, "reason": reason, "locks": [str(record.key)]},
@@ -132,6 +130,22 @@ def _release(store: LockStore, record: LockRecord, by: str, reason: str) -> None
             t_plus=None if t0 is None else wall - t0,
         )
     store.unlock(record.key, by, reason, wall)
+
+
+class _Seen:
+    """What a release needs of the session's journal, noted as the journal is read (it
+    keeps no records): whether it took the lock, and its T0."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.took = False
+        self.t0: float | None = None
+
+    def add(self, record: Record) -> None:
+        if record.kind == Kind.LOCK_TAKEN and self.key in record.body.get("locks", []):
+            self.took = True
+        elif record.kind == Kind.EXECUTION_STARTED and self.t0 is None:
+            self.t0 = record.wall
 
 
 def _tty() -> str | None:

@@ -82,6 +82,7 @@ class Session:
             Webhook(announce.webhook, secrets=opened.resolved.secrets) if announce.webhook else None
         )
         self.recorder = Recorder(opened.journal, opened.state, clock, webhook)
+        self.recorder.last_process = opened.last_process
         self.processes = Processes(
             resolved=opened.resolved,
             state=opened.state,
@@ -198,6 +199,12 @@ class Session:
     def state(self) -> State:
         """The session's state: a fold of its events."""
         return self.recorder.state
+
+    @property
+    def last_process_started(self) -> Event | None:
+        """The last ``process.started``, read from the journal or recorded since (the screen
+        follows that process's output; no record is kept to find it)."""
+        return self.recorder.last_process
 
     @property
     def listeners(self) -> list[Listener]:

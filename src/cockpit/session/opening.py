@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit.clock import Clock
-from cockpit.engine import Event, Refusal, State, decide, events_from_records, replay
+from cockpit.engine import Event, Fold, Refusal, State, decide
 from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
 from cockpit.files import read_regular_file
 from cockpit.journal import (
     Journal,
     JournalUnreadable,
+    Record,
     default_sessions_dir,
     new_session_path,
     session_directory,
@@ -42,8 +43,30 @@ class Opened:
     state: State
     first: tuple[i.Intent, list[Event]] | None = None
     """The intent and events still to record (a new session's start)."""
+    last_process: Event | None = None
+    """The journal's last ``process.started`` (the screen follows that process's output)."""
     lock: SessionLock | None = None
     """The deploy lock, taken before the journal was made."""
+
+
+class Replay:
+    """A session's state folded from its journal's records as they are read: nothing holds
+    the records, so opening a long session costs its length in time, not in memory."""
+
+    def __init__(self) -> None:
+        self._fold = Fold()
+        self.last_process: Event | None = None
+
+    @property
+    def state(self) -> State:
+        """The state after the records added so far."""
+        return self._fold.state
+
+    def add(self, record: Record) -> None:
+        """Fold one record in."""
+        self._fold.add(record)
+        if record.kind == Kind.PROCESS_STARTED:
+            self.last_process = Event(record.kind, dict(record.body), record.actor, record.wall)
 
 
 def open_new(
@@ -113,7 +136,7 @@ def open_new(
     except BaseException as exc:
         lock.abandon(f"the session did not start: {exc}", clock.wall())
         raise
-    return Opened(resolved, journal, session_dir, crew, State(), (intent, events), lock)
+    return Opened(resolved, journal, session_dir, crew, State(), (intent, events), lock=lock)
 
 
 def open_existing(journal_path: Path, *, environ: Mapping[str, str]) -> Opened:
@@ -131,9 +154,10 @@ def open_existing(journal_path: Path, *, environ: Mapping[str, str]) -> Opened:
         raise JournalUnreadable(journal_path, "no such journal file; check the path")
     # Refuse a sessions or session directory someone else could redirect, before any write.
     session_dir = session_directory(journal_path)
-    journal = Journal.open(journal_path)
+    replayed = Replay()
+    journal = Journal.open(journal_path, on_record=replayed.add)
+    state = replayed.state
     try:
-        state = replay(events_from_records(journal.records))
         if state.profile is None:
             raise JournalUnreadable(
                 journal_path, "not a session journal (no session.started record)"
@@ -155,7 +179,7 @@ def open_existing(journal_path: Path, *, environ: Mapping[str, str]) -> Opened:
             f"this session's Operator is the OS user {crew.operator}; you are {os_user()}:"
             f" resume it as {crew.operator}"
         )
-    return Opened(resolved, journal, session_dir, crew, state)
+    return Opened(resolved, journal, session_dir, crew, state, last_process=replayed.last_process)
 
 
 def crew_by_identity(profile: Profile) -> Crew | None:

@@ -92,6 +92,8 @@ class Recorder:
         self.unrecorded_samples = 0
         self._batcher = Batcher(journal, Kind.SAMPLES, actor=SYSTEM)
         self._waiting: list[tuple[str, Event]] = []
+        self.last_process: Event | None = None
+        """The last ``process.started`` applied (the screen follows that process's output)."""
 
     def decide(self, intent: i.Intent) -> list[Event]:
         """Decide, record and apply an intent; return its events.
@@ -123,6 +125,8 @@ class Recorder:
             before = state_before(self.state) if event.kind in ANNOUNCED_KINDS else None
             t_plus = self.state.t_plus(event.wall)
             apply(self.state, event)
+            if event.kind == Kind.PROCESS_STARTED:
+                self.last_process = event
             text = announcement(event, before, self.state) if before is not None else None
             if text:
                 self._announce(text, event)

@@ -130,11 +130,9 @@ class CockpitScreen(Screen[None]):
 
     def _follow_latest(self) -> None:
         """After a resume, show the output of the last process started (maybe still running)."""
-        for record in reversed(self.session.journal.records):
-            if record.kind == Kind.PROCESS_STARTED:
-                event = Event(record.kind, dict(record.body), record.actor, record.wall)
-                self._follow(Path(str(record.body["output"])), event)
-                return
+        event = self.session.last_process_started
+        if event is not None:
+            self._follow(Path(str(event.body["output"])), event)
 
     def on_unmount(self) -> None:
         if self._on_events in self.session.listeners:
