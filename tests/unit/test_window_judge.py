@@ -68,25 +68,39 @@ def test_judging_from_the_judge_decides_what_judging_every_metric_does(
             seconds += rng.choice([0.25, 1.0, 1.0, 1.0, 4.999, 5.0, 9.0])
             now = rec.at(seconds)
             for metric_id in rng.sample(list(GOOD), rng.randint(1, len(GOOD))):
-                status = rng.choice(statuses)
-                value = None if status is Status.ERROR else GOOD[metric_id]
-                at = now - rng.choice([0.0, 0.0, 0.0, 0.5, 5.0])
-                sample = Sample(metric_id, status, value, UNITS[metric_id], at, str(status))
-                intent = i.RecordSample(SYSTEM, now, sample)
-                expected = _decided_by_every_metric(rec.state, intent)
-                try:
-                    events: list[object] = list(rec.do(intent))
-                except Refusal as refusal:
-                    events = [refusal.reason]
-                assert events == expected, (seed, seconds, metric_id)
+                feed_and_compare(rec, rng, statuses, now, metric_id, (seed, seconds))
                 if rec.state.window is not None:
                     judged += 1
-                    assert rec.state.window.judge == _recounted(rec.state)
             if rng.random() < 0.05 and rec.state.window is not None:
                 with contextlib.suppress(Refusal):  # only an INCONCLUSIVE stop point
                     rec.do(i.AcceptInconclusive(MONITOR, now, "a human looked"))
             rec.do(i.Tick(SYSTEM, now))
     assert judged >= 50, judged  # the window closes (passed, rolled back) on its own
+
+
+def feed_and_compare(
+    rec: Recorder,
+    rng: random.Random,
+    statuses: list[Status],
+    now: float,
+    metric_id: str,
+    where: tuple[int, float],
+) -> None:
+    """One random sample of ``metric_id`` (failing, erring, late at random): what the rules
+    decide equals judging every metric, and the window's judge equals a recount."""
+    status = rng.choice(statuses)
+    value = None if status is Status.ERROR else GOOD[metric_id]
+    at = now - rng.choice([0.0, 0.0, 0.0, 0.5, 5.0])
+    sample = Sample(metric_id, status, value, UNITS[metric_id], at, str(status))
+    intent = i.RecordSample(SYSTEM, now, sample)
+    expected = _decided_by_every_metric(rec.state, intent)
+    try:
+        events: list[object] = list(rec.do(intent))
+    except Refusal as refusal:
+        events = [refusal.reason]
+    assert events == expected, (*where, metric_id)
+    if rec.state.window is not None:
+        assert rec.state.window.judge == _recounted(rec.state)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -113,21 +127,10 @@ def test_an_incidents_windows_are_judged_from_the_judge_as_from_every_metric(
             bad = [Status.FAIL, Status.INCONCLUSIVE, Status.ERROR]
             statuses = [Status.PASS] * (3 if not rolled_back else 60) + bad
             for metric_id in rng.sample(list(GOOD), rng.randint(1, len(GOOD))):
-                status = rng.choice(statuses)
-                value = None if status is Status.ERROR else GOOD[metric_id]
-                at = now - rng.choice([0.0, 0.0, 0.0, 0.5, 5.0])
-                sample = Sample(metric_id, status, value, UNITS[metric_id], at, str(status))
-                intent = i.RecordSample(SYSTEM, now, sample)
-                expected = _decided_by_every_metric(rec.state, intent)
-                try:
-                    events: list[object] = list(rec.do(intent))
-                except Refusal as refusal:
-                    events = [refusal.reason]
-                assert events == expected, (seed, seconds, metric_id)
+                feed_and_compare(rec, rng, statuses, now, metric_id, (seed, seconds))
                 window = rec.state.window
                 if window is not None:
                     judged[window.kind] = judged.get(window.kind, 0) + 1
-                    assert window.judge == _recounted(rec.state)
             if not rolled_back and seconds > 40:
                 rec.do(i.RollBackNow(MONITOR, now, "R"))
                 rec.do(i.ProcessStarted(SYSTEM, now, "rollback", "0", 4300, 4300, "/s/rb.out"))
