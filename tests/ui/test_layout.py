@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.ui.render import CHECK_INDENT
+from cockpit.ui.widgets.metrics import MonitorPane
 from tests.support.ui import Showcase, clock_shown, record_check, text_of, wait_until
 
 pytestmark = pytest.mark.usefixtures("utc_timezone")
@@ -102,3 +103,25 @@ async def test_at_120x40_titles_are_whole_and_sparklines_show_60_samples(tmp_pat
         sum(c in BLOCKS for c in w) > sum(c in BLOCKS for c in n)
         for w, n in zip(wider, rows, strict=True)
     )
+
+
+@pytest.mark.parametrize("lines", [0, 1, 4])
+async def test_the_monitor_pane_fits_again_when_the_panes_room_changes(
+    tmp_path: Path, lines: int
+) -> None:
+    """A notice that comes or goes changes the panes' height after the Monitor pane was
+    fitted: it fits again, as a fresh fit would (the snapshot of this scene once differed
+    from run to run by the verification's rule line)."""
+    show = Showcase(tmp_path / str(lines))
+    async with show.app.run_test(size=(120, 40)) as pilot:
+        await show.not_verified(pilot)
+        await pilot.pause()
+        screen = show.app.screen
+        screen._notice("\n".join(f"notice line {n}" for n in range(lines)), error=False)
+        await pilot.pause()
+        await pilot.pause()
+        shown = text_of(show.app, "#verification")
+        monitor = screen.query_one(MonitorPane)
+        monitor.refit()
+        await pilot.pause()
+        assert text_of(show.app, "#verification") == shown

@@ -109,3 +109,16 @@ def test_the_row_gives_the_sparkline_the_width_it_has() -> None:
     wide = render.metric_row(metric, state, T + 5, 180).plain
     assert len(wide) > len(narrow) + 100
     assert len(wide.split(render.HISTORY_SEPARATOR)[0]) > 100  # not capped at 40 any more
+
+
+@pytest.mark.parametrize("width", [60, 79, 80, 118, 120, 200])
+@pytest.mark.parametrize("late", [0.0, 40.0, 4000.0], ids=["fresh", "stale-40s", "stale-1h"])
+def test_a_row_never_runs_past_its_width_whatever_its_age(width: int, late: float) -> None:
+    # "STALE 41s" is wider than the age's column: the sparkline gives way, the age stays whole.
+    metric = DEMO.metric("error-rate")
+    state = state_with([0.1, 8.0] * 60, live=5)
+    now = T + 5 + late
+    row = render.metric_row(metric, state, now, width).plain
+    assert len(row) <= width, row
+    last = state.metrics["error-rate"].history[-1]
+    assert row.endswith(render.age_text(last, now, metric.staleness).plain), row

@@ -450,7 +450,8 @@ def metric_row(metric: Metric, state: State, now: float, width: int) -> Text:
     value = f"{value_text(last.value if last else None, metric.unit):>10} "
     threshold = f"{metric.threshold.describe(metric.unit):<9} "
     age = age_text(last, now, metric.staleness)
-    room = width - len(row) - len(value) - len(threshold) - max(4, len(age))
+    # The age's column (at least 3 wide) and the space before it, after the sparkline.
+    room = width - len(row) - len(value) - len(threshold) - max(3, len(age)) - 1
     # The title first (at least 16 characters when there is room), then the sparkline.
     title_width = max(8, min(TITLE_WIDTH, max(16, room - 14), room - 1))
     spark_width = max(0, room - title_width - 1)  # the sparkline takes the width there is

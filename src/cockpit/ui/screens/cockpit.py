@@ -43,6 +43,15 @@ TICK_AFTER = 0.002
 """The tick lands this long after the timer's next whole second (see _schedule_tick)."""
 
 
+class Body(Horizontal):
+    """The Operator's and the Monitor's panes. When it changes size (a banner, a notice or
+    the report's path came or went) the Monitor pane fits its rows and verdict again: its room
+    is a share of this height, and a fit made before the change would stay wrong."""
+
+    def on_resize(self) -> None:
+        self.query_one(MonitorPane).refit()
+
+
 class CockpitScreen(Screen[None]):
     """Everything on one screen; keys are the same in every phase."""
 
@@ -94,7 +103,7 @@ class CockpitScreen(Screen[None]):
         profile = self.session.profile
         yield TopBar(id="topbar")
         yield Label(id="banner")
-        with Horizontal(id="body"):
+        with Body(id="body"):
             yield OperatorPane(len(profile.checks), id="operator")
             yield MonitorPane([m.id for m in profile.metrics])
         yield Label(id="too-small")

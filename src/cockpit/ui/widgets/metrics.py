@@ -87,7 +87,11 @@ class MonitorPane(Vertical):
         self.query_one("#monitor-title", Label).show(title)
 
     def on_resize(self) -> None:
-        # A banner came or went, or the terminal changed: fit the rows again at once.
+        # The terminal changed: fit the rows again at once.
+        self.refit()
+
+    def refit(self) -> None:
+        """Show again what was last shown, fitted to the room there is now."""
         if self._shown_with is not None:
             state, now, resolved, your_turn = self._shown_with
             self.show(state, now, resolved, your_turn=your_turn)
