@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.ui.render import CHECK_INDENT
+from cockpit.ui.screens.cockpit import CockpitScreen
 from cockpit.ui.widgets.metrics import MonitorPane
 from tests.support.ui import Showcase, clock_shown, record_check, text_of, wait_until
 
@@ -117,6 +118,7 @@ async def test_the_monitor_pane_fits_again_when_the_panes_room_changes(
         await show.not_verified(pilot)
         await pilot.pause()
         screen = show.app.screen
+        assert isinstance(screen, CockpitScreen)
         screen._notice("\n".join(f"notice line {n}" for n in range(lines)), error=False)
         await pilot.pause()
         await pilot.pause()
