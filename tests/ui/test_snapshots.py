@@ -1,4 +1,5 @@
-"""SVG snapshots of every phase of the real app, at 120x40 and 80x24, and once without colour.
+"""SVG snapshots of every phase of the real app, at 120x40 and 80x24 (the main ones at 200x50
+too), and once without colour.
 
 Each scene is played on the real screen by :class:`tests.support.ui.Showcase` (keys pressed
 with the Pilot, samples fed on a fake clock, a fake process starter with fixed pids), so the
@@ -27,6 +28,13 @@ def test_phase(
 ) -> None:
     show = Showcase(tmp_path)
     assert snap_compare(show.app, terminal_size=size, run_before=show.player(scene))
+
+
+@pytest.mark.parametrize("scene", ["briefing", "stop-point-red", "rolled-back"])
+def test_phase_at_200x50(scene: str, snap_compare: SnapCompare, tmp_path: Path) -> None:
+    """A big screen: the panes side by side only from 220 columns; here stacked, each whole."""
+    show = Showcase(tmp_path)
+    assert snap_compare(show.app, terminal_size=(200, 50), run_before=show.player(scene))
 
 
 def test_no_color_stop_point_red(
