@@ -31,7 +31,9 @@ from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
 from cockpit.journal import JournalDamaged, read_journal
 from cockpit.journal.records import GENESIS_PREV, encode_record
+from cockpit.sample import Sample, Status
 from cockpit.session import Session
+from cockpit.session.record import JournalFailure
 from tests.support.other_user import crew_of_users
 from tests.support.processes import wait_for
 
@@ -165,6 +167,52 @@ async def test_the_owner_joins_as_an_observer_and_folds_the_same_records(
         10,
         "the leaving to be recorded",
     )
+
+
+def told_by(joined: AttachedSession) -> JournalFailure | None:
+    return joined.journal_failure
+
+
+async def test_a_joined_terminal_is_told_what_the_sessions_failed_journal_did_not_record(
+    served: tuple[Session, AttachServer],
+) -> None:
+    """What is not on record never reaches the journal a joined terminal follows: the
+    session tells it, and its screen says JOURNAL FAILED and what is missing, as the
+    session's own screen does."""
+    session, server = served
+    joined = await asyncio.to_thread(
+        AttachedSession.join, server.path, owner_uid=os.geteuid(), role="observer"
+    )
+    follow = asyncio.get_running_loop().create_task(joined.run_clock())
+    try:
+        assert told_by(joined) is None
+        broken = OSError(5, "Input/output error")
+
+        def fsync(fd: int) -> None:
+            raise broken
+
+        session.journal._fsync = fsync
+        with contextlib.suppress(Refusal):  # the hold itself cannot be recorded
+            session.submit(i.Hold(session.crew.anyone(), session.clock.wall(), "pager"))
+        now = session.clock.wall()
+        for _ in range(3):
+            session.submit(
+                i.RecordSample(SYSTEM, now, Sample("error-rate", Status.PASS, 0.1, "%", now, "ok"))
+            )
+        own = session.journal_failure
+        assert own is not None and own.samples == 3
+        await wait_for(
+            lambda: getattr(told_by(joined), "samples", None) == 3,
+            10,
+            "the joined terminal to be told",
+        )
+        told = told_by(joined)
+        assert told is not None
+        assert told.why == f"on the session's cockpit: {own.why}"
+        assert (told.decisions, told.events) == (own.decisions, own.events)
+    finally:
+        follow.cancel()
+        await joined.stop()
 
 
 async def test_without_a_crew_nobody_joins_as_monitor_and_the_refusal_is_recorded(

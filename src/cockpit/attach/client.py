@@ -36,6 +36,7 @@ from cockpit.journal import JournalDamaged, Record
 from cockpit.journal.records import GENESIS_PREV, BadLine, line_hash, parse_line
 from cockpit.lock.process import user_name
 from cockpit.session.opening import Replay
+from cockpit.session.record import JournalFailure
 from cockpit.watch import WatchedSession
 
 CONNECT_TIMEOUT = 5.0
@@ -111,7 +112,7 @@ class Link:
         with self._send_lock:
             self.sock.sendall(p.encode(message))
 
-    def read(self) -> p.Welcome | p.Refused | p.Record | p.Answer | p.End:
+    def read(self) -> p.Welcome | p.Refused | p.Record | p.Answer | p.End | p.Unrecorded:
         """The next message (blocking).
 
         Raises:
@@ -169,6 +170,8 @@ class AttachedSession(WatchedSession):
     on_end: Callable[[str], None] | None = None
     """Called (on the event loop) when the session's cockpit quit."""
     ended: str | None = None
+    session_failure: JournalFailure | None = None
+    """The session's failed journal, as the session told it (see ``journal_failure``)."""
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _answers: dict[int, asyncio.Future[p.Answer]]
@@ -317,8 +320,25 @@ class AttachedSession(WatchedSession):
         self.journal.last_seq, self.journal.last_hash = record.seq, record.hash
         self.fold([record])
 
-    def _on_message(self, message: p.Welcome | p.Refused | p.Record | p.Answer | p.End) -> None:
-        if isinstance(message, p.Answer):
+    @property
+    def journal_failure(self) -> JournalFailure | None:
+        """This terminal's own failure to follow, or the session's failed journal (told by
+        the session: what it could not record never reaches the journal this reads)."""
+        return self.recorder.failure() or self.session_failure
+
+    def _on_message(
+        self, message: p.Welcome | p.Refused | p.Record | p.Answer | p.End | p.Unrecorded
+    ) -> None:
+        if isinstance(message, p.Unrecorded):
+            self.session_failure = JournalFailure(
+                f"on the session's cockpit: {message.why}",
+                tuple(message.decisions),
+                message.events,
+                message.samples,
+            )
+            for listener in list(self.listeners):
+                listener([])
+        elif isinstance(message, p.Answer):
             future = self._answers.pop(message.id, None)
             if future is not None and not future.done():
                 future.set_result(message)

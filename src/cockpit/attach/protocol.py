@@ -24,6 +24,9 @@ CLIENT_LINE_LIMIT = 4096
 SERVER_LINE_LIMIT = 16 << 20
 """The longest line a server sends (a record holding a 4 MiB profile, escaped)."""
 REASON_LIMIT = 500
+UNRECORDED_SHOWN = 20
+"""The newest decisions not on record that a joined terminal is told of (its screen shows
+three; the session's own exit message lists them all)."""
 
 ACTIONS = (
     "rollback",
@@ -158,11 +161,24 @@ class End(_Message):
     """Whether to reconnect (the client was dropped for being slow)."""
 
 
-ServerMessage = Annotated[Welcome | Refused | Record | Answer | End, Field(discriminator="type")]
+class Unrecorded(_Message):
+    """The session's journal failed: why, and what is not on record (the joined terminals
+    cannot read it from the journal, so the session says it)."""
+
+    type: Literal["unrecorded"]
+    why: str = Field(max_length=2000)
+    decisions: list[Annotated[str, Field(max_length=500)]] = Field(max_length=UNRECORDED_SHOWN)
+    events: int = Field(ge=0)
+    samples: int = Field(ge=0)
+
+
+ServerMessage = Annotated[
+    Welcome | Refused | Record | Answer | End | Unrecorded, Field(discriminator="type")
+]
 _SERVER = TypeAdapter(ServerMessage)
 
 
-def parse_server(line: bytes) -> Welcome | Refused | Record | Answer | End:
+def parse_server(line: bytes) -> Welcome | Refused | Record | Answer | End | Unrecorded:
     """Parse one line from the server (the client checks what it is told too).
 
     Raises:

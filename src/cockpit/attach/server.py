@@ -44,6 +44,7 @@ from cockpit.journal import Actor, JournalError
 from cockpit.lock import lock_keys
 from cockpit.lock.process import start_time, user_name
 from cockpit.session import Session
+from cockpit.session.record import JournalFailure
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,8 @@ class Client:
     left: bool = False
     """Its leaving is recorded."""
     why: str = "it left"
+    failure_sent: JournalFailure | None = None
+    """What it was last told of a failed journal."""
 
     @property
     def who(self) -> str:
@@ -269,7 +272,8 @@ class AttachServer:
                     async with asyncio.timeout(POLL):
                         await self._poke.wait()
                 self._poke.clear()
-                if self.feed.refresh():
+                # New records, or (the journal failed) new events that are not on record.
+                if self.feed.refresh() or self.session.journal_failure is not None:
                     for client in self.clients.values():
                         client.wake.set()
         finally:
@@ -369,13 +373,29 @@ class AttachServer:
     # ------------------------------------------------------------ sending
 
     def _flush_to(self, client: Client) -> None:
-        """Write every record the client has not had (without waiting)."""
-        count = self.feed.count
-        if client.ended or count <= client.sent:
+        """Write every record the client has not had, and what is not on record once the
+        journal failed (without waiting)."""
+        if client.ended:
             return
-        for line in self.feed.lines(client.sent, count):
-            client.writer.write(p.encode({"type": "record", "line": line.decode("utf-8")}))
-        client.sent = count
+        count = self.feed.count
+        if count > client.sent:
+            for line in self.feed.lines(client.sent, count):
+                client.writer.write(p.encode({"type": "record", "line": line.decode("utf-8")}))
+            client.sent = count
+        failure = self.session.journal_failure
+        if failure is not None and failure != client.failure_sent:
+            client.failure_sent = failure
+            client.writer.write(
+                p.encode(
+                    {
+                        "type": "unrecorded",
+                        "why": failure.why[:2000],
+                        "decisions": [d[:500] for d in failure.decisions[-p.UNRECORDED_SHOWN :]],
+                        "events": failure.events,
+                        "samples": failure.samples,
+                    }
+                )
+            )
 
     async def _send(self, client: Client) -> None:
         """This client's own task: records as they come; dropped when it stops reading."""

@@ -38,7 +38,7 @@ from cockpit.session.opening import (
     resumed_event,
 )
 from cockpit.session.processes import Processes
-from cockpit.session.record import Listener, Recorder
+from cockpit.session.record import JournalFailure, Listener, Recorder
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +225,12 @@ class Session:
     def journal_failed(self) -> str | None:
         """Why the journal can no longer record, or None while it can."""
         return self.recorder.failed
+
+    @property
+    def journal_failure(self) -> JournalFailure | None:
+        """Why the journal failed and what is not on record (for the screen); None while it
+        records."""
+        return self.recorder.failure()
 
     @property
     def profile(self) -> Profile:

@@ -44,6 +44,19 @@ class Unrecorded:
     """Whether it is a decision the crew hears about (the rest is plumbing: pids, snapshots)."""
 
 
+@dataclass(frozen=True)
+class JournalFailure:
+    """What the screen says once the journal failed: why, and what is not on record."""
+
+    why: str
+    decisions: tuple[str, ...]
+    """The decisions not on record, in words, oldest first."""
+    events: int
+    """How many events are not on record (the decisions among them)."""
+    samples: int
+    """How many metric samples are not on record."""
+
+
 def is_action(intent: i.Intent) -> bool:
     """Whether an intent is a person's action (as opposed to a measurement or the clock)."""
     return not isinstance(
@@ -251,6 +264,17 @@ class Recorder:
     def _webhook_failed(self, error: str) -> None:
         self.announcements.append(error)
         self.note(error)
+
+    def failure(self) -> JournalFailure | None:
+        """Why the journal failed and what is not on record; None while it records."""
+        if self.failed is None:
+            return None
+        return JournalFailure(
+            self.failed,
+            tuple(u.text for u in self.unrecorded if u.announced),
+            len(self.unrecorded),
+            self.unrecorded_samples,
+        )
 
     def unrecorded_lines(self) -> list[str]:
         """What happened but is not in the journal, a line each (empty while it records)."""

@@ -214,15 +214,14 @@ class CockpitScreen(Screen[None]):
             self._notice(f"record: {self.session.journal_path}{where}", error=False)
             if self.session.evidence_error:
                 self._notice(f"✘ {self.session.evidence_error}")
-        failed = self.session.journal_failed
-        if failed:
-            recorder = self.session.recorder
+        failure = self.session.journal_failure
+        if failure is not None:
             self._notice(
                 render.journal_failed(
-                    failed.removeprefix(f"{self.session.journal_path}: "),
-                    [u.text for u in recorder.unrecorded if u.announced],
-                    len(recorder.unrecorded),
-                    recorder.unrecorded_samples,
+                    failure.why.removeprefix(f"{self.session.journal_path}: "),
+                    list(failure.decisions),
+                    failure.events,
+                    failure.samples,
                 )
             )
 
