@@ -173,6 +173,9 @@ def test_two_users_run_the_demo_as_operator_and_monitor_by_identity(crew: Crew) 
         grace.start("attach")
         grace.pane.wait_for("MONITOR ", "ROLLBACK ADVISED", timeout=60)
         ada.pane.wait_for("ROLLBACK ADVISED", timeout=5)
+        # The step's output file is the Operator's alone; the session sends its lines.
+        screen = grace.pane.wait_for("ready: v2", timeout=15)
+        assert "only its owner may read" not in screen
 
         # R in the Monitor's terminal rolls back; the journal names the Monitor.
         grace.pane.keys("R")

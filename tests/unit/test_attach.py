@@ -169,6 +169,64 @@ async def test_the_owner_joins_as_an_observer_and_folds_the_same_records(
     )
 
 
+async def lines_of(joined: AttachedSession, path: Path) -> list[str]:
+    """The output of ``path`` a joined terminal's screen reads, up to the step's last line."""
+    source = joined.output_source(path)
+    seen: list[str] = []
+
+    def done() -> bool:
+        seen.extend(source.read_lines())
+        return "done" in seen
+
+    await wait_for(done, 10, "the step's output")
+    return seen
+
+
+async def test_a_joined_terminal_sees_the_steps_output_the_session_sends(
+    served: tuple[Session, AttachServer],
+) -> None:
+    """The output file is the session owner's (0600 in a 0700 directory): a crew member
+    of another OS user could not read it; the session sends its lines, redacted and inert,
+    to whoever joined, also to a terminal that joins after the step began."""
+    session, server = served
+    joined = await asyncio.to_thread(
+        AttachedSession.join, server.path, owner_uid=os.geteuid(), role="observer"
+    )
+    follow = asyncio.get_running_loop().create_task(joined.run_clock())
+    try:
+        now = session.clock.wall
+        op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
+        session.submit(i.ConfirmReadback(mon, now()))
+        session.submit(i.ConfirmManualCheck(op, now(), "runbook"))
+        sample = Sample("error-rate", Status.PASS, 0.1, "%", now(), "ok")
+        session.submit(i.RecordSample(SYSTEM, now(), sample))
+        session.submit(i.Go(op, now()))
+        session.submit(i.Go(mon, now()))
+        await session.act(i.VerifyStep(mon, now(), "deploy"))
+        await session.act(i.RunStep(op, now(), "deploy"))
+        await wait_for(lambda: session.state.steps[0].finished is not None, 30, "the step")
+        await wait_for(
+            lambda: joined.last_process_started is not None, 10, "the step's record to arrive"
+        )
+        started = joined.last_process_started
+        assert started is not None
+        path = Path(str(started.body["output"]))
+        assert await lines_of(joined, path) == ["deploying", "done"]
+        # A terminal that joins now gets the lines it missed.
+        late = await asyncio.to_thread(
+            AttachedSession.join, server.path, owner_uid=os.geteuid(), role="observer"
+        )
+        late_follow = asyncio.get_running_loop().create_task(late.run_clock())
+        try:
+            assert await lines_of(late, path) == ["deploying", "done"]
+        finally:
+            late_follow.cancel()
+            await late.stop()
+    finally:
+        follow.cancel()
+        await joined.stop()
+
+
 def told_by(joined: AttachedSession) -> JournalFailure | None:
     return joined.journal_failure
 

@@ -23,6 +23,7 @@ import os
 import socket
 import struct
 import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from cockpit.engine import intents as i
 from cockpit.journal import JournalDamaged, Record
 from cockpit.journal.records import GENESIS_PREV, BadLine, line_hash, parse_line
 from cockpit.lock.process import user_name
+from cockpit.runner import OutputSource
 from cockpit.session.opening import Replay
 from cockpit.session.record import JournalFailure
 from cockpit.watch import WatchedSession
@@ -112,7 +114,7 @@ class Link:
         with self._send_lock:
             self.sock.sendall(p.encode(message))
 
-    def read(self) -> p.Welcome | p.Refused | p.Record | p.Answer | p.End | p.Unrecorded:
+    def read(self) -> p.Welcome | p.Refused | p.Record | p.Answer | p.End | p.Output | p.Unrecorded:
         """The next message (blocking).
 
         Raises:
@@ -161,6 +163,36 @@ def verified(line: str, seq: int, prev: str) -> Record:
     return record
 
 
+class RemoteOutput:
+    """The running process's output as the session sends it, for a terminal that may not
+    read the file (it is the session owner's): the screen reads it like the file."""
+
+    KEEP = 5000
+    """Lines kept unread (a screen that does not read loses the oldest)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lines: deque[str] = deque(maxlen=self.KEEP)
+
+    def add(self, lines: list[str]) -> None:
+        """Lines the session sent."""
+        self._lines.extend(lines)
+
+    def read_lines(self) -> list[str]:
+        """The lines not read yet (the session made them inert; the screen checks again)."""
+        lines = list(self._lines)
+        self._lines.clear()
+        return lines
+
+    def catch_up(self, keep: int) -> int:
+        """Nothing to skip: the session sends a flood's last lines only."""
+        return 0
+
+    def flush_partial(self) -> list[str]:
+        """The session sends whole lines only."""
+        return []
+
+
 class AttachedSession(WatchedSession):
     """A session seen (and, as Monitor, acted on) through its attach socket."""
 
@@ -172,6 +204,8 @@ class AttachedSession(WatchedSession):
     ended: str | None = None
     session_failure: JournalFailure | None = None
     """The session's failed journal, as the session told it (see ``journal_failure``)."""
+    remote_output: RemoteOutput | None = None
+    """The output of the process the session runs now, as it sends it."""
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _answers: dict[int, asyncio.Future[p.Answer]]
@@ -320,6 +354,12 @@ class AttachedSession(WatchedSession):
         self.journal.last_seq, self.journal.last_hash = record.seq, record.hash
         self.fold([record])
 
+    def output_source(self, path: Path) -> OutputSource:
+        """The output the session sends for ``path`` (never the file: it is the owner's)."""
+        if self.remote_output is None or self.remote_output.path != path:
+            self.remote_output = RemoteOutput(path)
+        return self.remote_output
+
     @property
     def journal_failure(self) -> JournalFailure | None:
         """This terminal's own failure to follow, or the session's failed journal (told by
@@ -327,9 +367,13 @@ class AttachedSession(WatchedSession):
         return self.recorder.failure() or self.session_failure
 
     def _on_message(
-        self, message: p.Welcome | p.Refused | p.Record | p.Answer | p.End | p.Unrecorded
+        self, message: p.Welcome | p.Refused | p.Record | p.Answer | p.End | p.Output | p.Unrecorded
     ) -> None:
-        if isinstance(message, p.Unrecorded):
+        if isinstance(message, p.Output):
+            if self.remote_output is None or str(self.remote_output.path) != message.path:
+                self.remote_output = RemoteOutput(Path(message.path))
+            self.remote_output.add(message.lines)
+        elif isinstance(message, p.Unrecorded):
             self.session_failure = JournalFailure(
                 f"on the session's cockpit: {message.why}",
                 tuple(message.decisions),

@@ -24,6 +24,10 @@ CLIENT_LINE_LIMIT = 4096
 SERVER_LINE_LIMIT = 16 << 20
 """The longest line a server sends (a record holding a 4 MiB profile, escaped)."""
 REASON_LIMIT = 500
+OUTPUT_LINE = 4000
+"""The longest line of a process's output sent to a joined terminal (its screen shows less)."""
+OUTPUT_BATCH = 200
+"""Lines of output in one message."""
 UNRECORDED_SHOWN = 20
 """The newest decisions not on record that a joined terminal is told of (its screen shows
 three; the session's own exit message lists them all)."""
@@ -161,6 +165,15 @@ class End(_Message):
     """Whether to reconnect (the client was dropped for being slow)."""
 
 
+class Output(_Message):
+    """New lines of the running process's output (redacted and inert as the session's own
+    screen shows them): a crew member who may not read the file sees it all the same."""
+
+    type: Literal["output"]
+    path: str = Field(max_length=4096)
+    lines: list[Annotated[str, Field(max_length=OUTPUT_LINE)]] = Field(max_length=OUTPUT_BATCH)
+
+
 class Unrecorded(_Message):
     """The session's journal failed: why, and what is not on record (the joined terminals
     cannot read it from the journal, so the session says it)."""
@@ -173,12 +186,14 @@ class Unrecorded(_Message):
 
 
 ServerMessage = Annotated[
-    Welcome | Refused | Record | Answer | End | Unrecorded, Field(discriminator="type")
+    Welcome | Refused | Record | Answer | End | Output | Unrecorded, Field(discriminator="type")
 ]
 _SERVER = TypeAdapter(ServerMessage)
 
 
-def parse_server(line: bytes) -> Welcome | Refused | Record | Answer | End | Unrecorded:
+def parse_server(
+    line: bytes,
+) -> Welcome | Refused | Record | Answer | End | Output | Unrecorded:
     """Parse one line from the server (the client checks what it is told too).
 
     Raises:

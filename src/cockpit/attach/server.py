@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import struct
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from cockpit.guide import manual_pending
 from cockpit.journal import Actor, JournalError
 from cockpit.lock import lock_keys
 from cockpit.lock.process import start_time, user_name
+from cockpit.runner import OutputTail
 from cockpit.session import Session
 from cockpit.session.record import JournalFailure
 
@@ -138,6 +140,41 @@ class RecordFeed:
         return data.split(b"\n")[:-1]
 
 
+OUTPUT_KEEP = 500
+"""Lines of the running process's output a terminal gets when it joins."""
+OUTPUT_CATCH_UP = 256 * 1024
+"""A flood is read from its last this many bytes (the screens keep fewer lines)."""
+
+
+@dataclass
+class OutputFeed:
+    """The running process's output, read once for every joined terminal: its newest lines,
+    and how many there have been."""
+
+    path: str
+    tail: OutputTail
+    recent: deque[str] = field(default_factory=lambda: deque(maxlen=OUTPUT_KEEP))
+    total: int = 0
+
+    def pump(self) -> bool:
+        """Read what the process wrote since; whether there was anything."""
+        self.tail.catch_up(OUTPUT_CATCH_UP)
+        read = False
+        for _ in range(8):  # at most 8 reads of 64 KiB per pass
+            batch = self.tail.read_lines()
+            if not batch:
+                break
+            self.recent.extend(line[: p.OUTPUT_LINE] for line in batch)
+            self.total += len(batch)
+            read = True
+        return read
+
+    def since(self, seen: int) -> list[str]:
+        """The lines after the first ``seen`` (those still kept)."""
+        count = min(self.total - seen, len(self.recent))
+        return list(self.recent)[len(self.recent) - count :] if count > 0 else []
+
+
 @dataclass
 class Client:
     """One joined terminal."""
@@ -154,6 +191,9 @@ class Client:
     why: str = "it left"
     failure_sent: JournalFailure | None = None
     """What it was last told of a failed journal."""
+    output_path: str | None = None
+    output_seen: int = 0
+    """How many lines of ``output_path`` it has had."""
 
     @property
     def who(self) -> str:
@@ -183,6 +223,7 @@ class AttachServer:
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.ready = asyncio.Event()
+        self._output: OutputFeed | None = None
 
     @property
     def session_id(self) -> str:
@@ -272,8 +313,10 @@ class AttachServer:
                     async with asyncio.timeout(POLL):
                         await self._poke.wait()
                 self._poke.clear()
-                # New records, or (the journal failed) new events that are not on record.
-                if self.feed.refresh() or self.session.journal_failure is not None:
+                # New records, new output, or (the journal failed) events not on record.
+                fresh = self.feed.refresh()
+                fresh = self._pump_output() or fresh
+                if fresh or self.session.journal_failure is not None:
                     for client in self.clients.values():
                         client.wake.set()
         finally:
@@ -292,6 +335,16 @@ class AttachServer:
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
             remove_entry(self.directory, self.session_id)
+
+    def _pump_output(self) -> bool:
+        """Read the running process's output for the joined terminals; whether there was new."""
+        last = self.session.last_process_started
+        if last is not None:
+            path = str(last.body["output"])
+            if self._output is None or self._output.path != path:
+                secrets = self.session.resolved.secrets
+                self._output = OutputFeed(path, OutputTail(Path(path), secrets=secrets))
+        return self._output is not None and self._output.pump()
 
     def _on_events(self, events: list[Event]) -> None:
         self._poke.set()
@@ -382,6 +435,15 @@ class AttachServer:
             for line in self.feed.lines(client.sent, count):
                 client.writer.write(p.encode({"type": "record", "line": line.decode("utf-8")}))
             client.sent = count
+        feed = self._output
+        if feed is not None:
+            if client.output_path != feed.path:
+                client.output_path, client.output_seen = feed.path, 0
+            lines = feed.since(client.output_seen)
+            for start in range(0, len(lines), p.OUTPUT_BATCH):
+                batch = lines[start : start + p.OUTPUT_BATCH]
+                client.writer.write(p.encode({"type": "output", "path": feed.path, "lines": batch}))
+            client.output_seen = feed.total
         failure = self.session.journal_failure
         if failure is not None and failure != client.failure_sent:
             client.failure_sent = failure

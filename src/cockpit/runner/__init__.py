@@ -25,12 +25,13 @@ from cockpit.runner.process import (
     start_process,
 )
 from cockpit.runner.redact import REDACTED, RedactingStream, Redactor
-from cockpit.runner.tail import OutputTail
+from cockpit.runner.tail import OutputSource, OutputTail
 
 __all__ = [
     "REDACTED",
     "AlreadyClaimed",
     "CommandResult",
+    "OutputSource",
     "OutputTail",
     "ProcessHandle",
     "ProcessResult",

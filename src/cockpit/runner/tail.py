@@ -6,9 +6,29 @@ import codecs
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from cockpit.inert import inert, is_inert
 from cockpit.runner.redact import Redactor
+
+
+class OutputSource(Protocol):
+    """Where a screen reads a process's output from: the file (:class:`OutputTail`), or the
+    session's socket for a crew member who may not read the file."""
+
+    path: Path
+
+    def read_lines(self) -> list[str]:
+        """New complete lines, shown as they may be (redacted, inert)."""
+        ...
+
+    def catch_up(self, keep: int) -> int:
+        """Skip what is unread beyond the last ``keep`` bytes; how many bytes were skipped."""
+        ...
+
+    def flush_partial(self) -> list[str]:
+        """The held partial last line, if any (then forgotten)."""
+        ...
 
 
 class OutputTail:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from cockpit.engine import SYSTEM, Event, Refusal, State, apply
 from cockpit.engine import intents as i
 from cockpit.journal import Journal, JournalError, JournalFailed
 from cockpit.profile import Profile, ResolvedProfile
-from cockpit.runner import ProcessStarter, start_process
+from cockpit.runner import OutputSource, OutputTail, ProcessStarter, start_process
 from cockpit.sample import Sample
 from cockpit.session.crew import Crew
 from cockpit.session.locking import relock
@@ -199,6 +200,13 @@ class Session:
     def state(self) -> State:
         """The session's state: a fold of its events."""
         return self.recorder.state
+
+    def output_source(self, path: Path) -> OutputSource | None:
+        """Where this terminal reads the output file ``path`` from; None when it may not read
+        it (the file is the session owner's)."""
+        if not os.access(path.parent, os.X_OK):
+            return None
+        return OutputTail(path, secrets=self.resolved.secrets)
 
     @property
     def last_process_started(self) -> Event | None:

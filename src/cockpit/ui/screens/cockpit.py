@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -22,7 +21,7 @@ from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
 from cockpit.guide import KEYS, Next, keys_for, manual_pending, next_action
 from cockpit.journal import Actor
-from cockpit.runner import OutputTail
+from cockpit.runner import OutputSource
 from cockpit.session import Session
 from cockpit.ui import MIN_HEIGHT, MIN_WIDTH, render
 from cockpit.ui.screens.dialogs import ConfirmDialog, ReasonDialog
@@ -87,7 +86,7 @@ class CockpitScreen(Screen[None]):
         self.session = session
         self.clock = clock
         self.run_loops = run_loops
-        self._tail: OutputTail | None = None
+        self._tail: OutputSource | None = None
         self._tail_path: Path | None = None
         self._pending_events: list[Event] = []
         self._redraw_pending = False
@@ -292,12 +291,10 @@ class CockpitScreen(Screen[None]):
         argv = " ".join(str(a) for a in event.body.get("argv", []))
         pane.write_output([f"──── {what} · pid {event.body['pid']} · $ {argv}"])
         self._tail_path = path
-        if not os.access(path.parent, os.X_OK):
-            # A crew member's own terminal: the output file is the session owner's alone.
+        self._tail = self.session.output_source(path)
+        if self._tail is None:
             pane.write_output([f"(the output is in {path}, which only its owner may read)"])
-            self._tail = None
             return
-        self._tail = OutputTail(path, secrets=self.session.resolved.secrets)
         self._output_timer.resume()
 
     def _pump_output(self) -> None:
