@@ -109,7 +109,7 @@ class Recorder:
             )
         )
         self.refused(i.Go(OPERATOR, self.at(5)))  # before the readback
-        self.do(i.ConfirmReadback(MONITOR, self.at(10)))
+        self.do(i.ConfirmReadback(MONITOR, self.at(10), typed="5m"))
         assert self.state.profile is not None
         for check in self.state.profile.checks:
             if check.manual is not None:
