@@ -167,7 +167,7 @@ class TmuxPane:
         """Send keys by their tmux names (``R``, ``Enter``, ``C-c``...)."""
         self.tmux("send-keys", "-t", self.target, *keys)
 
-    def type(self, text: str) -> None:
+    def type_text(self, text: str) -> None:
         """Type ``text`` as it is (tmux takes no key names from it), then Enter."""
         self.tmux("send-keys", "-t", self.target, "-l", text)
         self.tmux("send-keys", "-t", self.target, "Enter")
@@ -177,7 +177,7 @@ class TmuxPane:
         test profiles' trigger time)."""
         self.keys("t")
         self.wait_for("TYPE TO CONFIRM", timeout=timeout)
-        self.type(answer)
+        self.type_text(answer)
 
     def screen(self, *, escapes: bool = False, history: bool = False) -> str:
         """What is on the screen now.
