@@ -51,7 +51,7 @@ class TypeToConfirmDialog(ReasonDialog):
 
     PLACEHOLDERS: ClassVar[dict[str, str]] = {
         "word": "type it, then Enter (Escape cancels)",
-        "duration": "type the time with its unit (minutes, seconds or m:ss), then Enter",
+        "duration": "a time with its unit: minutes, seconds or m:ss",
         "metric": "type the metric's id, then Enter (Escape cancels)",
     }
 
