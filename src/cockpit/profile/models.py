@@ -795,8 +795,9 @@ class Confirm(_Model):
     name, to type the environment's name."""
     readback: bool = True
     """The Monitor's readback (t) answers a question drawn from the contingency triggers
-    (the trigger time) instead of pressing one key. In an incident the readback stays one
-    key: it happens beside R and never in front of it."""
+    instead of pressing one key: the trigger time (5m, 5:00, 300s and 5 min all do), or,
+    when the trigger time is zero, the id of a stop-point metric. In an incident the readback
+    stays one key: it happens beside R and never in front of it."""
 
 
 _LIMITS = {
