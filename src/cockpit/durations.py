@@ -46,6 +46,46 @@ def parse_duration(text: str) -> float:
     return total
 
 
+_CLOCK = re.compile(r"^(\d+):([0-5]\d)(?::([0-5]\d))?$")
+_SPOKEN_PART = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(milliseconds?|msecs?|ms|hours?|hrs?|h|minutes?|mins?|m"
+    r"|seconds?|secs?|s)(?![a-z])"
+)
+_SPOKEN_UNITS = {"mil": "ms", "mse": "ms", "ms": "ms", "h": "h", "m": "m", "s": "s"}
+
+
+def parse_spoken_duration(text: str) -> float:
+    """Return the seconds in a duration as a person types it: what ``parse_duration`` reads,
+    a clock (``"5:00"``, ``"1:30:00"``) or units in words (``"5 min"``, ``"1 hour 30
+    minutes"``, ``"300 secs"``). A bare number is refused: "5" could be minutes or seconds.
+
+    Raises:
+        DurationError: the text is none of these.
+    """
+    raw = text.strip().lower()
+    clock = _CLOCK.match(raw)
+    if clock:
+        first, second, third = clock.groups()
+        if third is None:
+            return int(first) * 60.0 + int(second)
+        return int(first) * 3600.0 + int(second) * 60.0 + int(third)
+    parts: list[str] = []
+    pos = 0
+    for match in _SPOKEN_PART.finditer(raw):
+        between = raw[pos : match.start()].strip(" ,")
+        if between not in ("", "and"):
+            break
+        unit = match.group(2)
+        parts.append(match.group(1) + _SPOKEN_UNITS.get(unit[:3], _SPOKEN_UNITS[unit[0]]))
+        pos = match.end()
+    if not parts or raw[pos:].strip(" ,."):
+        raise DurationError(
+            f"cannot read {text!r} as a duration: write it with a unit, e.g. 5m, 300s, 5 min "
+            "or 5:00"
+        )
+    return parse_duration("".join(parts))
+
+
 def format_duration(seconds: float) -> str:
     """Format seconds the way a profile writes them: ``"1h30m"``, ``"5m"``, ``"90s"``."""
     if seconds < 1 and seconds > 0:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cockpit.durations import format_clock
-from cockpit.engine import Phase, State, StepStatus, Verdict
+from cockpit.engine import Phase, State, StepStatus, Verdict, confirm
 
 KEYS: dict[str, tuple[str, str]] = {
     # key: (role, what it does)
@@ -88,6 +88,10 @@ def next_action(state: State, now: float) -> Next:
     if state.advisory is not None:
         return Next("anyone", "R", "rollback advised (see the banner): press R to roll back now")
     if phase is Phase.BRIEFING:
+        if confirm.readback_ask(profile) is not None:
+            return Next(
+                "monitor", "t", "Monitor: read the rollback triggers back: press t and answer"
+            )
         return Next("monitor", "t", "Monitor: read the rollback triggers back, then press t")
     if phase is Phase.CHECKLIST:
         return _checklist_next(state, now)
@@ -163,9 +167,17 @@ def _execution_next(state: State, now: float) -> Next:
     if state.profile.roles.two_person_rule and s.verified_by is None:
         return Next("monitor", "v", f"Monitor: verify the command of step {index + 1}, press v")
     if step.approval is not None and s.approved_by is None:
-        return Next("approver", "p", f"step {index + 1} needs the {step.approval}'s approval: p")
+        ask = confirm.approval_ask(state.profile, step.id)
+        then = f", then type {ask.answers[0]}" if ask is not None else ""
+        return Next(
+            "approver", "p", f"step {index + 1} needs the {step.approval}'s approval: p{then}"
+        )
     if step.irreversible and s.irreversible_ack_by is None:
-        return Next("operator", "i", f"step {index + 1} is a POINT OF NO RETURN: i to acknowledge")
+        ask = confirm.irreversible_ask(state.profile, step.id)
+        then = f", then type {ask.answers[0]}" if ask is not None else ""
+        return Next(
+            "operator", "i", f"step {index + 1} is a POINT OF NO RETURN: i to acknowledge{then}"
+        )
     return Next("operator", "x", f"Operator: run step {index + 1} ({step.title}) with x")
 
 

@@ -140,9 +140,9 @@ def test_two_users_run_the_demo_as_operator_and_monitor_by_identity(crew: Crew) 
         ada.pane.wait_for(f"in {crew.monitor.name}'s terminal", timeout=15)
 
         # The Operator's uid cannot confirm the Monitor's readback.
-        ada.pane.keys("t")
+        ada.pane.keys("t")  # refused at once: no question is asked of the wrong person
         ada.pane.wait_for(f"two-person rule: {crew.operator.name} is the Operator", timeout=15)
-        grace.pane.keys("t")
+        grace.pane.read_back()  # the question is asked in the Monitor's own terminal
         ada.pane.wait_for("CHECKLIST", timeout=15)
         ada.pane.keys("c")
         ada.pane.wait_until(

@@ -234,7 +234,7 @@ def drive_to_rollback_advised(run: DemoRun) -> str:
     pane = run.pane
     pane.wait_for("BRIEFING", "PRODUCTION", timeout=40)
     run.note_service_pid()
-    pane.keys("t")  # Monitor: triggers read back
+    pane.read_back()  # Monitor: triggers read back
     pane.wait_for("CHECKLIST", timeout=10)
     pane.keys("c")  # Operator: confirms the manual runbook check
     pane.wait_until(
@@ -408,7 +408,7 @@ def test_closing_the_terminal_still_writes_the_record(demo_120x40: DemoRun) -> N
     run = demo_120x40
     run.start()
     run.pane.wait_for("read the rollback triggers back", timeout=60)
-    run.pane.keys("t")
+    run.pane.read_back()
     run.pane.wait_for("CHECKLIST", timeout=15)
     run.pane.close()  # the terminal goes away: SIGHUP
     journal = run.journal()
@@ -463,7 +463,7 @@ def test_stop_and_continue_signals_leave_the_screen_working(demo_120x40: DemoRun
     run.pane.wait_for("starting the demo service", timeout=15)  # the shell's screen is back
     os.kill(pid, signal.SIGCONT)
     run.pane.wait_for("read the rollback triggers back", timeout=15)
-    run.pane.keys("t")
+    run.pane.read_back()
     run.pane.wait_for("CHECKLIST", timeout=15)
     assert _threads(pid) <= before + 8, f"{before} threads before, {_threads(pid)} after"
     run.pane.keys("q")

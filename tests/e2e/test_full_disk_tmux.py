@@ -27,7 +27,7 @@ def test_a_full_disk_never_stops_r_and_the_missing_record_is_named(
         env = {"KILL_DIR": str(work), "FULL_DIR": str(state), "XDG_STATE_HOME": str(state)}
         pane.start([str(COCKPIT), "run", str(PROFILE)], env=env, cwd=tmp_path)
         pane.wait_for("BRIEFING", timeout=30)
-        pane.keys("t")
+        pane.read_back()
         # GO only once the screen asks for it: every check GREEN and the baseline measured.
         pane.wait_for("Operator, give your GO", timeout=30)
         pane.keys("g")

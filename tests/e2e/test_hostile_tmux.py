@@ -133,7 +133,7 @@ def test_terminal_commands_from_a_step_stay_text(
     )
     pane.wait_for("BRIEFING", "STAGING", timeout=40)
     title = pane.pane_info("#{pane_title}")
-    pane.keys("t")  # Monitor: triggers read back
+    pane.read_back()  # Monitor: triggers read back
     pane.wait_for("give your GO with g", timeout=40)
     pane.keys("g")
     pane.wait_for("give your GO with m", timeout=10)

@@ -65,9 +65,10 @@ def test_the_page_shows_the_cockpits_timer_and_the_rollback(
             env=env,
         )
         pane.wait_for("BRIEFING", timeout=30)
-        for key, then in (("t", "CHECKLIST"), ("c", "Operator, give your GO")):
-            pane.keys(key)
-            pane.wait_for(then, timeout=60)
+        pane.read_back()
+        pane.wait_for("CHECKLIST", timeout=60)
+        pane.keys("c")
+        pane.wait_for("Operator, give your GO", timeout=60)
         pane.keys("g")
         pane.wait_for("Monitor, give your GO", timeout=15)
         pane.keys("m")

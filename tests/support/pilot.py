@@ -19,7 +19,15 @@ from cockpit.clock import FakeClock
 from cockpit.engine import Phase, StepStatus
 from cockpit.session import Session
 from cockpit.ui.app import CockpitApp, make_app
-from tests.support.ui import FAST_PROFILE, WALL, feed, new_session, text_of, wait_until
+from tests.support.ui import (
+    FAST_PROFILE,
+    WALL,
+    feed,
+    new_session,
+    read_back,
+    text_of,
+    wait_until,
+)
 
 HEALTHY = {"error-rate": 0.3, "p99": 120.0}
 PROCESS_DEADLINE = 15.0
@@ -48,15 +56,16 @@ def phase(crew: Crew) -> Phase:
     return crew.session.state.phase
 
 
-def make_crew(tmp_path: Path) -> Crew:
-    """A session of the fast profile on a fake clock, with its app (loops not started)."""
+def make_crew(tmp_path: Path, profile: Path = FAST_PROFILE) -> Crew:
+    """A session of the fast profile (or a variant of it) on a fake clock, with its app
+    (loops not started)."""
     workdir = tmp_path / "ui"
     workdir.mkdir()
     smoke = workdir / "smoke-passed"
     smoke.touch()
     os.utime(smoke, (WALL - 60, WALL - 60))  # a minute old by the fake clock
     clock = FakeClock(WALL)
-    session = new_session(FAST_PROFILE, tmp_path, clock, {"COCKPIT_UI_DIR": str(workdir)})
+    session = new_session(profile, tmp_path, clock, {"COCKPIT_UI_DIR": str(workdir)})
     return Crew(session, clock, make_app(session, clock=clock, run_loops=False), workdir)
 
 
@@ -73,8 +82,8 @@ async def running(crew: Crew, size: tuple[int, int] = (120, 40)) -> AsyncIterato
 
 async def through_checklist(pilot: Pilot[None], crew: Crew) -> None:
     """Readback, the automated checks for real, both manual checks."""
-    await pilot.press("t")
-    assert phase(crew) is Phase.CHECKLIST
+    await read_back(pilot)
+    assert phase(crew) is Phase.CHECKLIST, text_of(crew.app, "#notice")
     await crew.session.run_checks()
     await pilot.press("c", "k")
 

@@ -42,7 +42,7 @@ async def prepare_health(root: Path, work: Path) -> Path:
     )
     op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
     now = session.clock.wall
-    session.submit(i.ConfirmReadback(mon, now()))
+    session.submit(i.ConfirmReadback(mon, now(), typed="5m"))
     session.on_sample(level_sample(session))
     session.submit(i.Go(op, now()))
     session.submit(i.Go(mon, now()))

@@ -21,7 +21,7 @@ async def main(profile: Path, sessions: Path) -> None:
     now = session.clock.wall
     op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
     print("journal", session.journal_path, flush=True)
-    session.submit(i.ConfirmReadback(mon, now()))
+    session.submit(i.ConfirmReadback(mon, now(), typed="5m"))
     session.submit(i.ConfirmManualCheck(op, now(), "runbook"))
     session.submit(
         i.RecordSample(SYSTEM, now(), Sample("error-rate", Status.PASS, 0.1, "%", now(), "ok"))

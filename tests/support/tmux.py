@@ -167,6 +167,18 @@ class TmuxPane:
         """Send keys by their tmux names (``R``, ``Enter``, ``C-c``...)."""
         self.tmux("send-keys", "-t", self.target, *keys)
 
+    def type_text(self, text: str) -> None:
+        """Type ``text`` as it is (tmux takes no key names from it), then Enter."""
+        self.tmux("send-keys", "-t", self.target, "-l", text)
+        self.tmux("send-keys", "-t", self.target, "Enter")
+
+    def read_back(self, answer: str = "5m", *, timeout: float = 15) -> None:
+        """The Monitor's t: press it, wait for the readback question, type the answer (the
+        test profiles' trigger time)."""
+        self.keys("t")
+        self.wait_for("TYPE TO CONFIRM", timeout=timeout)
+        self.type_text(answer)
+
     def screen(self, *, escapes: bool = False, history: bool = False) -> str:
         """What is on the screen now.
 

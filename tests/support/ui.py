@@ -20,7 +20,7 @@ from textual.pilot import Pilot
 from textual.widgets import Digits, Input, Log
 
 from cockpit.clock import FakeClock
-from cockpit.engine import Phase
+from cockpit.engine import Phase, confirm
 from cockpit.engine import intents as i
 from cockpit.engine.events import SYSTEM
 from cockpit.evidence import write_evidence
@@ -29,7 +29,7 @@ from cockpit.sample import Sample, Status
 from cockpit.session import Session
 from cockpit.ui import render
 from cockpit.ui.app import CockpitApp, make_app
-from cockpit.ui.screens.dialogs import ReasonDialog
+from cockpit.ui.screens.dialogs import ReasonDialog, TypeToConfirmDialog
 from cockpit.ui.widgets.metrics import MetricRow, MonitorPane
 from cockpit.ui.widgets.text import Label
 
@@ -83,6 +83,30 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await pilot.pause(0.02)
+
+
+async def type_to_confirm(pilot: Pilot[None], answer: str) -> None:
+    """Answer the type-to-confirm dialog (opening, or open) key by key, then Enter."""
+    app = pilot.app
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, TypeToConfirmDialog), "the type-to-confirm dialog"
+    )
+    await pilot.press(*answer, "enter")
+    await wait_until(
+        pilot, lambda: not isinstance(app.screen, TypeToConfirmDialog), "the dialog to close"
+    )
+    await pilot.pause()
+
+
+async def read_back(pilot: Pilot[None], answer: str | None = None) -> None:
+    """The Monitor's t: press it and answer the readback question (by default rightly: the
+    profile's trigger time, as it writes it)."""
+    app = pilot.app
+    assert isinstance(app, CockpitApp)
+    ask = confirm.readback_ask(app.session.profile)
+    await pilot.press("t")
+    if ask is not None and not app.session.state.is_incident:
+        await type_to_confirm(pilot, ask.answers[0] if answer is None else answer)
 
 
 def feed(
@@ -321,7 +345,7 @@ class Showcase:
 
     async def checklist_red(self, pilot: Pilot[None]) -> None:
         await self.briefing(pilot)
-        await self.press(pilot, "t")
+        await read_back(pilot)
         self.clock.advance(4)
         self._checks(smoke_ok=False)
         await self.press(pilot, "c")

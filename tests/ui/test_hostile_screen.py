@@ -28,6 +28,7 @@ from tests.support.ui import (
     feed,
     new_session,
     output_lines,
+    read_back,
     text_of,
     wait_until,
 )
@@ -111,7 +112,7 @@ def crew_for(tmp_path: Path, *, strings: bool, extra: str = "") -> Crew:
 
 async def run_step_1(pilot: Pilot[None], crew: Crew) -> list[str]:
     """Through the checklist and GO, then step 1 (which prints); its output as shown."""
-    await pilot.press("t")
+    await read_back(pilot)
     await crew.session.run_checks()
     await pilot.press("c", "k")
     feed(crew.session, crew.clock, HEALTHY)
@@ -170,7 +171,7 @@ async def test_a_secret_in_a_probe_answer_never_reaches_the_screen(tmp_path: Pat
         )
         crew = crew_for(tmp_path, strings=False, extra=check)
         async with crew.app.run_test(size=(120, 40)) as pilot:
-            await pilot.press("t")
+            await read_back(pilot)
             await crew.session.run_checks()
             await pilot.pause()
             checklist = text_of(crew.app, "#checklist")

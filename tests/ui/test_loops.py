@@ -30,7 +30,7 @@ from tests.support.pilot import (
     through_checklist,
     to_execution,
 )
-from tests.support.ui import output_lines, text_of, wait_until
+from tests.support.ui import output_lines, read_back, text_of, wait_until
 
 pytestmark = pytest.mark.usefixtures("utc_timezone")
 
@@ -166,7 +166,7 @@ async def test_a_check_that_raises_is_an_error_and_the_checklist_goes_on(
     fault = Fault(cockpit.probes.run_check)
     monkeypatch.setattr(cockpit.probes, "run_check", fault)
     async with running(crew) as pilot:
-        await pilot.press("t")
+        await read_back(pilot)
         crew.app.screen.run_worker(crew.session.run_checklist(), group="checks")
         await wait_until(pilot, lambda: "CHECKS FAILING" in top_bar(crew), "the failure shown")
         failed = [c.sample for c in crew.session.state.checks.values() if c.sample is not None]

@@ -17,7 +17,15 @@ from cockpit.profile.models import MAX_CHECKS, MAX_METRICS, MAX_STEPS
 from cockpit.ui.app import CockpitApp, make_app
 from cockpit.ui.widgets.metrics import MonitorPane, dom_id
 from tests.support.pilot import PROCESS_DEADLINE, Crew, phase, running
-from tests.support.ui import FAST_PROFILE, WALL, clock_shown, new_session, text_of, wait_until
+from tests.support.ui import (
+    FAST_PROFILE,
+    WALL,
+    clock_shown,
+    new_session,
+    read_back,
+    text_of,
+    wait_until,
+)
 
 pytestmark = pytest.mark.usefixtures("utc_timezone")
 
@@ -77,7 +85,7 @@ def in_view(app: CockpitApp, selector: str) -> bool:
 async def test_the_largest_profile_stays_usable(tmp_path: Path, size: tuple[int, int]) -> None:
     crew = largest_crew(tmp_path)
     async with running(crew, size) as pilot:
-        await pilot.press("t")
+        await read_back(pilot)
         await crew.session.run_checks()
         await pilot.press("c", "k")
         assert crew.session.state.checks_green() == []

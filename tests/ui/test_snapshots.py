@@ -13,8 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
 
-from tests.support.ui import INCIDENT_SCENES, SCENES, IncidentShowcase, Showcase
+from cockpit.ui.screens.dialogs import TypeToConfirmDialog
+from tests.support.ui import INCIDENT_SCENES, SCENES, IncidentShowcase, Showcase, wait_until
 
 pytestmark = pytest.mark.usefixtures("utc_timezone")
 
@@ -45,6 +48,23 @@ def test_no_color_stop_point_red(
     show = Showcase(tmp_path)
     assert show.app.no_color
     assert snap_compare(show.app, terminal_size=(80, 24), run_before=show.player("stop-point-red"))
+
+
+def test_type_to_confirm_readback(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    """The Monitor's readback question at 80x24, half answered: the question, the field, and
+    that Escape cancels and ctrl+r still rolls back."""
+    show = Showcase(tmp_path)
+
+    async def play(pilot: Pilot[None]) -> None:
+        await show.player("briefing")(pilot)
+        await pilot.press("t")
+        await wait_until(
+            pilot, lambda: isinstance(show.app.screen, TypeToConfirmDialog), "the question"
+        )
+        show.app.screen.query_one(Input).cursor_blink = False
+        await pilot.press(*"5 mi")
+
+    assert snap_compare(show.app, terminal_size=(80, 24), run_before=play)
 
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])

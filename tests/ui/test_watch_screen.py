@@ -32,7 +32,7 @@ async def test_the_watching_screen_follows_the_crew_and_offers_only_quit(tmp_pat
             assert not isinstance(app.screen, ReasonDialog)
             assert "read the rollback triggers back" in text_of(app, "#next")
 
-            live.submit(i.ConfirmReadback(live.crew.actor("monitor"), clock.wall()))
+            live.submit(i.ConfirmReadback(live.crew.actor("monitor"), clock.wall(), typed="5m"))
             await wait_until(
                 pilot,
                 lambda: "read the rollback triggers back" not in text_of(app, "#next"),

@@ -130,7 +130,7 @@ def test_approval_request_automatic_rollback_and_failed_rollback() -> None:
     profile["rollback"]["on_failed_stop_point"] = "automatic"
     sim = Sim()
     sim.do(i.StartSession(OPERATOR, 0.0, profile, "0", "p", "ada", "grace"))
-    sim.do(i.ConfirmReadback(MONITOR, 1.0))
+    sim.do(i.ConfirmReadback(MONITOR, 1.0, typed="5m"))
     assert sim.state.profile is not None
     for check in sim.state.profile.checks:
         if check.manual is None:
@@ -151,9 +151,9 @@ def test_approval_request_automatic_rollback_and_failed_rollback() -> None:
         " readiness) (GREEN) — APPROVAL NEEDED: step 2/2 announce (Announce) waits for the"
         " approver"
     ]
-    sim.do(i.ApproveStep(Actor("approver", "carol", None), 9.0, "announce"))
+    sim.do(i.ApproveStep(Actor("approver", "carol", None), 9.0, "announce", typed="production"))
     assert sim.lines[-1] == "Approved: step 2/2 announce (Announce) by carol (Approver)"
-    sim.do(i.AcknowledgeIrreversible(OPERATOR, 9.0, "announce"))
+    sim.do(i.AcknowledgeIrreversible(OPERATOR, 9.0, "announce", typed="production"))
     assert (sim.lines[-1] or "").startswith("POINT OF NO RETURN acknowledged by ada (Operator)")
     sim.do(i.VerifyStep(MONITOR, 9.0, "announce"))
     sim.do(i.RunStep(OPERATOR, 9.0, "announce"))

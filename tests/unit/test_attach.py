@@ -393,7 +393,7 @@ async def test_the_operators_own_uid_cannot_act_as_monitor(tmp_path: Path, runti
     try:
         assert joined.seat == "monitor"
         with pytest.raises(Refusal, match=r"two-person rule: .* is the Operator"):
-            await joined.act(i.ConfirmReadback(joined.crew.actor("monitor"), 0.0))
+            await joined.act(i.ConfirmReadback(joined.crew.actor("monitor"), 0.0, typed="5m"))
         with pytest.raises(Refusal, match="that is the Operator's key"):
             await joined.act(i.Go(joined.crew.actor("operator"), 0.0))
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cockpit.durations import format_clock
-from cockpit.engine import Event, Phase, Refusal, State, StepStatus, apply, decide, replay
+from cockpit.engine import Event, Phase, Refusal, State, StepStatus, apply, confirm, decide, replay
 from cockpit.engine import intents as i
 from cockpit.engine.state import RollbackState
 from cockpit.guide import next_action
@@ -99,7 +99,9 @@ class Sim:
 
     def to_execution(self) -> None:
         self.start()
-        self.do(i.ConfirmReadback(MONITOR, self.now))
+        assert self.state.profile is not None
+        ask = confirm.readback_ask(self.state.profile)  # the trigger time, or a metric's id
+        self.do(i.ConfirmReadback(MONITOR, self.now, typed=ask.answers[0] if ask else None))
         self.all_checks_pass()
         self.metrics()
         self.do(i.Go(OPERATOR, self.now))
@@ -163,17 +165,17 @@ def test_go_before_readback_is_refused(sim: Sim) -> None:
 
 def test_readback_must_come_from_the_monitor(sim: Sim) -> None:
     sim.start()
-    assert "only the Monitor" in sim.refused(i.ConfirmReadback(OPERATOR, T))
+    assert "only the Monitor" in sim.refused(i.ConfirmReadback(OPERATOR, T, typed="5m"))
     impostor = Actor("monitor", "ada", None)  # the Operator pressing the Monitor's key
-    assert "two-person rule" in sim.refused(i.ConfirmReadback(impostor, T))
-    sim.do(i.ConfirmReadback(MONITOR, T))
+    assert "two-person rule" in sim.refused(i.ConfirmReadback(impostor, T, typed="5m"))
+    sim.do(i.ConfirmReadback(MONITOR, T, typed="5m"))
     assert sim.state.readback_by == "grace"
     assert sim.phase() is Phase.CHECKLIST
 
 
 def test_go_while_a_check_is_red_or_unknown_is_refused(sim: Sim) -> None:
     sim.start()
-    sim.do(i.ConfirmReadback(MONITOR, T))
+    sim.do(i.ConfirmReadback(MONITOR, T, typed="5m"))
     assert "not GREEN" in sim.refused(i.Go(OPERATOR, T))  # unknown: nothing measured yet
     sim.all_checks_pass()
     sim.metrics()
@@ -193,7 +195,7 @@ def test_manual_check_needs_its_role(sim: Sim) -> None:
 
 def test_go_needs_a_fresh_baseline(sim: Sim) -> None:
     sim.start()
-    sim.do(i.ConfirmReadback(MONITOR, T))
+    sim.do(i.ConfirmReadback(MONITOR, T, typed="5m"))
     sim.all_checks_pass()
     assert "no baseline" in sim.refused(i.Go(OPERATOR, T))
     sim.metrics()
@@ -203,7 +205,7 @@ def test_go_needs_a_fresh_baseline(sim: Sim) -> None:
 def test_next_says_what_go_waits_for_and_go_agrees(sim: Sim) -> None:
     # NEXT and GO read the same rule: NEXT never invites a GO that would be refused.
     sim.start()
-    sim.do(i.ConfirmReadback(MONITOR, sim.now))
+    sim.do(i.ConfirmReadback(MONITOR, sim.now, typed="5m"))
     sim.all_checks_pass()
     waiting = next_action(sim.state, sim.now)
     assert waiting.key is None
@@ -223,7 +225,7 @@ def test_next_says_what_go_waits_for_and_go_agrees(sim: Sim) -> None:
 
 def test_both_gos_start_execution_with_the_baseline(sim: Sim) -> None:
     sim.start()
-    sim.do(i.ConfirmReadback(MONITOR, T))
+    sim.do(i.ConfirmReadback(MONITOR, T, typed="5m"))
     sim.all_checks_pass()
     sim.metrics(value=0.5)
     assert sim.kinds(sim.do(i.Go(OPERATOR, T))) == ["go"]
@@ -236,7 +238,7 @@ def test_both_gos_start_execution_with_the_baseline(sim: Sim) -> None:
 
 def test_nogo_holds_and_clears_the_gos(sim: Sim) -> None:
     sim.start()
-    sim.do(i.ConfirmReadback(MONITOR, T))
+    sim.do(i.ConfirmReadback(MONITOR, T, typed="5m"))
     sim.all_checks_pass()
     sim.metrics()
     sim.do(i.Go(OPERATOR, T))
@@ -320,9 +322,9 @@ def test_next_step_waits_for_the_stop_point_then_gates() -> None:
     assert "not an approver" in sim.refused(
         i.ApproveStep(Actor("approver", "mallory", None), sim.now, "announce")
     )
-    sim.do(i.ApproveStep(APPROVER, sim.now, "announce"))
+    sim.do(i.ApproveStep(APPROVER, sim.now, "announce", typed="production"))
     assert "POINT OF NO RETURN" in sim.refused(i.RunStep(OPERATOR, sim.now, "announce"))
-    sim.do(i.AcknowledgeIrreversible(OPERATOR, sim.now, "announce"))
+    sim.do(i.AcknowledgeIrreversible(OPERATOR, sim.now, "announce", typed="production"))
     sim.do(i.RunStep(OPERATOR, sim.now, "announce"))
     assert sim.state.steps[1].status is StepStatus.STARTING
 
@@ -532,8 +534,8 @@ def test_replay_reproduces_the_live_state_exactly() -> None:
     sim.do(i.Hold(MONITOR, sim.now, "checking logs"))
     sim.do(i.Resume(MONITOR, sim.at(10)))
     sim.do(i.VerifyStep(MONITOR, sim.now, "announce"))
-    sim.do(i.ApproveStep(APPROVER, sim.now, "announce"))
-    sim.do(i.AcknowledgeIrreversible(OPERATOR, sim.now, "announce"))
+    sim.do(i.ApproveStep(APPROVER, sim.now, "announce", typed="production"))
+    sim.do(i.AcknowledgeIrreversible(OPERATOR, sim.now, "announce", typed="production"))
     sim.do(i.RunStep(OPERATOR, sim.now, "announce"))
     sim.do(i.ProcessStarted(OPERATOR, sim.now, "step", "announce", 7, 7, "/tmp/o2"))
     sim.do(i.ProcessExited(OPERATOR, sim.at(12), "step", "announce", 0))
@@ -561,7 +563,7 @@ def test_the_verified_command_is_the_one_the_monitor_saw(sim: Sim) -> None:
 
 def test_go_refuses_a_check_that_passed_too_long_ago(sim: Sim) -> None:
     sim.start()
-    sim.do(i.ConfirmReadback(MONITOR, T))
+    sim.do(i.ConfirmReadback(MONITOR, T, typed="5m"))
     sim.all_checks_pass()
     valid_for = DEMO.checks_valid_for
     later = T + valid_for + 1

@@ -54,7 +54,7 @@ def briefing() -> Sim:
 
 def checklist() -> Sim:
     sim = briefing()
-    sim.do(i.ConfirmReadback(MONITOR, sim.now))
+    sim.do(i.ConfirmReadback(MONITOR, sim.now, typed="5m"))
     return sim
 
 
@@ -220,7 +220,7 @@ def two_steps_second_next() -> Sim:
 
 def two_steps_second_approved() -> Sim:
     sim = two_steps_second_next()
-    sim.do(i.ApproveStep(APPROVER, sim.now, "announce"))
+    sim.do(i.ApproveStep(APPROVER, sim.now, "announce", typed="production"))
     return sim
 
 
@@ -252,14 +252,14 @@ ROWS = [
         "wrong-role",
         "_require_role",
         briefing,
-        lambda s: i.ConfirmReadback(OPERATOR, s.now),
+        lambda s: i.ConfirmReadback(OPERATOR, s.now, typed="5m"),
         "only the Monitor can do this (you act as operator)",
     ),
     Row(
         "two-person-one-user",
         "_require_role",
         briefing,
-        lambda s: i.ConfirmReadback(Actor("monitor", "Ada ", None), s.now),
+        lambda s: i.ConfirmReadback(Actor("monitor", "Ada ", None), s.now, typed="5m"),
         "Ada  is the Operator and cannot also act as Monitor",
     ),
     Row(
@@ -283,14 +283,14 @@ ROWS = [
         "readback-twice",
         "_readback",
         checklist,
-        lambda s: i.ConfirmReadback(MONITOR, s.now),
+        lambda s: i.ConfirmReadback(MONITOR, s.now, typed="5m"),
         "already read back by grace",
     ),
     Row(
         "readback-after-briefing",
         "_readback",
         aborted,
-        lambda s: i.ConfirmReadback(MONITOR, s.now),
+        lambda s: i.ConfirmReadback(MONITOR, s.now, typed="5m"),
         "belongs to the briefing, not to ABORTED",
     ),
     Row(
@@ -493,7 +493,7 @@ ROWS = [
         "approve-twice",
         "_approve",
         two_steps_second_approved,
-        lambda s: i.ApproveStep(APPROVER, s.now, "announce"),
+        lambda s: i.ApproveStep(APPROVER, s.now, "announce", typed="production"),
         "already approved by carol",
     ),
     Row(
@@ -552,6 +552,36 @@ ROWS = [
         lambda s: i.RunStep(OPERATOR, s.now, "announce"),
         "POINT OF NO RETURN",
     ),
+    # type to confirm (issue 10 §4)
+    Row(
+        "readback-wrong-answer",
+        "_typed",
+        briefing,
+        lambda s: i.ConfirmReadback(MONITOR, s.now, typed="2m"),
+        "wrong answer: the readback asks for the trigger time",
+    ),
+    Row(
+        "readback-nothing-typed",
+        "_typed",
+        briefing,
+        lambda s: i.ConfirmReadback(MONITOR, s.now),
+        "nothing was typed: the readback asks for the trigger time",
+    ),
+    Row(
+        "approve-production-wrong-word",
+        "_typed",
+        two_steps_second_next,
+        lambda s: i.ApproveStep(APPROVER, s.now, "announce", typed="staging"),
+        "wrong answer: type the environment's name 'production' to approve step 'announce'",
+    ),
+    Row(
+        "acknowledge-wrong-word",
+        "_typed",
+        two_steps_second_approved,
+        lambda s: i.AcknowledgeIrreversible(OPERATOR, s.now, "announce", typed="prod"),
+        "wrong answer: type the environment's name 'production' to acknowledge the point of no"
+        " return 'announce'",
+    ),
     # incidents
     Row("start-unknown-kind", "_start", fresh, _session("rehearsal"), "unknown kind of session"),
     Row(
@@ -572,7 +602,7 @@ ROWS = [
         "readback-after-incident-rollback",
         "_beside_r",
         incident_rolling_back,
-        lambda s: i.ConfirmReadback(MONITOR, s.now),
+        lambda s: i.ConfirmReadback(MONITOR, s.now, typed="5m"),
         "the rollback has started: the readback no longer decides anything",
     ),
     Row(

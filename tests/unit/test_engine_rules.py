@@ -68,7 +68,7 @@ def test_the_monitor_cannot_accept_a_stop_point_that_is_still_pending(sim: Sim) 
 
 def test_no_step_is_verified_or_run_before_both_gos(sim: Sim) -> None:
     sim.start()
-    sim.do(i.ConfirmReadback(MONITOR, T))
+    sim.do(i.ConfirmReadback(MONITOR, T, typed="5m"))
     sim.all_checks_pass()
     sim.metrics()
     for intent in (i.VerifyStep(MONITOR, T, "deploy-v2"), i.RunStep(OPERATOR, T, "deploy-v2")):
@@ -186,7 +186,7 @@ def test_the_two_person_rule_holds_when_the_profile_does_not_mention_it() -> Non
 
 def test_a_baseline_exactly_as_old_as_the_staleness_is_fresh(sim: Sim) -> None:
     sim.start()
-    sim.do(i.ConfirmReadback(MONITOR, T))
+    sim.do(i.ConfirmReadback(MONITOR, T, typed="5m"))
     sim.all_checks_pass()
     sim.metrics(value=0.5)
     staleness = DEMO.metric("error-rate").staleness
@@ -211,9 +211,15 @@ def test_abort_records_its_reason_or_says_it_was_before_execution(sim: Sim) -> N
 def test_the_acknowledgement_records_the_irreversible_policy() -> None:
     sim = Sim(two_step_data())
     to_stop_point_green(sim)
-    sim.do(i.ApproveStep(APPROVER, sim.now, "announce"))
-    events = sim.do(i.AcknowledgeIrreversible(OPERATOR, sim.now, "announce"))
-    assert events[0].body == {"step": "announce", "policy": "forward fix only"}
+    sim.do(i.ApproveStep(APPROVER, sim.now, "announce", typed="production"))
+    events = sim.do(i.AcknowledgeIrreversible(OPERATOR, sim.now, "announce", typed="production"))
+    assert events[0].body == {
+        "step": "announce",
+        "policy": "forward fix only",
+        "typed": "production",
+        "question": "Step 'announce' is a POINT OF NO RETURN (forward fix only). To acknowledge"
+        " it, type the environment's name: production",
+    }
     assert sim.state.steps[1].irreversible_ack_by == "ada"
 
 

@@ -52,6 +52,7 @@ class Recorder:
     journal: Journal
     state: State = field(default_factory=State)
     now: float = T
+    profile: dict[str, Any] = field(default_factory=lambda: DEMO.model_dump(mode="json"))
     batcher: Batcher = field(init=False)
 
     def __post_init__(self) -> None:
@@ -107,12 +108,11 @@ class Recorder:
         self.do(i.Tick(SYSTEM, now))
 
     def to_execution(self) -> None:
-        profile = DEMO.model_dump(mode="json")
         self.do(
             i.StartSession(
                 OPERATOR,
                 self.now,
-                profile,
+                self.profile,
                 "f" * 64,
                 "/srv/profiles/demo.toml",
                 "ada",
@@ -122,7 +122,7 @@ class Recorder:
             )
         )
         self.refused(i.Go(OPERATOR, self.at(5)))  # before the readback
-        self.do(i.ConfirmReadback(MONITOR, self.at(10)))
+        self.do(i.ConfirmReadback(MONITOR, self.at(10), typed="5m"))
         assert self.state.profile is not None
         for check in self.state.profile.checks:
             if check.manual is not None:
@@ -301,6 +301,13 @@ def test_report_of_a_rolled_back_session(rolled_back: tuple[Path, Recorder]) -> 
         "| T+00:27 | ada (operator) | run a step | on HOLD (checking the dashboards); resume"
         in refusals
     )
+
+    # Type to confirm: on, and the readback's answer as the Monitor typed it.
+    assert "| Type to confirm | on (readback, production approvals, points of no return) |" in (
+        report
+    )
+    readback = events[first("Rollback triggers read back")]
+    assert "typed `5m` to: Close the loop" in readback
 
     journal = section(report, "Journal")
     assert f"`{path}`" in journal
@@ -552,3 +559,22 @@ def test_a_failed_write_leaves_every_file_whole(
         # The first two were replaced whole; the third and later keep their old content.
         assert (text == old[name]) == (n >= 2), name
     assert (session_dir / EVIDENCE_FILES[0]).read_text().startswith("# Deployment report")
+
+
+def test_the_report_says_which_confirmations_were_off(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    with Journal.open(path) as journal:
+        rec = Recorder(journal)
+        rec.profile["confirm"] = {"readback": False, "production_approval": False}
+        rec.to_execution()
+    records = read_journal(path)
+    report = report_markdown(records, journal_path=str(path))
+    off = (
+        "OFF for approving a production gate (p); the Monitor's readback of the triggers (t)"
+        " (one key instead)"
+    )
+    assert f"| Type to confirm | {off} |" in report
+    assert "typed" not in next(r for r in records if r.kind == "readback.confirmed").body
+    write_evidence(path, tmp_path / "evidence")
+    approvals = (tmp_path / "evidence" / "approval-record.md").read_text()
+    assert f"Type to confirm: **{off}**." in approvals

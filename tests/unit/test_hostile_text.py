@@ -86,7 +86,7 @@ def record_session(path: Path, hostile: str) -> Path:
 
         profile = hostile_profile(hostile)
         do(i.StartSession(OPERATOR, T, profile, "f" * 64, f"/p/{hostile}.toml", "ada", "grace"))
-        do(i.ConfirmReadback(MONITOR, T + 1))
+        do(i.ConfirmReadback(MONITOR, T + 1, typed="5m"))
         do(i.ConfirmManualCheck(OPERATOR, T + 2, "runbook"))
         check = Sample("printer", Status.PASS, None, "", T + 3, f"ok {hostile}")
         do(i.RecordCheck(SYSTEM, T + 3, check))

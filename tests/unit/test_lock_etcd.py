@@ -125,7 +125,7 @@ async def test_etcd_stopped_mid_session_blocks_the_next_step_never_the_rollback(
     try:
         now = session.clock.wall
         op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
-        session.submit(i.ConfirmReadback(mon, now()))
+        session.submit(i.ConfirmReadback(mon, now(), typed="5m"))
         session.submit(i.ConfirmManualCheck(op, now(), "runbook"))
         sample(session)
         session.submit(i.Go(op, now()))

@@ -189,7 +189,7 @@ async def rolled_back(session: Session) -> None:
             i.RecordSample(SYSTEM, now(), Sample("error-rate", Status.PASS, 0.1, "%", now(), "ok"))
         )
 
-    session.submit(i.ConfirmReadback(mon, now()))
+    session.submit(i.ConfirmReadback(mon, now(), typed="5m"))
     session.submit(i.ConfirmManualCheck(op, now(), "runbook"))
     sample()
     session.submit(i.Go(op, now()))
@@ -268,7 +268,7 @@ async def test_a_lost_lock_blocks_new_steps_never_the_rollback(tmp_path: Path) -
     try:
         now = session.clock.wall
         op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
-        session.submit(i.ConfirmReadback(mon, now()))
+        session.submit(i.ConfirmReadback(mon, now(), typed="5m"))
         session.submit(i.ConfirmManualCheck(op, now(), "runbook"))
         session.submit(
             i.RecordSample(SYSTEM, now(), Sample("error-rate", Status.PASS, 0.1, "%", now(), "ok"))

@@ -125,7 +125,7 @@ async def test_a_secret_stays_out_of_every_path_of_a_session(
                 shown[f"{metric.id} detail"] = sample.detail
                 session.on_sample(sample)
             session.on_sample(Sample("error-rate", Status.PASS, 0.1, "%", clock.wall(), "0.1 %"))
-            await session.act(i.ConfirmReadback(mon, clock.wall()))
+            await session.act(i.ConfirmReadback(mon, clock.wall(), typed="5m"))
             await session.act(i.ConfirmManualCheck(op, clock.wall(), "runbook"))
             await session.act(i.Go(op, clock.wall()))
             await session.act(i.Go(mon, clock.wall()))

@@ -53,7 +53,7 @@ async def test_deploy_v2_goes_red_and_rollback_is_verified(
         assert phase_of(session) is Phase.BRIEFING
         with pytest.raises(Refusal, match="reads back"):
             await session.act(i.Go(op, now()))
-        await session.act(i.ConfirmReadback(mon, now()))
+        await session.act(i.ConfirmReadback(mon, now(), typed="5m"))
         await session.act(i.ConfirmManualCheck(op, now(), "runbook"))
         await wait_for(lambda: not session.state.checks_green(), 60, "every readiness check GREEN")
         with pytest.raises(Refusal, match="nothing has been deployed"):

@@ -22,7 +22,7 @@ def executing(tmp_path: Path) -> Session:
     clock = FakeClock()
     session = Session.create(QUICK, sessions_dir=tmp_path, environ={}, clock=clock)
     op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
-    session.submit(i.ConfirmReadback(mon, clock.wall()))
+    session.submit(i.ConfirmReadback(mon, clock.wall(), typed="5m"))
     session.submit(i.ConfirmManualCheck(op, clock.wall(), "runbook"))
     sample = Sample("error-rate", Status.PASS, 0.1, "%", clock.wall(), "ok")
     session.submit(i.RecordSample(SYSTEM, clock.wall(), sample))

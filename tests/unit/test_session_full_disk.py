@@ -27,7 +27,7 @@ async def test_r_rolls_back_and_verifies_when_the_disk_is_full(tmp_path: Path) -
         op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
         crew = Actor(role="crew", user="ada or grace", tty=None)
         now = session.clock.wall
-        session.submit(i.ConfirmReadback(mon, now()))
+        session.submit(i.ConfirmReadback(mon, now(), typed="5m"))
         session.on_sample(level_sample(session))
         session.submit(i.Go(op, now()))
         session.submit(i.Go(mon, now()))

@@ -28,7 +28,7 @@ async def test_the_watcher_follows_the_live_state_record_by_record(tmp_path: Pat
         assert watcher.state == live.state
         seen: list[list[str]] = []
         watcher.listeners.append(lambda events: seen.append([e.kind for e in events]))
-        live.submit(i.ConfirmReadback(live.crew.actor("monitor"), clock.wall()))
+        live.submit(i.ConfirmReadback(live.crew.actor("monitor"), clock.wall(), typed="5m"))
         feed(live, clock, {"error-rate": 0.3, "p99": 120.0}, count=3)
         live.flush()  # samples reach the journal in batches
         live.submit(i.Hold(live.crew.actor("crew"), clock.wall(), reason="pager went off"))
@@ -51,7 +51,7 @@ async def test_the_watcher_refuses_every_action_and_writes_nothing(tmp_path: Pat
     before = live.journal_path.read_bytes()
     try:
         for intent in (
-            i.ConfirmReadback(watcher.crew.actor("monitor"), clock.wall()),
+            i.ConfirmReadback(watcher.crew.actor("monitor"), clock.wall(), typed="5m"),
             i.RollBackNow(watcher.crew.actor("crew"), clock.wall()),
         ):
             with pytest.raises(Refusal, match="only watches"):
@@ -63,7 +63,7 @@ async def test_the_watcher_refuses_every_action_and_writes_nothing(tmp_path: Pat
         await watcher.close()
         assert live.journal_path.read_bytes() == before
         # The watcher held no lock: the cockpit that runs the session still records.
-        live.submit(i.ConfirmReadback(live.crew.actor("monitor"), clock.wall()))
+        live.submit(i.ConfirmReadback(live.crew.actor("monitor"), clock.wall(), typed="5m"))
         assert live.state.phase is Phase.CHECKLIST
     finally:
         await live.close()

@@ -463,13 +463,15 @@ def message_for(intent: i.Intent) -> dict[str, Any]:
     role = intent.actor.role if intent.actor.role in ("operator", "monitor") else "crew"
     simple: dict[type[i.Intent], str] = {
         i.RollBackNow: "rollback",
-        i.ConfirmReadback: "readback",
         i.Go: "go",
         i.Resume: "resume",
     }
     if type(intent) in simple:
         action = simple[type(intent)]
         return {"action": action, "role": "crew" if action in ("rollback", "resume") else role}
+    typed = _typed(getattr(intent, "typed", None))
+    if isinstance(intent, i.ConfirmReadback):
+        return {"action": "readback", "role": role, **typed}
     if isinstance(intent, i.ConfirmManualCheck):
         return {"action": "confirm", "role": role, "check": intent.check_id}
     stepped: dict[type[i.Intent], str] = {
@@ -480,7 +482,7 @@ def message_for(intent: i.Intent) -> dict[str, Any]:
     }
     if type(intent) in stepped:
         step = getattr(intent, "step_id")  # noqa: B009
-        return {"action": stepped[type(intent)], "role": role, "step": step}
+        return {"action": stepped[type(intent)], "role": role, "step": step, **typed}
     reasoned: dict[type[i.Intent], str] = {
         i.AcceptInconclusive: "accept",
         i.Hold: "hold",
@@ -491,6 +493,11 @@ def message_for(intent: i.Intent) -> dict[str, Any]:
         reason = str(getattr(intent, "reason"))[: p.REASON_LIMIT]  # noqa: B009
         return {"action": reasoned[type(intent)], "role": role, "reason": reason}
     raise Refusal(f"{type(intent).__name__} cannot be sent to the session")
+
+
+def _typed(typed: str | None) -> dict[str, str]:
+    """What was typed to confirm, when anything was (the session checks it)."""
+    return {} if typed is None else {"typed": typed[: p.REASON_LIMIT]}
 
 
 def join_as(entry: Entry, role: str, *, clock: Clock | None = None) -> AttachedSession:

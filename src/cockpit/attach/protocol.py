@@ -84,6 +84,8 @@ class Act(_Message):
     check: str | None = Field(default=None, max_length=64, pattern=_ID)
     step: str | None = Field(default=None, max_length=64, pattern=_ID)
     reason: str | None = Field(default=None, max_length=REASON_LIMIT)
+    typed: str | None = Field(default=None, max_length=REASON_LIMIT)
+    """What the person typed to confirm (the readback's answer, a name to copy)."""
 
 
 class Bye(_Message):

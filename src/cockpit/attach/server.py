@@ -577,7 +577,7 @@ class AttachServer:
             who = f"{peer.user}'s terminal ({role.capitalize()})"
             return i.RollBackNow(actor, now, f"R pressed in {who}: ROLLING BACK NOW")
         if action == "readback":
-            return i.ConfirmReadback(actor, now)
+            return i.ConfirmReadback(actor, now, typed=act.typed)
         if action == "go":
             return i.Go(actor, now)
         if action == "confirm":
@@ -593,10 +593,12 @@ class AttachServer:
         if action == "run_step":
             return i.RunStep(actor, now, need(act.step, "which step"))
         if action == "acknowledge":
-            return i.AcknowledgeIrreversible(actor, now, need(act.step, "which step"))
+            return i.AcknowledgeIrreversible(
+                actor, now, need(act.step, "which step"), typed=act.typed
+            )
         if action == "approve":
             approver = Actor("approver", peer.user, peer.tty, peer.uid)
-            return i.ApproveStep(approver, now, need(act.step, "which step"))
+            return i.ApproveStep(approver, now, need(act.step, "which step"), typed=act.typed)
         if action == "accept":
             return i.AcceptInconclusive(actor, now, need(act.reason, "why it is acceptable"))
         if action == "hold":

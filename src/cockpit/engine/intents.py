@@ -42,6 +42,9 @@ class StartSession(Intent):
 class ConfirmReadback(Intent):
     """The Monitor reads the rollback triggers back (closing the loop)."""
 
+    typed: str | None = None
+    """The Monitor's answer to the readback question (``engine.confirm.readback_ask``)."""
+
 
 @dataclass(frozen=True)
 class RecordCheck(Intent):
@@ -91,6 +94,8 @@ class ApproveStep(Intent):
     """An approver records approval of a gated step."""
 
     step_id: str
+    typed: str | None = None
+    """What the approver typed to confirm a production gate (the environment's name)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,8 @@ class AcknowledgeIrreversible(Intent):
     """The Operator acknowledges that the next step is a point of no return."""
 
     step_id: str
+    typed: str | None = None
+    """What the Operator typed to confirm it (the service's or environment's name)."""
 
 
 @dataclass(frozen=True)

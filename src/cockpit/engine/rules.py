@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from cockpit.durations import format_clock
+from cockpit.engine import confirm
 from cockpit.engine import intents as i
 from cockpit.engine.baseline import choose_baseline
 from cockpit.engine.events import SYSTEM, Event
@@ -169,7 +170,20 @@ def _readback(state: State, intent: i.ConfirmReadback) -> list[Event]:
     elif state.phase is not Phase.BRIEFING:
         raise Refusal(f"the readback belongs to the briefing, not to {state.phase.value}")
     triggers = list(_profile(state).briefing.contingency.triggers)
-    return [_event(intent, Kind.READBACK_CONFIRMED, triggers=triggers)]
+    # In an incident the readback stays one key: it happens beside R, never in front of it.
+    ask = None if state.is_incident else confirm.readback_ask(_profile(state))
+    typed = _typed(ask, intent.typed)
+    return [_event(intent, Kind.READBACK_CONFIRMED, triggers=triggers, **typed)]
+
+
+def _typed(ask: confirm.Ask | None, typed: str | None) -> dict[str, str]:
+    """Type to confirm: the typed answer for the record, when one is asked for."""
+    if ask is None:
+        return {}
+    if typed is None or not ask.accepts(typed):
+        said = "wrong answer" if typed and typed.strip() else "nothing was typed"
+        raise Refusal(f"{said}: {ask.expected}")
+    return {"typed": typed.strip(), "question": ask.question}
 
 
 def _checks_open(state: State, check_id: str, what: str) -> None:
@@ -317,7 +331,9 @@ def _approve(state: State, intent: i.ApproveStep) -> list[Event]:
             raise Refusal(f"{intent.actor.user} is not an approver ({', '.join(state.approvers)})")
     if state.steps[index].approved_by is not None:
         raise Refusal(f"already approved by {state.steps[index].approved_by}")
-    return [_event(intent, Kind.STEP_APPROVED, step=step.id)]
+    ask = confirm.approval_ask(_profile(state), step.id)
+    typed = _typed(ask, intent.typed)
+    return [_event(intent, Kind.STEP_APPROVED, step=step.id, **typed)]
 
 
 @_rule(i.AcknowledgeIrreversible)
@@ -328,12 +344,14 @@ def _ack(state: State, intent: i.AcknowledgeIrreversible) -> list[Event]:
     _, step = _profile(state).steps()[index]
     if not step.irreversible:
         raise Refusal(f"step {step.id!r} is not marked irreversible")
+    typed = _typed(confirm.irreversible_ask(_profile(state), step.id), intent.typed)
     return [
         _event(
             intent,
             Kind.STEP_IRREVERSIBLE_ACKNOWLEDGED,
             step=step.id,
             policy=step.irreversible_policy or "",
+            **typed,
         )
     ]
 

@@ -11,7 +11,7 @@ from cockpit.durations import format_clock, format_duration
 from cockpit.engine.kinds import Kind
 from cockpit.evidence import markdown as md
 from cockpit.evidence.model import JudgedWindow, MetricSummary, SessionRecord, iso, who
-from cockpit.evidence.report import outcome, verification_table
+from cockpit.evidence.report import confirmations, outcome, verification_table
 from cockpit.inert import json_text
 from cockpit.journal import Record
 from cockpit.sample import Status
@@ -188,6 +188,13 @@ def release_manifest_json(session: SessionRecord) -> str:
 # ---------------------------------------------------------------- approval record
 
 
+def _typed(record: Record | None) -> str:
+    """What was typed to confirm an action, when its record keeps it."""
+    if record is None or "typed" not in record.body:
+        return ""
+    return f" (typed {md.code(str(record.body['typed']))})"
+
+
 def approval_record(session: SessionRecord) -> str:
     """Two-person rule evidence: verifications, approvals, points of no return, GOs."""
     profile = session.profile
@@ -203,6 +210,7 @@ def approval_record(session: SessionRecord) -> str:
         _header(session, "Approval record"),
         f"Two-person rule: **{rule}**. Operator {state.crew.get('operator')}, Monitor"
         f" {state.crew.get('monitor')}; approvers: {', '.join(state.approvers) or 'none named'}.",
+        f"Type to confirm: **{confirmations(session)}**.",
     ]
     verified, approved, acknowledged = [], [], []
     for index, (_, step) in enumerate(profile.steps()):
@@ -214,12 +222,14 @@ def approval_record(session: SessionRecord) -> str:
         if step.approval is not None:
             record = _first(session, Kind.STEP_APPROVED, step=step.id)
             by, when = _by(session, record)
-            approved.append((name, step.approval, by if record else "✘ not approved", when))
+            by = by + _typed(record) if record else "✘ not approved"
+            approved.append((name, step.approval, by, when))
         if step.irreversible:
             record = _first(session, Kind.STEP_IRREVERSIBLE_ACKNOWLEDGED, step=step.id)
             by, when = _by(session, record)
             policy = step.irreversible_policy or ""
-            acknowledged.append((name, policy, by if record else "✘ not acknowledged", when))
+            by = by + _typed(record) if record else "✘ not acknowledged"
+            acknowledged.append((name, policy, by, when))
     parts.append(
         "## Commands verified by the Monitor before they ran\n\n"
         + md.table(["Step", "Command", "Verified by", "When"], verified)
@@ -245,7 +255,8 @@ def approval_record(session: SessionRecord) -> str:
         (f"GO ({r.body.get('role')})", who(r.actor), session.at(r))
         for r in session.of_kind(Kind.GO)
     ]
-    calls = [("Readback of the triggers", *_by(session, readback)), *gos]
+    by, when = _by(session, readback)
+    calls = [("Readback of the triggers", by + _typed(readback), when), *gos]
     calls += [
         (f"Accepted INCONCLUSIVE stop point: {r.body.get('reason')}", who(r.actor), session.at(r))
         for r in session.of_kind(Kind.STOP_POINT_ACCEPTED)

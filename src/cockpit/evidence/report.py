@@ -8,6 +8,7 @@ from typing import Any
 from cockpit.announce import baseline_summary, baseline_words, before_the_monitor
 from cockpit.durations import format_clock, format_duration
 from cockpit.engine import Phase
+from cockpit.engine.confirm import confirmations_off
 from cockpit.engine.kinds import Kind
 from cockpit.engine.verdict import verification_rule
 from cockpit.evidence import markdown as md
@@ -62,6 +63,21 @@ def _output_of(session: SessionRecord, body: dict[str, Any]) -> str:
     return f", output {md.code(output)}" if output else ""
 
 
+def _typed(body: dict[str, Any]) -> str:
+    """What was typed to confirm, as the record keeps it (type to confirm)."""
+    if "typed" not in body:
+        return ""
+    return f"; typed {md.code(str(body['typed']))} to: {body.get('question', '')}"
+
+
+def confirmations(session: SessionRecord) -> str:
+    """Which actions asked for a typed word, and which the profile turned off."""
+    off = confirmations_off(session.profile)
+    if not off:
+        return "on (readback, production approvals, points of no return)"
+    return "OFF for " + "; ".join(off) + " (one key instead)"
+
+
 def _exit(body: dict[str, Any]) -> str:
     duration = body.get("duration")
     took = f" in {duration:.1f} s" if isinstance(duration, int | float) and duration else ""
@@ -90,7 +106,7 @@ def describe(session: SessionRecord, record: Record) -> str | None:
             f" Monitor {b.get('monitor')}"
         )
     if kind == Kind.READBACK_CONFIRMED:
-        return f"Rollback triggers read back ({len(b.get('triggers', []))} triggers)"
+        return f"Rollback triggers read back ({len(b.get('triggers', []))} triggers)" + _typed(b)
     if kind == Kind.CHECK_CONFIRMED:
         check = str(b.get("check"))
         title = next((c.title for c in session.profile.checks if c.id == check), check)
@@ -112,11 +128,13 @@ def describe(session: SessionRecord, record: Record) -> str | None:
             f" {md.command(b.get('command', []))}"
         )
     if kind == Kind.STEP_APPROVED:
-        return f"{_step_ref(session, str(b.get('step'))).capitalize()} approved"
+        return f"{_step_ref(session, str(b.get('step'))).capitalize()} approved" + _typed(b)
     if kind == Kind.STEP_IRREVERSIBLE_ACKNOWLEDGED:
         policy = b.get("policy")
-        return f"POINT OF NO RETURN acknowledged: {_step_ref(session, str(b.get('step')))}" + (
-            f" ({policy})" if policy else ""
+        return (
+            f"POINT OF NO RETURN acknowledged: {_step_ref(session, str(b.get('step')))}"
+            + (f" ({policy})" if policy else "")
+            + _typed(b)
         )
     if kind == Kind.STEP_STARTING:
         step = str(b.get("step"))
@@ -435,6 +453,7 @@ def summary(session: SessionRecord) -> str:
         ("Operator", state.crew.get("operator", "")),
         ("Monitor", state.crew.get("monitor", "")),
         ("Approvers", ", ".join(state.approvers)),
+        ("Type to confirm", confirmations(session)),
         ("Host / OS user", f"{body.get('host') or '?'} / {body.get('os_user') or '?'}"),
         ("Profile", f"{md.code(state.profile_path)} sha256 {md.code(state.profile_sha256)}"),
         ("Session started", iso(state.started) if state.started is not None else "—"),

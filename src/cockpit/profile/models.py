@@ -782,6 +782,24 @@ class Lock(_Model):
         return self
 
 
+class Confirm(_Model):
+    """Type to confirm: the dangerous forward path asks for a typed word, not one key. R,
+    HOLD and NO-GO never do. Each can be turned off; the screen then keeps its one key and
+    the report says which confirmations were off."""
+
+    irreversible_step: bool = True
+    """Acknowledging a point of no return (i) asks to type the service name, or the
+    environment's name when the step deploys to production."""
+    production_approval: bool = True
+    """Approving a gated step that deploys to production (p) asks, after the approver's
+    name, to type the environment's name."""
+    readback: bool = True
+    """The Monitor's readback (t) answers a question drawn from the contingency triggers
+    instead of pressing one key: the trigger time (5m, 5:00, 300s and 5 min all do), or,
+    when the trigger time is zero, the id of a stop-point metric. In an incident the readback
+    stays one key: it happens beside R and never in front of it."""
+
+
 _LIMITS = {
     "checks": ("checks", MAX_CHECKS, "merge checks, or split the procedure into profiles"),
     "metrics": ("metrics", MAX_METRICS, "aggregate series (sum() or max()), or split the profile"),
@@ -823,6 +841,8 @@ class Profile(_Model):
     """The crew's OS users, for joining from their own terminals (see [crew])."""
     lock: Lock = Lock()
     """The deploy lock (see [lock])."""
+    confirm: Confirm = Confirm()
+    """Which actions ask for a typed word (see [confirm])."""
 
     @model_validator(mode="after")
     def _references(self) -> Profile:
@@ -900,4 +920,9 @@ class Profile(_Model):
 
     def is_production(self) -> bool:
         """Whether any stage deploys to an environment called production (or prod)."""
-        return any(s.environment.lower() in ("production", "prod") for s in self.stages)
+        return any(is_production_environment(s.environment) for s in self.stages)
+
+
+def is_production_environment(name: str) -> bool:
+    """Whether an environment is production: called production (or prod)."""
+    return name.lower() in ("production", "prod")

@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from cockpit.clock import Clock
-from cockpit.engine import Event, Phase, Refusal, State
+from cockpit.engine import Event, Phase, Refusal, State, confirm, decide
 from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
 from cockpit.guide import KEYS, Next, keys_for, manual_pending, next_action
@@ -24,7 +24,7 @@ from cockpit.journal import Actor
 from cockpit.runner import OutputSource
 from cockpit.session import Session
 from cockpit.ui import MIN_HEIGHT, MIN_WIDTH, render
-from cockpit.ui.screens.dialogs import ConfirmDialog, ReasonDialog
+from cockpit.ui.screens.dialogs import ConfirmDialog, ReasonDialog, TypeToConfirmDialog
 from cockpit.ui.widgets.metrics import MonitorPane
 from cockpit.ui.widgets.procedure import OperatorPane
 from cockpit.ui.widgets.text import Label
@@ -343,9 +343,40 @@ class CockpitScreen(Screen[None]):
         crew = self._crew()
         await self._do(lambda now: i.RollBackNow(crew, now, "R pressed: ROLLING BACK NOW"))
 
+    async def _typed_then_do(
+        self, ask: confirm.Ask | None, who: str, make: Callable[[float, str | None], i.Intent]
+    ) -> None:
+        """Type to confirm, when the profile asks for it: the dialog opens only when the
+        typed word is all that is missing (anything else is refused at once, as with one
+        key); a wrong answer is the engine's to refuse and record."""
+        typed: str | None = None
+        if ask is not None and self._accepted(make(self.clock.wall(), ask.answers[0])):
+            typed = await self.app.push_screen_wait(
+                TypeToConfirmDialog(ask.question, who, ask.kind)
+            )
+            if typed is None:
+                return  # Escape, or ctrl+r closed it
+        await self._do(lambda now: make(now, typed))
+
+    def _accepted(self, intent: i.Intent) -> bool:
+        """Whether the engine would accept this now (it is pure: nothing is recorded)."""
+        try:
+            decide(self.session.state, intent)
+        except Refusal:
+            return False
+        return True
+
+    @work(exclusive=True, group="dialog")
     async def action_readback(self) -> None:
-        """t: the Monitor confirms the readback of the rollback triggers."""
-        await self._do(lambda now: i.ConfirmReadback(self._actor("monitor"), now))
+        """t: the Monitor reads the triggers back: answers the readback question (one key in
+        an incident, or when the profile turned it off)."""
+        state = self.session.state
+        ask = None if state.is_incident else confirm.readback_ask(self.session.profile)
+        await self._typed_then_do(
+            ask,
+            "Monitor",
+            lambda now, typed: i.ConfirmReadback(self._actor("monitor"), now, typed=typed),
+        )
 
     async def action_go(self, role: str) -> None:
         """g / m: a role's GO."""
@@ -388,17 +419,24 @@ class CockpitScreen(Screen[None]):
             command = self._resolved_command(step)
             await self._do(lambda now: i.RunStep(self._actor("operator"), now, step, command))
 
+    @work(exclusive=True, group="dialog")
     async def action_acknowledge(self) -> None:
-        """i: the Operator acknowledges a point of no return."""
+        """i: the Operator acknowledges a point of no return (types the service's name, or
+        the environment's in production)."""
         step = self._next_step_id()
         if step is not None:
-            await self._do(
-                lambda now: i.AcknowledgeIrreversible(self._actor("operator"), now, step)
+            await self._typed_then_do(
+                confirm.irreversible_ask(self.session.profile, step),
+                "Operator",
+                lambda now, typed: i.AcknowledgeIrreversible(
+                    self._actor("operator"), now, step, typed=typed
+                ),
             )
 
     @work(exclusive=True, group="dialog")
     async def action_approve(self) -> None:
-        """p: an approver records approval (asks for the approver's name)."""
+        """p: an approver records approval (asks for the approver's name; for a production
+        gate, then the environment's name)."""
         step = self._next_step_id()
         if step is None:
             return
@@ -407,7 +445,11 @@ class CockpitScreen(Screen[None]):
         name = await self.app.push_screen_wait(ReasonDialog(f"Approver's name{hint}:"))
         if name:
             actor = Actor(role="approver", user=name, tty=self.session.crew.tty)
-            await self._do(lambda now: i.ApproveStep(actor, now, step))
+            await self._typed_then_do(
+                confirm.approval_ask(self.session.profile, step),
+                f"Approver {name}",
+                lambda now, typed: i.ApproveStep(actor, now, step, typed=typed),
+            )
 
     async def action_accept(self) -> None:
         """y: the Monitor accepts an INCONCLUSIVE stop point."""

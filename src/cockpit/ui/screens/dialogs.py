@@ -1,4 +1,4 @@
-"""Small modal dialogs: a reason to type, a yes/no confirmation."""
+"""Small modal dialogs: a reason to type, a word to type to confirm, a yes/no question."""
 
 from __future__ import annotations
 
@@ -42,6 +42,31 @@ class ReasonDialog(ModalScreen[str | None]):
     def action_cancel(self) -> None:
         """Close without an answer."""
         self.dismiss(None)
+
+
+class TypeToConfirmDialog(ReasonDialog):
+    """Type to confirm: a question (or a word to copy) and a field for the answer. Enter
+    answers, whatever was typed: the engine judges it, and records a wrong one as refused.
+    Escape cancels; ctrl+r still rolls back (every letter here is part of the answer)."""
+
+    PLACEHOLDERS: ClassVar[dict[str, str]] = {
+        "word": "type it, then Enter (Escape cancels)",
+        "duration": "a time with its unit: minutes, seconds or m:ss",
+        "metric": "type the metric's id, then Enter (Escape cancels)",
+    }
+
+    def __init__(self, question: str, who: str, kind: str = "word") -> None:
+        super().__init__(question, self.PLACEHOLDERS.get(kind, self.PLACEHOLDERS["word"]))
+        self.who = who
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"TYPE TO CONFIRM · {self.who}", classes="dialog-kind")
+            yield Static(Text(inert(self.title_text, multiline=True)), classes="dialog-title")
+            yield Input(placeholder=self.placeholder, id="reason")
+            yield Static(
+                "Enter answers · Escape cancels · ctrl+r ROLLS BACK NOW", classes="dialog-help"
+            )
 
 
 class ConfirmDialog(ModalScreen[bool]):
