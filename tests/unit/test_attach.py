@@ -196,7 +196,7 @@ async def test_a_joined_terminal_sees_the_steps_output_the_session_sends(
     try:
         now = session.clock.wall
         op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
-        session.submit(i.ConfirmReadback(mon, now()))
+        session.submit(i.ConfirmReadback(mon, now(), typed="5m"))
         session.submit(i.ConfirmManualCheck(op, now(), "runbook"))
         sample = Sample("error-rate", Status.PASS, 0.1, "%", now(), "ok")
         session.submit(i.RecordSample(SYSTEM, now(), sample))
