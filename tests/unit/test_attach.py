@@ -36,6 +36,7 @@ from cockpit.session import Session
 from cockpit.session.record import JournalFailure
 from tests.support.other_user import crew_of_users
 from tests.support.processes import wait_for
+from tests.support.quick import run_the_first_step
 
 QUICK = Path(__file__).resolve().parents[1] / "data" / "session" / "quick.toml"
 
@@ -194,17 +195,7 @@ async def test_a_joined_terminal_sees_the_steps_output_the_session_sends(
     )
     follow = asyncio.get_running_loop().create_task(joined.run_clock())
     try:
-        now = session.clock.wall
-        op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
-        session.submit(i.ConfirmReadback(mon, now(), typed="5m"))
-        session.submit(i.ConfirmManualCheck(op, now(), "runbook"))
-        sample = Sample("error-rate", Status.PASS, 0.1, "%", now(), "ok")
-        session.submit(i.RecordSample(SYSTEM, now(), sample))
-        session.submit(i.Go(op, now()))
-        session.submit(i.Go(mon, now()))
-        await session.act(i.VerifyStep(mon, now(), "deploy"))
-        await session.act(i.RunStep(op, now(), "deploy"))
-        await wait_for(lambda: session.state.steps[0].finished is not None, 30, "the step")
+        await run_the_first_step(session)
         await wait_for(
             lambda: joined.last_process_started is not None, 10, "the step's record to arrive"
         )

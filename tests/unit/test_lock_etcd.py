@@ -20,18 +20,18 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from cockpit.engine import SYSTEM, Phase, Refusal
+from cockpit.engine import Phase, Refusal
 from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
 from cockpit.journal import read_journal
 from cockpit.lock import LockHeld, LockKey
 from cockpit.lock.etcd import EtcdLocks
 from cockpit.profile.models import Lock
-from cockpit.sample import Sample, Status
 from cockpit.session import Session
 from tests.support.demo import run_cockpit
 from tests.support.etcd import EtcdServer, etcd_server
 from tests.support.processes import wait_for
+from tests.support.quick import error_rate_sample, run_the_first_step
 
 QUICK = Path(__file__).resolve().parents[1] / "data" / "session" / "quick.toml"
 HOLDER = Path(__file__).resolve().parents[1] / "support" / "lock_holder.py"
@@ -110,13 +110,6 @@ def test_two_cockpits_contend_and_one_wins_then_the_dead_ones_lease_runs_out(
                 process.wait()
 
 
-def sample(session: Session) -> None:
-    now = session.clock.wall()
-    session.submit(
-        i.RecordSample(SYSTEM, now, Sample("error-rate", Status.PASS, 0.1, "%", now, "ok"))
-    )
-
-
 async def test_etcd_stopped_mid_session_blocks_the_next_step_never_the_rollback(
     profile: Path, tmp_path: Path, etcd: EtcdServer
 ) -> None:
@@ -125,16 +118,9 @@ async def test_etcd_stopped_mid_session_blocks_the_next_step_never_the_rollback(
     try:
         now = session.clock.wall
         op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
-        session.submit(i.ConfirmReadback(mon, now(), typed="5m"))
-        session.submit(i.ConfirmManualCheck(op, now(), "runbook"))
-        sample(session)
-        session.submit(i.Go(op, now()))
-        session.submit(i.Go(mon, now()))
-        await session.act(i.VerifyStep(mon, now(), "deploy"))
-        await session.act(i.RunStep(op, now(), "deploy"))
-        await wait_for(lambda: session.state.steps[0].finished is not None, 30, "step 1")
+        await run_the_first_step(session)
         for _ in range(3):
-            sample(session)
+            error_rate_sample(session)
         assert session.state.steps[0].stop_point_passed
         await session.act(i.VerifyStep(mon, now(), "finish"))
 
@@ -154,7 +140,7 @@ async def test_etcd_stopped_mid_session_blocks_the_next_step_never_the_rollback(
         )
         await wait_for(lambda: session.state.phase is Phase.VERIFYING, 30, "the rollback")
         for _ in range(3):
-            sample(session)
+            error_rate_sample(session)
         assert session.state.phase is Phase.ROLLED_BACK
         await session.stop()
         store = EtcdLocks(Lock.model_validate(tomllib.loads(profile.read_text())["lock"]))
