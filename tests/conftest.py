@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import time
 from collections.abc import Iterator
 
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With several workers (``make test`` runs ``pytest -n auto``), install the Debian
+    packages the tests need once, here, before the workers start: two workers running apt-get
+    at once would fight over dpkg's lock. Each test still checks (and fails in CI) itself."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return
+    from tests.support.browser import ensure_chromium
+    from tests.support.etcd import etcd_binary
+    from tests.support.prometheus import ensure_prometheus
+    from tests.support.tmux import install_tmux
+
+    for ensure in (install_tmux, ensure_prometheus, etcd_binary, ensure_chromium):
+        with contextlib.suppress(Exception, pytest.skip.Exception, pytest.fail.Exception):
+            ensure()
 
 
 @pytest.fixture

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 
 import pytest
 
-from tests.support.tmux import tmux_path
-
-
-def _install_tmux() -> None:
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "tmux"]):
-        subprocess.run(argv, env=env, capture_output=True, timeout=300, check=False)
+from tests.support.tmux import install_tmux, tmux_path
 
 
 @pytest.fixture(scope="module")
 def tmux_ready() -> None:
     """tmux is there (installed with apt-get when we are root), else fail in CI, skip locally."""
     if tmux_path() is None:
-        _install_tmux()
+        install_tmux()
     if tmux_path() is None:
         if os.environ.get("CI") == "true":
             pytest.fail(

@@ -55,6 +55,15 @@ class ScreenTimeout(AssertionError):
     """What was awaited did not appear on the screen in time; carries the last screen."""
 
 
+def install_tmux() -> None:
+    """Install tmux with apt-get when it is missing and we are root (as in CI)."""
+    if tmux_path() is not None or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "tmux"]):
+        subprocess.run(argv, env=env, capture_output=True, timeout=300, check=False)
+
+
 def tmux_path() -> str | None:
     """The tmux executable, or None when it is not installed."""
     return shutil.which("tmux")
