@@ -21,7 +21,7 @@ demo: setup ## run the bundled demo: deploy a bad release, watch it go RED, roll
 	$(BIN)/cockpit demo
 
 test: setup ## run the whole test suite (installs tmux and prometheus when root and missing)
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 check: setup ## ruff format check, ruff lint, strict mypy
 	$(BIN)/ruff format --check src tests scripts benchmarks

@@ -7,6 +7,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,18 @@ def pytest_configure(config: pytest.Config) -> None:
     for ensure in (install_tmux, ensure_prometheus, etcd_binary, ensure_chromium):
         with contextlib.suppress(Exception, pytest.skip.Exception, pytest.fail.Exception):
             ensure()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """How ``make test`` (pytest -n auto --dist loadgroup) shares the tests out: a file's tests
+    on one worker (their module fixtures start once), and every end-to-end test on the same
+    one, one after another, beside the other layers: two cockpits in tmux at once (and a
+    browser) would measure each other, not the cockpit."""
+    e2e = Path(__file__).parent / "e2e"
+    for item in items:
+        path = Path(str(item.path))
+        group = "e2e" if e2e in path.parents else str(path)
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture
