@@ -156,6 +156,10 @@ class TmuxPane:
         """
         server_env = dict(os.environ)
         server_env.pop("TMUX", None)  # never talk to a surrounding tmux
+        # The program's size is the pane's: COLUMNS and LINES (pytest-xdist's workers set them
+        # to 80 and 24) would override it for Textual and shutil.get_terminal_size.
+        server_env.pop("COLUMNS", None)
+        server_env.pop("LINES", None)
         if env is not None and "PATH" in env:
             # tmux gives a new session the PATH of the client that creates it, over `-e PATH`.
             server_env["PATH"] = env["PATH"]
