@@ -10,7 +10,7 @@ import copy
 
 import pytest
 
-from cockpit.engine import Phase, Verdict
+from cockpit.engine import Phase, Verdict, apply, decide
 from cockpit.engine import intents as i
 from cockpit.sample import Status
 from tests.unit.test_engine import (
@@ -474,3 +474,25 @@ def test_an_immediate_trigger_time_fires_at_t_zero() -> None:
         .body["reason"]
         .startswith("trigger time (00:00) passed: not GREEN by T+00:00 (00:00 after")
     )
+
+
+@pytest.mark.parametrize("exit_code", [0, 3], ids=["ok", "failed"])
+def test_a_rollback_commands_end_recorded_alone_is_carried_out_on_the_next_tick(
+    sim: Sim, exit_code: int
+) -> None:
+    """A cockpit killed between a decision's records (the last command's end, then verifying
+    or NOT VERIFIED) resumes with only the first: the next tick decides the rest."""
+    sim.to_execution()
+    sim.run_first_step()
+    sim.do(i.RollBackNow(OPERATOR, sim.now))
+    sim.do(i.ProcessStarted(OPERATOR, sim.now, "rollback", "0", 99, 99, "/tmp/rb"))
+    ended = decide(sim.state, i.ProcessExited(OPERATOR, sim.now, "rollback", "0", exit_code))
+    apply(sim.state, ended[0])  # only the first record reached the journal
+    before = sim.state.phase
+    (event,) = sim.do(i.Tick(OPERATOR, sim.now + 1))
+    assert event.kind == ended[1].kind
+    after = {0: Phase.VERIFYING, 3: Phase.NOT_VERIFIED}[exit_code]
+    assert (before, sim.state.phase) == (Phase.ROLLING_BACK, after)
+    if exit_code:
+        assert event.body["differences"] == ["rollback command 1 failed: exit status 3"]
+    assert sim.do(i.Tick(OPERATOR, sim.now + 2)) == []  # once

@@ -130,6 +130,25 @@ async def test_a_rollback_that_ran_unrecorded_is_recorded_not_run_again(tmp_path
     assert runs_of_the_rollback(work) == 1
 
 
+async def test_killed_between_the_last_commands_end_and_the_verification_it_verifies(
+    tmp_path: Path,
+) -> None:
+    # One decision, two records: "rollback command 1 finished", then "verifying". Killed
+    # between the two (seen once in 35 SIGKILLs 50 ms after R), the resumed cockpit stood at
+    # ROLLING BACK with neither the verification started nor a verdict, for ever.
+    journal, work = await rolled_back_once(tmp_path)
+    cut_after(journal, "rollback.command_finished")
+
+    session = Session.resume(journal, environ={"KILL_DIR": str(work)})
+    assert phase_of(session) is Phase.ROLLING_BACK
+    session.tick()
+    assert phase_of(session) is Phase.VERIFYING
+    await verify_with_samples(session)
+    assert phase_of(session) is Phase.ROLLED_BACK
+    await session.close()
+    assert runs_of_the_rollback(work) == 1  # verified, not run again
+
+
 async def test_a_rollback_still_running_unrecorded_is_followed_to_its_end(tmp_path: Path) -> None:
     work = work_dir(tmp_path)
     journal = await prepare_health(tmp_path, work)

@@ -791,6 +791,16 @@ def _tick(state: State, intent: i.Tick) -> list[Event]:
         return _stabilization_tick(state, intent)
     rb = state.rollback
     if rb is not None:
+        if rb.verdict is None and rb.verify_started is None:
+            # A decision's events are records of their own: a cockpit killed between "the
+            # last rollback command finished" and what follows from it resumes with neither
+            # the verification started nor a verdict. The next tick carries it out.
+            failed = next((c for c in rb.commands if c.finished and c.why is not None), None)
+            if failed is not None:
+                why = f"rollback command {failed.index + 1} failed: {failed.why}"
+                return [_system(intent, Kind.ROLLBACK_NOT_VERIFIED, differences=[why])]
+            if rb.commands and all(c.finished for c in rb.commands):
+                return [_system(intent, Kind.ROLLBACK_VERIFYING)]
         within = state.profile.rollback.verify.within
         if (
             rb.verify_started is not None
