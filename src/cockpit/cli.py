@@ -57,6 +57,18 @@ def _handler(target: str) -> Handler:
     return cast(Handler, getattr(module, attr))
 
 
+def _session_options(p: argparse.ArgumentParser) -> None:
+    """Where the journals go, and taking a dead session's deploy lock: a new session's options."""
+    p.add_argument(
+        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
+    )
+    p.add_argument(
+        "--take-over",
+        action="store_true",
+        help="take the deploy lock of a session whose cockpit is gone (recorded)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for every sub-command."""
     parser = _Parser(
@@ -91,14 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=path_argument,
         help="reopen a session after a crash: replay its journal, follow running processes",
     )
-    p.add_argument(
-        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
-    )
-    p.add_argument(
-        "--take-over",
-        action="store_true",
-        help="take the deploy lock of a session whose cockpit is gone (recorded)",
-    )
+    _session_options(p)
     p.set_defaults(target="cockpit.ui.launch:run_command")
 
     p = sub.add_parser("incident", help="declare an incident now and open the cockpit to roll back")
@@ -109,14 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="verify against the metrics at this time (ISO-8601, or before now: -25m); "
         "default: just before the first RED stretch in the metrics' history",
     )
-    p.add_argument(
-        "--sessions-dir", metavar="DIR", type=path_argument, help="where session journals go"
-    )
-    p.add_argument(
-        "--take-over",
-        action="store_true",
-        help="take the deploy lock of a session whose cockpit is gone (recorded)",
-    )
+    _session_options(p)
     p.set_defaults(target="cockpit.ui.launch:incident_command")
 
     p = sub.add_parser("demo", help="start the bundled demo service and run its deploy")
