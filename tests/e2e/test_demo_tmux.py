@@ -247,10 +247,17 @@ def drive_to_rollback_advised(run: DemoRun) -> str:
     pane.keys("v")  # Monitor: verifies the command
     pane.wait_for("run step 1", timeout=10)
     pane.keys("x")  # Operator: deploys v2, the bad release
+    # Every part of the screen that says it (a frame is drawn a widget at a time).
     return pane.wait_until(
-        lambda s: "ROLLBACK ADVISED" in s and HTTP_5XX_FAIL.search(s) is not None,
+        lambda s: (
+            "ROLLBACK ADVISED" in s
+            and HTTP_5XX_FAIL.search(s) is not None
+            and "✘ RED" in s
+            and "rollback advised" in s
+        ),
         timeout=45,
-        what="the stop point RED: '✘ FAIL' on the HTTP 5xx rate row and 'ROLLBACK ADVISED'",
+        what="the stop point RED: '✘ FAIL' on the HTTP 5xx rate row, ✘ RED, 'ROLLBACK ADVISED'"
+        " and NEXT saying so",
     )
 
 

@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import tomllib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ import tomli_w
 
 from cockpit.attach import protocol as p
 from cockpit.attach import server as attach_server
-from cockpit.attach.client import AttachedSession, AttachRefused
+from cockpit.attach.client import AttachedSession, AttachRefused, Link
 from cockpit.attach.places import PlaceRefused, owner_directory, prepare_directory, read_index
 from cockpit.attach.server import AttachServer
 from cockpit.engine import SYSTEM, Refusal
@@ -262,6 +263,43 @@ async def test_a_joined_terminal_is_told_what_the_sessions_failed_journal_did_no
     finally:
         follow.cancel()
         await joined.stop()
+
+
+def test_a_refusal_sent_before_the_hello_is_read_not_lost_to_a_broken_pipe(
+    runtime: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session refuses a user it does not know at once and closes; a hello sent after
+    that meets a shut socket, and the reason must still reach the user (it said "cannot
+    reach the session: Broken pipe")."""
+    directory = owner_directory()
+    prepare_directory(directory)
+    path = directory / "refuse.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen()
+    closed = threading.Event()
+
+    def refuse() -> None:
+        conn, _ = listener.accept()
+        conn.sendall(p.encode({"type": "refused", "reason": "refused: eve is not in the crew"}))
+        conn.close()
+        closed.set()
+
+    server = threading.Thread(target=refuse)
+    server.start()
+    send = Link.send
+
+    def late_send(self: Link, message: dict[str, object]) -> None:
+        assert closed.wait(10)  # the hello goes out after the session closed
+        send(self, message)
+
+    monkeypatch.setattr(Link, "send", late_send)
+    try:
+        with pytest.raises(AttachRefused, match="refused: eve is not in the crew"):
+            Link(path, os.geteuid(), "monitor").open(0, "")
+    finally:
+        server.join(10)
+        listener.close()
 
 
 async def test_without_a_crew_nobody_joins_as_monitor_and_the_refusal_is_recorded(

@@ -86,7 +86,10 @@ class Link:
             self.sock = sock
             self._buffer.clear()
             hello = {"type": "hello", "version": p.VERSION, "role": self.role, "have": have}
-            self.send({**hello, "last": last})
+            # A peer it refuses is told why at once, before any hello, and the session closes:
+            # the hello may find the socket shut, and the reason is still there to read.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.send({**hello, "last": last})
             message = self.read()
         except AttachRefused:
             sock.close()
