@@ -337,7 +337,11 @@ class AttachServer:
             remove_entry(self.directory, self.session_id)
 
     def _pump_output(self) -> bool:
-        """Read the running process's output for the joined terminals; whether there was new."""
+        """Read the running process's output for the joined terminals; whether there was new.
+        With nobody joined nothing is read: a terminal that joins later gets the file's last
+        lines then (the feed reads from its start, a flood from its last 256 KiB)."""
+        if not self.clients:
+            return False
         last = self.session.last_process_started
         if last is not None:
             path = str(last.body["output"])
