@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,8 @@ from cockpit.engine.kinds import Kind
 from cockpit.journal import read_journal
 from cockpit.lock import LockHeld, LockKey
 from cockpit.lock.etcd import EtcdLocks
+from cockpit.lock.process import start_time
+from cockpit.lock.record import Holder
 from cockpit.profile.models import Lock
 from cockpit.session import Session
 from tests.support.demo import run_cockpit
@@ -108,6 +111,29 @@ def test_two_cockpits_contend_and_one_wins_then_the_dead_ones_lease_runs_out(
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_a_cockpit_that_loses_the_race_by_a_moment_is_told_who_won(profile: Path) -> None:
+    """Both read the lock free; the other's transaction lands first. The loser decides again
+    from what etcd holds now, so its refusal names the winner (it said "try again")."""
+    config = Lock.model_validate(tomllib.loads(profile.read_text())["lock"])
+    me, other = EtcdLocks(config), EtcdLocks(config)
+    start = start_time(os.getpid()) or 0
+    winner = Holder("grace", 0, "bastion-b", os.getpid(), start, "/sessions/b.jsonl")
+    loser = Holder("ada", 0, "bastion-a", os.getpid(), start, "/sessions/a.jsonl")
+    real_txn = me.etcd.txn
+    raced: list[bool] = []
+
+    def txn(compare: list[dict[str, object]], success: list[dict[str, object]]) -> bool:
+        if not raced:  # the first time only: the other cockpit got there in between
+            raced.append(True)
+            other.acquire([KEY], winner, "deploy b", take_over=False, wall=time.time())
+        return real_txn(compare, success)
+
+    me.etcd.txn = txn  # type: ignore[method-assign]
+    with pytest.raises(LockHeld, match=r"held by grace@bastion-b \(pid \d+\)"):
+        me.acquire([KEY], loser, "deploy a", take_over=False, wall=time.time())
+    assert raced
 
 
 async def test_etcd_stopped_mid_session_blocks_the_next_step_never_the_rollback(

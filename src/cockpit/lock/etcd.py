@@ -47,6 +47,10 @@ def _b64(text: str | bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+RACE_ATTEMPTS = 3
+"""How often taking the locks is decided again after losing a race for them."""
+
+
 class Etcd:
     """A few calls of etcd's v3 JSON gateway, over the profile's endpoints in turn."""
 
@@ -209,46 +213,52 @@ class EtcdLocks:
         self, keys: list[LockKey], holder: Holder, why: str, *, take_over: bool, wall: float
     ) -> list[HeldLock]:
         """Take every key or none, in one transaction (see ``LockStore.acquire``)."""
-        compare: list[dict[str, Any]] = []
-        success: list[dict[str, Any]] = []
         lease = self.etcd.grant(self.config.ttl)
         taken: list[tuple[LockKey, LockRecord, LockRecord | None]] = []
         try:
-            for key in sorted(set(keys)):
-                lock_key, state_key = self._keys(key)
-                live, live_rev, state, state_rev = self.read(key)
-                previous = None
-                if live_rev:
-                    # A live lease holds it; only this session's own dead cockpit may be
-                    # taken over before the lease runs out (a resume on the same host).
-                    owner = live or state
-                    same = owner is not None and owner.holder.session == holder.session
-                    if not (same and owner is not None and is_alive(owner.holder) is False):
-                        shown = owner or _unknown(key)
-                        raise LockHeld(shown, refusal(shown, alive=True, where=""))
-                    previous = owner
-                    compare.append(_unchanged(lock_key, live_rev))
-                else:
-                    compare.append(_absent(lock_key))
-                if state is not None and state.state == ROLLED_BACK:
-                    raise LockHeld(state, refusal(state, alive=None, where=""))
-                if state is not None and state.state == HELD and previous is None:
-                    # Its lease ran out: the holder is gone. Taken over when asked (or by
-                    # the same session's resume), as a lock file's dead holder is.
-                    if not (take_over or state.holder.session == holder.session):
-                        where = f"its etcd lease ran out ({self.config.ttl:g}s TTL)"
-                        raise LockHeld(state, refusal(state, alive=False, where=where))
-                    previous = state
-                compare.append(_unchanged(state_key, state_rev))
-                record = LockRecord(
-                    key=key, state=HELD, holder=holder, since=wall, why=why, written=wall
-                )
-                success += [
-                    _put(lock_key, record.encode(), lease),
-                    _put(state_key, record.encode()),
-                ]
-                taken.append((key, record, previous))
-            if not self.etcd.txn(compare, success):
+            # A transaction lost to another cockpit at the same moment is decided again from
+            # what etcd holds now: the refusal then names the cockpit that won.
+            for _ in range(RACE_ATTEMPTS):
+                compare: list[dict[str, Any]] = []
+                success: list[dict[str, Any]] = []
+                taken = []
+                for key in sorted(set(keys)):
+                    lock_key, state_key = self._keys(key)
+                    live, live_rev, state, state_rev = self.read(key)
+                    previous = None
+                    if live_rev:
+                        # A live lease holds it; only this session's own dead cockpit may be
+                        # taken over before the lease runs out (a resume on the same host).
+                        owner = live or state
+                        same = owner is not None and owner.holder.session == holder.session
+                        if not (same and owner is not None and is_alive(owner.holder) is False):
+                            shown = owner or _unknown(key)
+                            raise LockHeld(shown, refusal(shown, alive=True, where=""))
+                        previous = owner
+                        compare.append(_unchanged(lock_key, live_rev))
+                    else:
+                        compare.append(_absent(lock_key))
+                    if state is not None and state.state == ROLLED_BACK:
+                        raise LockHeld(state, refusal(state, alive=None, where=""))
+                    if state is not None and state.state == HELD and previous is None:
+                        # Its lease ran out: the holder is gone. Taken over when asked (or by
+                        # the same session's resume), as a lock file's dead holder is.
+                        if not (take_over or state.holder.session == holder.session):
+                            where = f"its etcd lease ran out ({self.config.ttl:g}s TTL)"
+                            raise LockHeld(state, refusal(state, alive=False, where=where))
+                        previous = state
+                    compare.append(_unchanged(state_key, state_rev))
+                    record = LockRecord(
+                        key=key, state=HELD, holder=holder, since=wall, why=why, written=wall
+                    )
+                    success += [
+                        _put(lock_key, record.encode(), lease),
+                        _put(state_key, record.encode()),
+                    ]
+                    taken.append((key, record, previous))
+                if self.etcd.txn(compare, success):
+                    break
+            else:
                 raise LockHeld(None, "another cockpit took the lock at the same moment; try again")
         except BaseException:
             with contextlib.suppress(LockError):  # else it expires by itself
