@@ -146,7 +146,7 @@ def text_of(app: CockpitApp, selector: str) -> str:
 
 
 def _plain(label: Label) -> str:
-    if isinstance(label.content, render.Hanging):  # wrapped by the pane's width when drawn
+    if isinstance(label.content, render.Hanging | render.KeyRow):  # laid out when drawn
         return str(label.content)
     return str(label.render())
 

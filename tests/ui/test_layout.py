@@ -4,6 +4,7 @@ are whole, the sparklines show 60 samples and more with more width, and commands
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,16 @@ import pytest
 from cockpit.ui.render import CHECK_INDENT
 from cockpit.ui.screens.cockpit import CockpitScreen
 from cockpit.ui.widgets.metrics import MonitorPane
-from tests.support.ui import Showcase, clock_shown, record_check, text_of, wait_until
+from tests.support.ui import (
+    INCIDENT_SCENES,
+    SCENES,
+    IncidentShowcase,
+    Showcase,
+    clock_shown,
+    record_check,
+    text_of,
+    wait_until,
+)
 
 pytestmark = pytest.mark.usefixtures("utc_timezone")
 
@@ -127,3 +137,31 @@ async def test_the_monitor_pane_fits_again_when_the_panes_room_changes(
         monitor.refit()
         await pilot.pause()
         assert text_of(show.app, "#verification") == shown
+
+
+KEY_LINE = re.compile(r"^(?:[A-Za-z]  \S.*?)(?: {3}[A-Za-z]  \S.*?)*$")
+"""A line of the key bar: whole entries only (a key, two spaces, its words), three spaces
+between two entries."""
+
+
+@pytest.mark.parametrize("scene", SCENES + INCIDENT_SCENES)
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=str)
+async def test_the_key_bar_never_parts_a_key_from_its_words(
+    tmp_path: Path, scene: str, size: tuple[int, int]
+) -> None:
+    """At 80 columns the briefing's bar once ended a line with ``A`` and began the next with
+    ``abort``; a line now breaks only between two keys. And no blank line stands between
+    NEXT and the keys while there is no notice (it took a row from the panes)."""
+    show = IncidentShowcase(tmp_path) if scene in INCIDENT_SCENES else Showcase(tmp_path)
+    async with show.app.run_test(size=size) as pilot:
+        await show.player(scene)(pilot)
+        await pilot.pause()
+        screen = show.app.screen
+        keys = screen.query_one("#keys").region
+        strips = [s.text for s in screen._compositor.render_strips()]
+        lines = [strips[y].strip() for y in range(keys.y, keys.y + keys.height)]
+        assert lines and all(KEY_LINE.match(line) for line in lines), lines
+        notice = screen.query_one("#notice")
+        if not text_of(show.app, "#notice").strip():
+            assert notice.region.height == 0
+            assert screen.query_one("#next").region.bottom == keys.y

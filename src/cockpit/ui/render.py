@@ -665,42 +665,71 @@ def whose_terminal(state: State, nxt: Next, by_identity: bool) -> str:
     return f"waiting for {crew.monitor} to join (cockpit attach)"
 
 
-def key_bar(keys: list[str], beside_r: list[str] | None = None, *, seat: str | None = None) -> Text:
+def key_bar(
+    keys: list[str], beside_r: list[str] | None = None, *, seat: str | None = None
+) -> KeyRow:
     """The keys that work now, each with who presses it. ``beside_r``: the titles of RED
     checks guarding the rollback, said next to R (they never block it); ``seat``: this
     terminal's role when the crew acts by identity."""
-    text = Text()
+    entries: list[Text] = []
     if seat is not None:
-        text.append(f" {seat.upper()} ", style="bold reverse")
-        text.append(" ")
+        entries.append(Text.assemble((f" {seat.upper()} ", "bold reverse"), " "))
     for key in keys:
         role, what = KEYS[key]
         style = "bold white on red" if key == "R" else "bold reverse"
-        text.append(f" {key} ", style=style)
         prefix = {"monitor": "Mon: ", "operator": "Op: ", "approver": "Appr: "}.get(role, "")
         short = "ROLL BACK NOW" if key == "R" else what.split(" (")[0]
-        text.append(f" {prefix}{short}  ")
+        entries.append(Text.assemble((f" {key} ", style), f" {prefix}{short}  "))
         if key == "R" and beside_r:
             more = f" +{len(beside_r) - 1}" if len(beside_r) > 1 else ""
             title = beside_r[0] if len(beside_r[0]) <= 40 else beside_r[0][:39] + "…"
-            text.append(f"(⚠ RED: {title}{more})", style="bold yellow")
-            text.append("  ")
-    return text
+            entries.append(Text.assemble((f"(⚠ RED: {title}{more})", "bold yellow"), "  "))
+    return KeyRow(entries)
 
 
-def watching_bar(state: State | None = None) -> Text:
+class KeyRow:
+    """Entries (a key and what it does) side by side, a line broken only between two of
+    them: a key is never left at the end of a line with its words on the next one."""
+
+    def __init__(self, entries: list[Text]) -> None:
+        self.entries = entries
+
+    @property
+    def plain(self) -> str:
+        return "".join(entry.plain for entry in self.entries)
+
+    def __str__(self) -> str:
+        return self.plain
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        line = Text()
+        for entry in self.entries:
+            used = line.cell_len
+            if used and used + len(entry.plain.rstrip(" ")) > width:
+                line.rstrip()
+                yield line
+                line = Text()
+            line.append_text(entry)
+        line.rstrip()
+        yield line
+
+
+def watching_bar(state: State | None = None) -> KeyRow:
     """The key bar of a terminal that only watches (``cockpit watch``), with who holds the
     deploy lock while it is held."""
-    text = Text()
-    text.append(" WATCHING ", style="bold reverse")
-    text.append(" read-only: act in the cockpit that runs the session   ")
-    text.append(" q ", style="bold reverse")
-    text.append(" stop watching  ")
+    entries = [
+        Text.assemble(
+            (" WATCHING ", "bold reverse"),
+            " read-only: act in the cockpit that runs the session   ",
+        ),
+        Text.assemble((" q ", "bold reverse"), " stop watching  "),
+    ]
     lock = state.lock if state is not None else None
     if lock is not None and lock.held and not lock.kept:
         since = dt.datetime.fromtimestamp(lock.since, tz=dt.UTC).strftime("%H:%M")
-        text.append(f" locked by {inert(lock.holder)} since {since} UTC", style="dim")
-    return text
+        entries.append(Text(f" locked by {inert(lock.holder)} since {since} UTC", style="dim"))
+    return KeyRow(entries)
 
 
 HANG_MARKS = frozenset("$•▸·✔✘▶?")
@@ -756,6 +785,8 @@ def shown(renderable: RenderableType) -> RenderableType:
         return inert_text(renderable)
     if isinstance(renderable, Hanging):
         return Hanging(inert_text(renderable.text))
+    if isinstance(renderable, KeyRow):
+        return KeyRow([inert_text(entry) for entry in renderable.entries])
     return renderable
 
 
@@ -788,4 +819,6 @@ def text_key(renderable: RenderableType) -> object:
         return renderable
     if isinstance(renderable, Hanging):
         return ("hanging", text_key(renderable.text))
+    if isinstance(renderable, KeyRow):
+        return ("keys", tuple(text_key(entry) for entry in renderable.entries))
     return object()  # tables and groups: always redraw (they change rarely)

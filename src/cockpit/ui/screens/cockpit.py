@@ -107,7 +107,7 @@ class CockpitScreen(Screen[None]):
             yield MonitorPane([m.id for m in profile.metrics])
         yield Label(id="too-small")
         yield Label(id="next")
-        yield Label(id="notice")
+        yield Label(id="notice", classes="-empty")
         yield Label(id="keys")
 
     def on_mount(self) -> None:
@@ -254,7 +254,7 @@ class CockpitScreen(Screen[None]):
             # What is RED now follows the samples, which redraw nothing by themselves.
             self.query_one(OperatorPane).show_briefing(state, self.session.profile)
 
-    def _key_bar(self, state: State, nxt: Next) -> Text:
+    def _key_bar(self, state: State, nxt: Next) -> Text | render.KeyRow:
         if self.session.read_only:
             return render.watching_bar(state)
         beside_r = state.rollback_checks_red() if state.phase is Phase.INCIDENT else []
