@@ -146,7 +146,9 @@ def text_of(app: CockpitApp, selector: str) -> str:
 
 
 def _plain(label: Label) -> str:
-    if isinstance(label.content, render.Hanging | render.KeyRow):  # laid out when drawn
+    if isinstance(
+        label.content, render.Hanging | render.KeyRow | render.Paths
+    ):  # laid out when drawn
         return str(label.content)
     return str(label.render())
 
@@ -319,11 +321,14 @@ class Showcase:
 
     def _mask_journal_path(self) -> None:
         notice = self.app.screen.query_one("#notice", Label)
-        shown = str(notice.render())
+        if not isinstance(notice.content, render.Paths):
+            return
         journal, folder = str(self.session.journal_path), str(self.session.session_dir)
-        masked = shown.replace(journal, JOURNAL_SHOWN).replace(folder, JOURNAL_SHOWN[:-6])
-        if masked != shown:
-            notice.show(masked)
+        entries = [
+            (label, path.replace(journal, JOURNAL_SHOWN).replace(folder, JOURNAL_SHOWN[:-6]))
+            for label, path in notice.content.entries
+        ]
+        notice.show(render.Paths(entries))
 
     async def press(self, pilot: Pilot[None], *keys: str) -> None:
         await pilot.press(*keys)

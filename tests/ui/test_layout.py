@@ -165,3 +165,33 @@ async def test_the_key_bar_never_parts_a_key_from_its_words(
         if not text_of(show.app, "#notice").strip():
             assert notice.region.height == 0
             assert screen.query_one("#next").region.bottom == keys.y
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=str)
+async def test_the_record_and_report_paths_break_only_after_a_slash(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """At 80 columns the report's path once wrapped as ``…/DEPLOYMENT-REPO`` and ``RT.md``:
+    a path too long for the line now breaks after a ``/`` and goes on under its start."""
+    show = Showcase(tmp_path)
+    async with show.app.run_test(size=size) as pilot:
+        await show.player("rolled-back")(pilot)
+        await pilot.pause()
+        screen = show.app.screen
+        region = screen.query_one("#notice").region
+        strips = [s.text for s in screen._compositor.render_strips()]
+        paths: dict[str, list[str]] = {}
+        label = ""
+        for line in (strips[y] for y in range(region.y, region.bottom)):
+            words = line.split()
+            if words and words[0] in ("record:", "report:"):
+                label, words = words[0], words[1:]
+                start = line.index(words[0])
+            else:
+                assert line[:start].strip() == "", line  # under the path's start
+            paths.setdefault(label, []).extend(words)
+        assert set(paths) == {"record:", "report:"}
+        for parts in paths.values():
+            assert all(part.endswith("/") for part in parts[:-1]), parts
+        assert "".join(paths["record:"]).endswith(".jsonl")
+        assert "".join(paths["report:"]).endswith("/DEPLOYMENT-REPORT.md")

@@ -732,6 +732,46 @@ def watching_bar(state: State | None = None) -> KeyRow:
     return KeyRow(entries)
 
 
+class Paths:
+    """Files the person may want to open, one per line after its label (``record:``). A
+    path too long for the line breaks after a ``/`` and goes on under its own start, never
+    in the middle of a name."""
+
+    def __init__(self, entries: list[tuple[str, str]]) -> None:
+        self.entries = entries
+
+    @property
+    def plain(self) -> str:
+        return "\n".join(f"{label} {path}" for label, path in self.entries)
+
+    def __str__(self) -> str:
+        return self.plain
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        room = max((len(label) for label, _ in self.entries), default=0) + 1
+        for label, path in self.entries:
+            head = f"{label:<{room}}"
+            for part in path_parts(path, max(8, width - room)):
+                yield Text(head + part)
+                head = " " * room
+
+
+def path_parts(path: str, width: int) -> list[str]:
+    """``path`` in pieces of at most ``width`` characters, each ending at a ``/`` where one
+    allows it (a name longer than the line is cut as it must be)."""
+    parts: list[str] = []
+    rest = path
+    while len(rest) > width:
+        cut = rest.rfind("/", 0, width) + 1
+        if cut <= 0:
+            cut = width
+        parts.append(rest[:cut])
+        rest = rest[cut:]
+    parts.append(rest)
+    return parts
+
+
 HANG_MARKS = frozenset("$•▸·✔✘▶?")
 """A mark that starts a line (after its indent): the line's wrapped rest goes under the text
 after it, not under the mark."""
@@ -787,6 +827,8 @@ def shown(renderable: RenderableType) -> RenderableType:
         return Hanging(inert_text(renderable.text))
     if isinstance(renderable, KeyRow):
         return KeyRow([inert_text(entry) for entry in renderable.entries])
+    if isinstance(renderable, Paths):
+        return Paths([(inert(label), inert(path)) for label, path in renderable.entries])
     return renderable
 
 
@@ -821,4 +863,6 @@ def text_key(renderable: RenderableType) -> object:
         return ("hanging", text_key(renderable.text))
     if isinstance(renderable, KeyRow):
         return ("keys", tuple(text_key(entry) for entry in renderable.entries))
+    if isinstance(renderable, Paths):
+        return ("paths", tuple(renderable.entries))
     return object()  # tables and groups: always redraw (they change rarely)

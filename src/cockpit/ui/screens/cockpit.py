@@ -209,8 +209,10 @@ class CockpitScreen(Screen[None]):
             report = next(
                 (p for p in self.session.evidence if p.name == "DEPLOYMENT-REPORT.md"), None
             )
-            where = f"   report: {report}" if report else ""
-            self._notice(f"record: {self.session.journal_path}{where}", error=False)
+            paths = [("record:", str(self.session.journal_path))]
+            if report is not None:
+                paths.append(("report:", str(report)))
+            self._notice(render.Paths(paths), error=False)
             if self.session.evidence_error:
                 self._notice(f"✘ {self.session.evidence_error}")
         failure = self.session.journal_failure
@@ -269,11 +271,11 @@ class CockpitScreen(Screen[None]):
         crew = self.session.crew
         return render.next_text(nxt, where=render.whose_terminal(state, nxt, crew.by_identity))
 
-    def _notice(self, text: str, *, error: bool = True) -> None:
+    def _notice(self, text: str | render.Paths, *, error: bool = True) -> None:
         notice = self.query_one("#notice", Label)
         notice.show(text)
         notice.set_class(error, "-error")
-        notice.set_class(not text, "-empty")
+        notice.set_class(not str(text), "-empty")
 
     # ------------------------------------------------------------ output
 
