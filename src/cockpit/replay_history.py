@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -23,7 +24,7 @@ from enum import StrEnum
 from cockpit.clock import Clock
 from cockpit.engine.state import Past
 from cockpit.probes.base import HttpClients
-from cockpit.probes.history import MetricHistory, fetch_history
+from cockpit.probes.history import MetricHistory, Point, fetch_history
 from cockpit.profile import Metric, Profile, ProfileError
 from cockpit.profile.models import PrometheusSource
 from cockpit.profile.resolve import resolve_part
@@ -31,6 +32,10 @@ from cockpit.profile.resolve import resolve_part
 POINTS = 2000
 """Points asked for over the whole range: the widest sparkline (about 100 cells at 200
 columns) still has one per cell when the replay stands a twentieth of the way in."""
+SHOWN_POINTS = 200
+"""At most this many points are drawn for a replayed moment, each the mean of those read in
+its share of the time: a redraw costs the same however many were read (measured: a row with
+2,000 points cost 2.3 ms, about twice the live cockpit's 600)."""
 
 JOURNAL_ONLY = " — journal only"
 
@@ -78,15 +83,32 @@ class ReplayHistory:
 
     def past_at(self, metric_id: str, wall: float) -> Past | None:
         """The metric's Prometheus history from the range's start up to ``wall``, never a
-        point after it; None when it has none there."""
+        point after it, in at most :data:`SHOWN_POINTS` points; None when it has none there."""
         history = self.metrics.get(metric_id)
-        if history is None or not history.points:
+        series = self._series.get(metric_id)
+        if history is None or series is None:
             return None
-        points = history.points
-        upto = bisect.bisect_right(points, wall, key=lambda p: p[0])
-        if upto == 0 or all(v is None for _, v in points[:upto]):
-            return None
-        return Past(history.start, max(history.start, wall), history.step, points[:upto])
+        last = self._last.get(metric_id)
+        if last is not None and last[0] == wall:
+            return last[1]  # a paused replay redraws every second at the same moment
+        upto = bisect.bisect_right(series.times, wall)
+        past = None
+        if series.counts[upto]:  # else no number up to here: the journal's history shows
+            if upto <= SHOWN_POINTS:
+                points = history.points[:upto]
+            else:
+                points = series.means(upto, wall, SHOWN_POINTS)
+            past = Past(history.start, max(history.start, wall), history.step, points)
+        self._last[metric_id] = (wall, past)
+        return past
+
+    @functools.cached_property
+    def _series(self) -> dict[str, _Sums]:
+        return {m: _Sums.of(h.points) for m, h in self.metrics.items() if h.points}
+
+    @functools.cached_property
+    def _last(self) -> dict[str, tuple[float, Past | None]]:
+        return {}
 
     def line(self, width: int) -> str:
         """One line for the screen, at most ``width`` characters; empty when there is
@@ -111,6 +133,39 @@ class ReplayHistory:
 
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """A series' times, and the running sum and count of its numbers (gaps count nothing):
+    the mean over any stretch is two subtractions, whatever the number of points read."""
+
+    times: list[float]
+    sums: list[float]
+    counts: list[int]
+
+    @classmethod
+    def of(cls, points: Sequence[Point]) -> _Sums:
+        sums, counts = [0.0], [0]
+        for _, value in points:
+            sums.append(sums[-1] + (value or 0.0))
+            counts.append(counts[-1] + (value is not None))
+        return cls([t for t, _ in points], sums, counts)
+
+    def means(self, upto: int, wall: float, bins: int) -> tuple[Point, ...]:
+        """The first ``upto`` points as ``bins`` means over equal shares of their span
+        (from the first point to ``wall``); a share without a number is a gap."""
+        first = self.times[0]
+        width = max(wall - first, 1e-9) / bins
+        edges = [bisect.bisect_left(self.times, first + width * k, 0, upto) for k in range(bins)]
+        edges.append(upto)
+        out: list[Point] = []
+        for k in range(bins):
+            lo, hi = edges[k], edges[k + 1]
+            count = self.counts[hi] - self.counts[lo]
+            mean = (self.sums[hi] - self.sums[lo]) / count if count else None
+            out.append((first + width * k, mean))
+        return tuple(out)
 
 
 def _fit(head: str, reason: str, tail: str, width: int) -> str:

@@ -335,3 +335,22 @@ async def test_a_variable_the_terminal_lacks_is_a_reason_not_a_crash(tmp_path: P
             assert session.history.status is Status.ERROR
             note = text_of(app, "#history-note")
             assert "REPLAY_PROM_UNSET is not set" in note and note.endswith("— journal only")
+
+
+async def test_a_reader_that_breaks_is_a_line_not_a_dead_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("cockpit.replay.read_history", broken)
+    profile = profile_with_prometheus(tmp_path, "http://127.0.0.1:9")
+    session = ReplaySession.open(await write_journal(tmp_path, profile, time.time() - 60, RATES))
+    app = make_replay_app(session, real_clock=FakeClock())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _history_read(pilot, session)
+        assert session.history.status is Status.ERROR
+        note = text_of(app, "#history-note")
+        assert note == "✘ Prometheus history: error (reading failed: RuntimeError) — journal only"
+        await pilot.press("right")
+        assert session.replayer.position == 2

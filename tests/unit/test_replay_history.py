@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from cockpit.probes.history import NO_DATA, MetricHistory
-from cockpit.replay_history import ReplayHistory, Status, summarise
+from cockpit.replay_history import SHOWN_POINTS, ReplayHistory, Status, summarise
 
 START, END = 1_800_000_000.0, 1_800_000_100.0
 
@@ -100,3 +100,19 @@ def test_cockpit_replay_can_leave_prometheus_alone() -> None:
 
     assert build_parser().parse_args(["replay", "j.jsonl"]).prometheus is True
     assert build_parser().parse_args(["replay", "j.jsonl", "--no-prometheus"]).prometheus is False
+
+
+def test_many_points_are_drawn_as_means_of_their_share_never_of_later_ones() -> None:
+    many = MetricHistory(
+        "m", START, END, 0.01, tuple((START + k * 0.01, START + k * 0.01) for k in range(10_001))
+    )
+    history = summarise([many], START, END)
+    wall = START + 61.234
+    past = history.past_at("m", wall)
+    assert past is not None and len(past.points) == SHOWN_POINTS
+    numbers = [v for _, v in past.points if v is not None]
+    assert all(t <= wall for t, _ in past.points) and max(numbers) <= wall
+    # Each value is the mean of the points in its share: here their times, so the middle.
+    share = (wall - START) / SHOWN_POINTS
+    for t, v in past.points[:-1]:
+        assert v is not None and t <= v <= t + share
