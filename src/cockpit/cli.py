@@ -163,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("replay", help="replay a session's journal on the cockpit's screen")
     p.add_argument("journal", metavar="JOURNAL", type=path_argument)
+    p.add_argument(
+        "--no-prometheus",
+        dest="prometheus",
+        action="store_false",
+        help="do not read the Prometheus metrics' history over the session: the journal alone",
+    )
     p.set_defaults(target="cockpit.ui.launch:replay_command")
 
     p = sub.add_parser("serve", help="show a session read-only in a browser (the room's screen)")

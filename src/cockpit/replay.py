@@ -16,13 +16,23 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from cockpit.clock import SystemClock
 from cockpit.engine import State, apply, events_from_records
 from cockpit.engine.kinds import Kind
 from cockpit.journal import JournalUnreadable, Record, VerifyReport, read_verified_prefix
+from cockpit.replay_history import (
+    ReplayHistory,
+    Status,
+    failed,
+    pending,
+    read_history,
+    replay_range,
+)
 from cockpit.session.opening import Replay
 from cockpit.watch import WatchedSession
 
@@ -322,14 +332,22 @@ class ReplaySession(WatchedSession):
     Attributes:
         replayer: The fold and the replayed time; the screen moves it.
         damage: Where the journal stops being trustworthy, if it does.
+        history: The Prometheus history over the session's range (read by
+            :meth:`run_history`), or why there is none.
     """
 
     replayer: Replayer
     damage: Damage | None = None
+    history: ReplayHistory
 
     @classmethod
-    def open(cls, journal_path: Path | str) -> ReplaySession:
+    def open(cls, journal_path: Path | str, *, prometheus: bool = True) -> ReplaySession:
         """Read a journal (up to any damage) and stand at its first record, paused.
+
+        Args:
+            journal_path: The session's journal.
+            prometheus: Read the Prometheus metrics' history over the session's range
+                (:meth:`run_history`); False: the journal alone.
 
         Raises:
             JournalUnreadable: missing, not a file, not a journal, or no session in it.
@@ -349,6 +367,8 @@ class ReplaySession(WatchedSession):
         replayer.state = session.state  # one State: the session's, which the screen reads
         session.damage = damage
         session.read_only_reason = "this is a replay of the journal; nothing here acts"
+        first, end = replay_range(session.profile, records[0].wall, last.wall)
+        session.history = pending(session.profile, first, end, wanted=prometheus)
         return session
 
     @property
@@ -361,8 +381,19 @@ class ReplaySession(WatchedSession):
         """The replay screen moves the clock; the journal is not followed."""
 
     async def run_history(self) -> None:
-        """The journal's own history records are what shows (see the README: Prometheus
-        history over the replayed range is not read)."""
+        """Read the Prometheus metrics' history over the session's range, once (the screen
+        runs this in a worker: the replay works from the journal meanwhile). The journal's
+        profile is resolved from this terminal's environment; whatever fails is a state
+        with one line to show, never an exception."""
+        wanted = self.history
+        if wanted.status is not Status.READING:
+            return
+        try:
+            self.history = await read_history(
+                self.profile, os.environ, wanted.start, wanted.end, clock=SystemClock()
+            )
+        except Exception as exc:  # a bug must show as a state, not end the worker unseen
+            self.history = failed(wanted.start, wanted.end, f"reading failed: {type(exc).__name__}")
 
     async def write_evidence(self) -> None:
         """A replay writes nothing; it shows where the report is, if there is one."""

@@ -266,7 +266,7 @@ SCENES = (
 class Showcase:
     """One scripted session of the checkout profile, played on the real app up to a scene."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, profile: Path = SHOWCASE_PROFILE) -> None:
         self.clock = FakeClock(WALL)
         self.processes = FakeProcesses(
             {
@@ -276,7 +276,7 @@ class Showcase:
             }
         )
         self.session = new_session(
-            SHOWCASE_PROFILE, workdir, self.clock, starter=self.processes.start_process
+            profile, workdir, self.clock, starter=self.processes.start_process
         )
         self.app = make_app(self.session, clock=self.clock, run_loops=False)
 

@@ -48,6 +48,7 @@ LAYERS: list[set[str]] = [
         "cockpit.evidence",
         "cockpit.watch",
         "cockpit.replay",
+        "cockpit.replay_history",
         "cockpit.session_list",
         "cockpit.guide",
         "cockpit.attach",

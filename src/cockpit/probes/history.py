@@ -32,6 +32,11 @@ is a few dozen cells wide; 600 keeps the start of a RED stretch precise to 1/600
 
 Point = tuple[float, float | None]
 
+NO_DATA = "no data in the window"
+"""The reason when Prometheus answered with an empty matrix."""
+NO_NUMBER = "no number in the window"
+"""The start of the reason when every value it answered was NaN or infinite."""
+
 
 @dataclass(frozen=True)
 class MetricHistory:
@@ -44,6 +49,8 @@ class MetricHistory:
         step: Seconds between points (after averaging, when there were too many).
         points: (time, value) in time order; ``None`` for a gap (NaN, +Inf).
         error: Why there is no history, or None.
+        unreachable: Prometheus gave no answer (refused, unresolvable, the deadline): the
+            error is about reaching it, not about what it said.
     """
 
     metric_id: str
@@ -52,6 +59,12 @@ class MetricHistory:
     step: float
     points: tuple[Point, ...] = ()
     error: str | None = None
+    unreachable: bool = False
+
+    @property
+    def no_data(self) -> bool:
+        """Prometheus answered with no data for the window asked for (an empty matrix)."""
+        return self.error == NO_DATA
 
 
 class _BadMatrix(Exception):
@@ -129,6 +142,19 @@ async def query_range(
     ctx: ProbeContext,
 ) -> tuple[list[Point], str | None]:
     """Run ``source.query`` over [start, end] every ``step`` seconds; (points, error)."""
+    points, error, _ = await _ask(source, start=start, end=end, step=step, ctx=ctx)
+    return points, error
+
+
+async def _ask(
+    source: PrometheusSource,
+    *,
+    start: float,
+    end: float,
+    step: float,
+    ctx: ProbeContext,
+) -> tuple[list[Point], str | None, bool]:
+    """:func:`query_range`, and whether the error is that Prometheus gave no answer."""
     url = source.url.rstrip("/") + "/api/v1/query_range"
     params = {
         "query": source.query,
@@ -141,30 +167,34 @@ async def query_range(
             ctx.http, "GET", url, headers=dict(source.headers) or None, params=params
         )
     except BodyTooLarge as exc:
-        return [], f"Prometheus: {exc}"
+        return [], f"Prometheus: {exc}", False
     except httpx.HTTPError as exc:
-        return [], f"Prometheus at {source.url}: {describe_http_error(exc)}"
+        return [], f"Prometheus at {source.url}: {describe_http_error(exc)}", True
     try:
         doc = json.loads(body)
     except ValueError:
         snippet = ctx.quote(body.decode("utf-8", "replace"), 60)
-        return [], f"Prometheus answered HTTP {code} with non-JSON: {snippet}"
+        return [], f"Prometheus answered HTTP {code} with non-JSON: {snippet}", False
     if not isinstance(doc, dict):
-        return [], f"Prometheus answered HTTP {code} with JSON that is not an object"
+        return [], f"Prometheus answered HTTP {code} with JSON that is not an object", False
     if doc.get("status") != "success":
         kind = doc.get("errorType") or "error"
-        return [], f"Prometheus {kind} (HTTP {code}): {doc.get('error') or 'no reason given'}"
+        return (
+            [],
+            f"Prometheus {kind} (HTTP {code}): {doc.get('error') or 'no reason given'}",
+            False,
+        )
     if code != 200:
-        return [], f"Prometheus answered HTTP {code}"
+        return [], f"Prometheus answered HTTP {code}", False
     try:
         points = parse_matrix(doc.get("data"), start, end)
     except _BadMatrix as exc:
-        return [], f"Prometheus: {exc}"
+        return [], f"Prometheus: {exc}", False
     if not points:
-        return [], "no data in the window"
+        return [], NO_DATA, False
     if all(v is None for _, v in points):
-        return [], f"no number in the window: all {len(points)} values are NaN or infinite"
-    return points, None
+        return [], f"{NO_NUMBER}: all {len(points)} values are NaN or infinite", False
+    return points, None, False
 
 
 async def fetch_history(
@@ -177,9 +207,11 @@ async def fetch_history(
     clock: Clock,
     secrets: Sequence[str] = (),
     clients: HttpClients | None = None,
+    keep: int = KEEP_POINTS,
 ) -> MetricHistory:
-    """The history of one Prometheus metric, within ``timeout`` seconds in total; never raises
-    (except ``CancelledError``). A metric of another source has "no history"."""
+    """The history of one Prometheus metric, within ``timeout`` seconds in total, thinned to
+    at most ``keep`` points; never raises (except ``CancelledError``). A metric of another
+    source has "no history"."""
     source = metric.source
     if not isinstance(source, PrometheusSource):
         return MetricHistory(
@@ -198,17 +230,22 @@ async def fetch_history(
     )
     try:
         async with asyncio.timeout(timeout):
-            points, error = await query_range(source, start=start, end=end, step=step, ctx=ctx)
+            points, error, unreachable = await _ask(
+                source, start=start, end=end, step=step, ctx=ctx
+            )
     except TimeoutError:
         points, error = [], f"no answer within the {timeout:g}s deadline"
+        unreachable = True
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a bug here must become a visible reason, never a dead loop
         points, error = [], f"history failed: {type(exc).__name__}: {exc}"
+        unreachable = False
     finally:
         if own:
             await http.aclose()
     if error is not None:
-        return MetricHistory(metric.id, start, end, step, error=ctx.redact(error))
-    kept, per = thin(points)
+        reason = ctx.redact(error)
+        return MetricHistory(metric.id, start, end, step, error=reason, unreachable=unreachable)
+    kept, per = thin(points, keep)
     return MetricHistory(metric.id, start, end, step * per, tuple(kept))

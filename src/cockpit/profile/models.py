@@ -663,10 +663,12 @@ class History(_Model):
     """What the Prometheus metrics did before the cockpit opened: their sparklines start with
     it (drawn apart from live samples), and an incident takes its baseline from it. Read once
     when a cockpit opens, after the first frame; a failure is shown and never blocks anything.
-    Metrics from other sources have no history (the screen says so)."""
+    Metrics from other sources have no history (the screen says so). ``cockpit replay`` reads
+    it too, over the whole session and ``window`` before it."""
 
     window: Duration = 900.0
-    """How far back the history reaches."""
+    """How far back the history reaches (a replay: how far before the session's first
+    record)."""
     step: Duration | None = None
     """Time between history points; default: the window / 300, at least 1 s (the sparkline
     and the start of a RED stretch are as precise as this). At most 11,000 points."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from cockpit.profile.loader import Problem, ProfileError, validation_problems
 from cockpit.profile.models import REFERENCE, RESOLVED, Profile
@@ -20,6 +20,8 @@ from cockpit.profile.shell import quote
 from cockpit.runner.redact import Redactor, remember_secrets
 
 _WHERE = "<environment>"
+
+Part = TypeVar("Part", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,34 @@ def resolve_profile(profile: Profile, environ: Mapping[str, str]) -> ResolvedPro
     finally:
         RESOLVED.reset(token)
     return ResolvedProfile(resolved, tuple(sorted(secrets, key=len, reverse=True)))
+
+
+def resolve_part(
+    part: Part, environ: Mapping[str, str], where: str
+) -> tuple[Part, tuple[str, ...]]:
+    """One part of a profile (a metric's source) with its references substituted, and the
+    secret values it used: a replay reads the Prometheus sources on a machine that need not
+    have the secrets of every step.
+
+    Raises:
+        ProfileError: a variable it uses is not set, or a substituted value breaks it (the
+            message never holds the values).
+    """
+    secrets: set[str] = set()
+    missing: list[Problem] = []
+    data = _walk(part.model_dump(mode="json"), environ, where, secrets, missing)
+    remember_secrets(secrets)
+    if missing:
+        raise ProfileError(missing)
+    token = RESOLVED.set(True)
+    try:
+        resolved = type(part).model_validate(data)
+    except ValidationError:
+        why = "not valid once the environment's values are substituted"
+        raise ProfileError([Problem(_WHERE, None, where, why)]) from None
+    finally:
+        RESOLVED.reset(token)
+    return resolved, tuple(sorted(secrets, key=len, reverse=True))
 
 
 def _references_at(data: Any, loc: tuple[str | int, ...]) -> str:

@@ -284,7 +284,7 @@ def replay_command(args: argparse.Namespace) -> int:
 
     try:
         check_regular_file(args.journal, what="journal file")  # replaying reads, never writes
-        session = ReplaySession.open(args.journal)
+        session = ReplaySession.open(args.journal, prometheus=args.prometheus)
     except (FileRefused, JournalError, OSError) as exc:
         _say(f"error: cannot replay {exc}", error=True)
         return 2

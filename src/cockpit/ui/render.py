@@ -89,12 +89,16 @@ def buckets(past: Past, cells: int) -> list[float | None]:
     return spark_buckets(past.points, data_start(past.start, past.points), past.end, cells)
 
 
-def history_spark(metric: Metric, state: State, width: int) -> Text:
+def history_spark(metric: Metric, state: State, width: int, past: Past | None = None) -> Text:
     """The sparkline of a metric, ``width`` cells: its history (when there is one), a bar,
-    then the live samples, all on one scale; or what there is to say about the history."""
+    then the live samples, all on one scale; or what there is to say about the history.
+
+    ``past``: the history to draw instead of the one the state holds (a replay's Prometheus
+    history up to the replayed moment).
+    """
     ms = state.metrics[metric.id]
     live = [s.value for s in ms.history]
-    past = ms.past
+    past = past or ms.past
     text = Text()
     if past is not None and past.points and width >= 3:
         # The history keeps at least half the cells however many live samples arrive.
@@ -438,10 +442,14 @@ TITLE_WIDTH = 24
 """A metric's title is shown in full up to this many characters (docs/PROFILE.md)."""
 
 
-def metric_row(metric: Metric, state: State, now: float, width: int) -> Text:
+def metric_row(
+    metric: Metric, state: State, now: float, width: int, past: Past | None = None
+) -> Text:
     """One metric on one line: state, title, sparkline, value, threshold, age.
 
-    The title and the sparkline share what is left of ``width`` after the fixed columns.
+    The title and the sparkline share what is left of ``width`` after the fixed columns;
+    ``past`` is drawn as the sparkline's history instead of the state's (see
+    :func:`history_spark`).
     """
     history = state.metrics[metric.id].history
     last = history[-1] if history else None
@@ -458,7 +466,7 @@ def metric_row(metric: Metric, state: State, now: float, width: int) -> Text:
     title = inert(metric.title)  # before it is cut to fit: ^[ takes two columns
     row.append(f"{title[:title_width]:<{title_width}} ")
     if spark_width >= 6:
-        row.append_text(history_spark(metric, state, spark_width))
+        row.append_text(history_spark(metric, state, spark_width, past))
         row.append(" ")
     row.append(value, style="bold")
     row.append(threshold, style="dim")

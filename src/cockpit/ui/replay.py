@@ -19,17 +19,22 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
+from textual.worker import Worker, WorkerState
 
 from cockpit.clock import Clock, SystemClock
 from cockpit.durations import format_clock
 from cockpit.engine import State
 from cockpit.engine.kinds import Kind
+from cockpit.engine.state import Past
 from cockpit.guide import Next
 from cockpit.journal import Record
 from cockpit.replay import DECISIONS, Replayer, ReplaySession, TimeError, parse_t_plus
+from cockpit.replay_history import Status, failed
 from cockpit.runner import OutputTail
+from cockpit.ui import render
 from cockpit.ui.app import CockpitApp
 from cockpit.ui.screens.cockpit import CockpitScreen
+from cockpit.ui.widgets.metrics import MonitorPane
 from cockpit.ui.widgets.procedure import OperatorPane
 from cockpit.ui.widgets.text import Label
 
@@ -72,6 +77,7 @@ class ReplayScreen(CockpitScreen):
         self._last_real = self.real_clock.monotonic()
         self._output_shown: tuple[tuple[int, bool], ...] | None = None
         self._message = ""
+        self._prometheus = PrometheusShown(session)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Every replay key works (the screen's own keys are not bound here)."""
@@ -94,6 +100,19 @@ class ReplayScreen(CockpitScreen):
 
     def _follow_latest(self) -> None:
         """The output follows the replayed position (see :meth:`_show_output`)."""
+
+    @on(Worker.StateChanged)
+    def _history_read(self, event: Worker.StateChanged) -> None:
+        """The Prometheus history arrived (or its reading failed): show it where the replay
+        stands."""
+        if event.worker.group != "history":
+            return
+        if event.state is WorkerState.ERROR:
+            wanted = self.replay.history
+            why = f"reading failed: {type(event.worker.error).__name__}"
+            self.replay.history = failed(wanted.start, wanted.end, why)
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            self._moved()
 
     # ------------------------------------------------------------ keys
 
@@ -180,6 +199,7 @@ class ReplayScreen(CockpitScreen):
         self._show_output()
 
     def _show_all(self) -> None:
+        self.query_one(MonitorPane).history = self._prometheus
         super()._show_all()
         damage = self.replay.damage
         line = timeline(self.replayer, self._width(), damaged=damage is not None)
@@ -231,6 +251,27 @@ class ReplayScreen(CockpitScreen):
             else:
                 lines.append("(running: its output is shown when the replay reaches its end)")
             pane.write_output(lines)
+
+
+class PrometheusShown:
+    """The Monitor's rows draw the replay's Prometheus history up to the replayed moment
+    (never after it), and its line under them says what it is, or why there is none."""
+
+    def __init__(self, session: ReplaySession) -> None:
+        self._session = session
+
+    def past_at(self, metric_id: str, wall: float) -> Past | None:
+        """The metric's Prometheus history up to ``wall``; None: the journal's."""
+        return self._session.history.past_at(metric_id, wall)
+
+    def note(self, width: int) -> Text | None:
+        """The history's line; None when there is nothing to say (the journal's note then)."""
+        history = self._session.history
+        line = history.line(width)
+        if not line:
+            return None
+        quiet = history.status in (Status.READING, Status.READ) and not history.reason
+        return render.styled(line, "dim" if quiet else "yellow")
 
 
 def _finished(later: Sequence[Record], body: Mapping[str, Any]) -> bool:

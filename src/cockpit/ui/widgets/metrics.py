@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -9,6 +11,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from cockpit.engine import Phase, State
+from cockpit.engine.state import Past
 from cockpit.profile import Profile
 from cockpit.sample import Status
 from cockpit.ui import incident, render
@@ -21,6 +24,17 @@ def dom_id(metric_id: str) -> str:
     return "metric-" + metric_id.replace("_", "__").replace(".", "_d")
 
 
+class HistoryShown(Protocol):
+    """Another history than the state's for the rows, and its line (a replay's Prometheus
+    history, drawn up to the replayed moment)."""
+
+    def past_at(self, metric_id: str, wall: float) -> Past | None:
+        """The history of ``metric_id`` up to ``wall``; None: the state's."""
+
+    def note(self, width: int) -> Text | None:
+        """The line under the rows, at most ``width`` wide; None: the state's."""
+
+
 class MetricRow(Static):
     """One metric on one line."""
 
@@ -29,12 +43,12 @@ class MetricRow(Static):
         self.metric_id = metric_id
         self._shown: object = None
 
-    def show(self, state: State, now: float, width: int) -> None:
-        """Redraw only if what the row shows has changed."""
+    def show(self, state: State, now: float, width: int, past: Past | None = None) -> None:
+        """Redraw only if what the row shows has changed (``past``: see
+        :func:`render.metric_row`)."""
         assert state.profile is not None
-        text = render.inert_text(
-            render.metric_row(state.profile.metric(self.metric_id), state, now, width)
-        )
+        metric = state.profile.metric(self.metric_id)
+        text = render.inert_text(render.metric_row(metric, state, now, width, past))
         key = text.plain
         if key != self._shown:
             self._shown = key
@@ -52,6 +66,8 @@ class MonitorPane(Vertical):
         self.detailed = True
         """Whether there is room for per-metric verdict lines."""
         self._shown_with: tuple[State, float, Profile, bool] | None = None
+        self.history: HistoryShown | None = None
+        """Another history than the state's for the rows (a replay's Prometheus history)."""
 
     def compose(self) -> ComposeResult:
         yield Label("MONITOR", classes="pane-title", id="monitor-title")
@@ -79,8 +95,10 @@ class MonitorPane(Vertical):
                 state, now, resolved, width, detailed=False, brief_task=True
             )
         shown = self._fit_rows(state, None if room is None else room - used)
+        history = self.history
         for row in shown:
-            row.show(state, now, width)
+            past = history.past_at(row.metric_id, now) if history is not None else None
+            row.show(state, now, width, past)
         title = render.styled("MONITOR · " + state.crew.get("monitor", ""), "bold")
         if your_turn:
             title.append("  ◀ YOUR TURN", style="bold reverse")
@@ -112,7 +130,7 @@ class MonitorPane(Vertical):
         # no note (the briefing has it).
         crowded = brief_task and state.phase is Phase.INCIDENT
         for selector, content in (
-            ("#history-note", Text("") if crowded else render.history_note(state)),
+            ("#history-note", Text("") if crowded else self._history_note(state, width)),
             (
                 "#monitor-task",
                 _monitor_task(state, resolved, short=not self.detailed, brief=brief_task),
@@ -130,6 +148,10 @@ class MonitorPane(Vertical):
                 trailing = len(plain) - len(plain.rstrip("\n"))
         # Blank lines at the very end of the pane may be cut off.
         return used - trailing
+
+    def _history_note(self, state: State, width: int) -> Text:
+        note = self.history.note(width) if self.history is not None else None
+        return note if note is not None else render.history_note(state)
 
     def _room(self) -> int | None:
         """Rows inside the pane (below its title), or None before the first layout.
