@@ -89,7 +89,7 @@ def main() -> None:
             [str(COCKPIT), "run", str(profile(work)), "--sessions-dir", str(sessions)], env=env
         )
         owner.wait_for("BRIEFING", timeout=30)
-        owner.keys("t")
+        owner.read_back()  # the trigger time of the quick profile: 5m
         owner.wait_for("CHECKLIST", timeout=15)
         owner.keys("c")
         owner.wait_for("Operator, give your GO", timeout=60)

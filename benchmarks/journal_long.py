@@ -218,7 +218,7 @@ class LongSession:
         )
         self.ids = [m.id for m in session.profile.metrics]
         op, mon = session.crew.actor("operator"), session.crew.actor("monitor")
-        session.submit(i.ConfirmReadback(mon, clock.wall()))
+        session.submit(i.ConfirmReadback(mon, clock.wall(), typed="5m"))  # the trigger time
         check = Sample("rollback-dry-run", Status.PASS, None, "", clock.wall(), "exit 0 in 0.1s")
         session.submit(i.RecordCheck(SYSTEM, clock.wall(), check))
         for _ in range(3):

@@ -233,7 +233,7 @@ class Cockpit:
 def drive_to_step_started(pane: TmuxPane, *, green_timeout: float = 120.0) -> None:
     """Readback, manual check, GREEN, both GOs, verify, run step 1; until its output shows."""
     pane.wait_for("BRIEFING", timeout=30)
-    pane.keys("t")
+    pane.read_back()  # the Monitor types the trigger time (5m in the demo profile)
     pane.wait_for("CHECKLIST", timeout=10)
     pane.keys("c")
     deadline = time.monotonic() + green_timeout
