@@ -122,7 +122,7 @@ def main() -> None:
                     f"{len(figures)} seconds compared",
                 ]
             )
-        print_table("T+ shown by two terminals of one session", rows)
+        print_table("T+ shown by two terminals of one session", rows, area="crew")
         print(
             f"one round of reading the three panes: median {median(rounds) * 1000:.1f} ms,"
             f" largest {max(rounds) * 1000:.1f} ms (the resolution of the figures above)"
