@@ -71,7 +71,7 @@ PLAN = (
     Bench("ui_first_paint", ("--runs", "5"), ("--runs", "1")),
     Bench("cli_start"),
     Bench("ui_idle_cpu", ("--seconds", "15", "--settle", "4"), ("--seconds", "2", "--settle", "1")),
-    Bench("ui_rollback_latency", ("--runs", "8"), ("--runs", "1")),
+    Bench("ui_rollback_latency", ("--runs", "6"), ("--runs", "1")),
     Bench("incident", ("--runs", "3"), ("--runs", "1")),
     Bench("ui_log_flood", (), ("--lines", "20000")),
     Bench("attach_sync", ("--seconds", "10"), ("--seconds", "3")),
@@ -499,7 +499,32 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="one short run of each")
     parser.add_argument("--only", help="comma-separated benchmark names (script stems)")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "cockpit-bench-results.json",
+        help="where the run's raw results are kept (default: in the temp dir)",
+    )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="run nothing: write the report again from --results (after editing EXPLAINED)",
+    )
     args = parser.parse_args()
+    if args.render:
+        try:
+            saved = json.loads(args.results.read_text())
+        except (OSError, ValueError) as exc:
+            print(f"error: --results {args.results}: {exc}", file=sys.stderr)
+            return 2
+        results = [
+            Result(**{**r, "bench": Bench(**{**r["bench"], "full": (), "quick": ()})})
+            for r in saved["results"]
+        ]
+        started = datetime.datetime.fromisoformat(saved["started"])
+        args.out.write_text(render(results, quick=saved["quick"], started=started))
+        print(f"wrote {args.out} from {args.results}")
+        return 0
     quick = args.quick or os.environ.get("BENCH_QUICK", "") not in ("", "0")
     only = [n for n in args.only.split(",") if n] if args.only else None
     try:
@@ -509,6 +534,9 @@ def main() -> int:
         return 2
     started = datetime.datetime.now(datetime.UTC)
     results = [run_one(bench, quick) for bench in benches]
+    raw = {"started": started.isoformat(), "quick": quick}
+    raw["results"] = [dataclasses.asdict(r) for r in results]
+    args.results.write_text(json.dumps(raw))
     args.out.write_text(render(results, quick=quick, started=started))
     print(f"\nwrote {args.out}")
     return 0
