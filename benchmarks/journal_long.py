@@ -19,6 +19,9 @@ Printed at each size:
   the first record), ``sessions`` (``list_sessions`` of a directory
   holding that journal); and the size of ``health-log.csv``.
 
+Each reader's seconds are also printed as a curve by session length (growth per doubling); a
+reader that looks super-linear is measured again at both sizes first (``_confirm``).
+
 The journals are cached (``--cache``, default ``$TMPDIR/cockpit-journal-long``): a re-run
 only measures; ``--generate`` makes them again (and measures the live session again, which is
 a property of the code, not of the journal). Generating 24 hours takes minutes (an fsync per
@@ -322,11 +325,11 @@ def _measure(reader: str, journal: Path) -> dict[str, Any]:
                     target.with_name(target.name + suffix),
                 )
         # As the commands run: what the imports made is frozen (cockpit.startup); `run
-        # --resume` and `watch` open the journal with the collector paused until the first
-        # frame, `verify`, `report` and `sessions` with it on.
+        # --resume`, `watch` and `replay` open the journal with the collector paused until the
+        # first frame, `verify`, `report` and `sessions` with it on.
         gc.collect()
         gc.freeze()
-        if reader in ("watch", "resume"):
+        if reader in ("watch", "resume", "replay"):
             gc.disable()
         base = status_kb("VmRSS")
         extra: dict[str, Any] = {}
@@ -463,7 +466,36 @@ def main() -> None:
                 print(f"   {reader:9s} {label:9s} {_reader(figures)}")
                 if src is None:
                     read[(reader, name)] = figures
+    _confirm(cache, sizes, readers, read)
     _emit(sizes, readers, lives, read, args.metrics)
+
+
+def _confirm(
+    cache: Path,
+    sizes: list[tuple[str, float]],
+    readers: list[str],
+    read: dict[tuple[str, str], dict[str, Any]],
+    tries: int = 2,
+) -> None:
+    """A reader that looks super-linear between two sizes is measured again at both, in turn,
+    up to ``tries`` times; the quicker figure of each size stands (one slow run on a shared
+    machine is not a curve)."""
+    from emit import SUPER_LINEAR, growth_per_doubling
+
+    for reader in readers:
+        for _ in range(tries):
+            points = [(seconds, read[(reader, name)]["seconds"]) for name, seconds in sizes]
+            growth = growth_per_doubling(points)
+            flagged = [i for i, g in enumerate(growth) if g > SUPER_LINEAR]
+            if not flagged:
+                break
+            again = {sizes[i][0] for i in flagged} | {sizes[i + 1][0] for i in flagged}
+            print(f"   {reader}: grows faster than linear; measuring {sorted(again)} again")
+            for name in sorted(again, key=lambda n: dict(sizes)[n]):
+                [figures] = _child(["--child-measure", reader, str(cache / name / JOURNAL)])
+                print(f"   {reader:9s} again     {_reader(figures)}")
+                if figures["seconds"] < read[(reader, name)]["seconds"]:
+                    read[(reader, name)] = figures
 
 
 def _emit(

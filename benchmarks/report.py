@@ -133,6 +133,55 @@ EXPLAINED: dict[str, tuple[str, str]] = {
         "reading R on the input thread itself and signalling the standby supervisor from"
         " there, without waiting for the event loop",
     ),
+    "incident: R → rollback child": (
+        "R is pressed the moment the incident's first frame shows; the cockpit starts its"
+        " probe, check and history loops right after that frame, and the key waits behind"
+        " that start-up work on the event loop (likely: the same R on a settled screen is the"
+        " idle R row; not profiled in this run)",
+        "starting the post-frame loops in small slices that yield to input, or handling R"
+        " before them",
+    ),
+    "history hanging: R → rollback child": (
+        "as for the incident's R: pressed on the first frame, behind the start-up work; the"
+        " hanging history query itself has a deadline and does not block the loop",
+        "the same as for the incident's R",
+    ),
+    "200000 lines": (
+        "the output goes file → the cockpit's reader → Textual's Log → tmux; the raw floor"
+        " (the same program straight into tmux) is in the note of the same row and grows with"
+        " the load as much",
+        "on a quiet machine this met the target (1.03 s against a 0.92 s floor,"
+        " docs/PERFORMANCE-RESULTS.md); re-run when the load is below 1",
+    ),
+    "key h → dialog": (
+        "the dialog is a modal screen mounted by Textual; under load the idle median grows"
+        " as well, and the verdict compares the worst press during the flood with it",
+        "re-run on a quiet machine; a persistent stall would need the output pane's batch"
+        " made smaller per frame",
+    ),
+    "T+ turns over": (
+        "each terminal redraws its own clock from its own timer; the panes are read with"
+        " capture-pane in turn, so one reading round (printed by attach_sync.py) is the"
+        " resolution, and it grows with the load",
+        "a shared tick broadcast by the session to the joined terminals",
+    ),
+    "resume: seconds by session length": (
+        "a 24-hour journal is 12 times a 2-hour one; resuming reads, verifies and folds every"
+        " record (profiled at 2 h: half the time folding samples, a third parsing JSON; no"
+        " step grows with the journal), so a factor above 2 per doubling is most likely the"
+        " load on the machine while the day was read",
+        "a re-run on a quiet machine to confirm; a checkpoint of the folded state would make it"
+        " flat",
+    ),
+    "watch: seconds by session length": (
+        "the same read as resume (every record verified and folded)",
+        "the same as for resume",
+    ),
+    "replay: seconds by session length": (
+        "the same read as resume plus every record kept: 1.1 GB at 24 hours, so the"
+        " machine's memory and cache make the day slower per record than two hours",
+        "an index of record offsets instead of the records",
+    ),
     "resume on 24h": (
         "the 24-hour journal is 196 MB, 86,000 records; resuming reads and verifies every"
         " record and folds it into the state: linear in the journal (its growth per doubling"
@@ -145,8 +194,12 @@ EXPLAINED: dict[str, tuple[str, str]] = {
         "the same checkpoint as for resume",
     ),
     "replay on 24h": (
-        "replay keeps every record in memory to move back and forth in time",
-        "an index of record offsets instead of the records, read on demand",
+        "replay reads, verifies and folds every record like resume, and also keeps every"
+        " record to move back and forth in time (1.1 GB at 24 hours, the peak in the note);"
+        " with the collector on while it read, 14 full collections freed nothing and cost a"
+        " third of the time: `cockpit replay` now reads with it paused, as `run --resume` does",
+        "an index of record offsets instead of the records, read on demand; and the"
+        " checkpoint of the folded state that resume needs too",
     ),
 }
 
