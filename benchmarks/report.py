@@ -159,6 +159,13 @@ EXPLAINED: dict[str, tuple[str, str]] = {
         "re-run on a quiet machine; a persistent stall would need the output pane's batch"
         " made smaller per frame",
     ),
+    "cockpit resident memory after the flood": (
+        "the output pane keeps its last 2000 lines and Textual its render caches; the figure"
+        " sat just under the target before (59.5 MB, docs/PERFORMANCE-RESULTS.md) and the"
+        " cockpit has grown since (58 MB idle in ui_scale at 8 metrics); not profiled in this run",
+        "a tracemalloc snapshot after the flood to find what grew; a smaller window of lines"
+        " on screen (the file keeps them all) would cut the pane's share",
+    ),
     "T+ turns over": (
         "each terminal redraws its own clock from its own timer; the panes are read with"
         " capture-pane in turn, so one reading round (printed by attach_sync.py) is the"
