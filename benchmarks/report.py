@@ -233,6 +233,9 @@ def run_one(bench: Bench, quick: bool) -> Result:
     args = list(bench.quick if quick else bench.full)
     if bench.name == "journal_long":
         cache = journal_cache()
+        for old in JOURNAL_CACHE.glob("cockpit-bench-journals-*"):  # another tree's: 0.2 GB
+            if old.name not in (cache.name, cache.name + "-quick"):
+                shutil.rmtree(old, ignore_errors=True)
         args += ["--cache", str(cache.with_name(cache.name + "-quick") if quick else cache)]
     script = HERE / f"{bench.name}.py"
     load_before = os.getloadavg()[0]
