@@ -52,6 +52,7 @@ def test_a_quick_run_writes_every_section_and_a_verdict_on_every_row(tmp_path: P
     out = tmp_path / "BENCHMARKS.md"
     env = {k: v for k, v in os.environ.items() if k != "COCKPIT_BENCH_JSON"}
     argv = [sys.executable, str(BENCHMARKS / "report.py"), "--quick", "--out", str(out)]
+    argv += ["--results", str(tmp_path / "results.json")]  # not the last real run's
     done = subprocess.run(
         [*argv, "--only", "journal_append,runner_spawn"],
         capture_output=True,
