@@ -35,8 +35,10 @@ format: setup ## format the code
 screenshots: setup ## render every phase of the real app into screenshots/
 	$(BIN)/python scripts/screenshots.py
 
-bench: setup ## print the performance figures (see benchmarks/)
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+# About 13 minutes on 2 cores (4 of them generating a 24-hour journal, cached for the next run).
+# BENCH_QUICK=1: one short run of each (shape only); BENCH_ARGS passes options, e.g. --only.
+bench: setup ## run every benchmark and write BENCHMARKS.md (see benchmarks/README.md)
+	$(BIN)/python benchmarks/report.py $(BENCH_ARGS)
 
 # CPU-heavy (about 950 mutants, 2 test processes): niced, and not part of `make test`.
 # MUTATE_ARGS passes options, e.g. MUTATE_ARGS="src/cockpit/engine/rules.py --json out.json".

@@ -89,7 +89,7 @@ def main() -> None:
             [str(COCKPIT), "run", str(profile(work)), "--sessions-dir", str(sessions)], env=env
         )
         owner.wait_for("BRIEFING", timeout=30)
-        owner.keys("t")
+        owner.read_back()  # the trigger time of the quick profile: 5m
         owner.wait_for("CHECKLIST", timeout=15)
         owner.keys("c")
         owner.wait_for("Operator, give your GO", timeout=60)
@@ -122,7 +122,7 @@ def main() -> None:
                     f"{len(figures)} seconds compared",
                 ]
             )
-        print_table("T+ shown by two terminals of one session", rows)
+        print_table("T+ shown by two terminals of one session", rows, area="crew")
         print(
             f"one round of reading the three panes: median {median(rounds) * 1000:.1f} ms,"
             f" largest {max(rounds) * 1000:.1f} ms (the resolution of the figures above)"

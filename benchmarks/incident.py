@@ -34,12 +34,15 @@ from ui_common import (
     MARK_VARIABLE,
     ROOT,
     Cockpit,
+    Row,
     demo_stack,
     machine,
     median,
     poll,
     print_table,
+    ratio,
     read_stamp,
+    verdict,
 )
 
 from cockpit.demo.stack import DemoStack
@@ -134,32 +137,47 @@ def main() -> None:
                 f"history paint {stalled[-1][0]:.3f} s, R {1000 * stalled[-1][1]:.1f} ms",
                 flush=True,
             )
+    paint_deploy = median(deploy)
+    paint_incident = median([p for p, _ in incident])
+    r_incident = median([r for _, r in incident])
+    paint_hanging = median([p for p, _ in stalled])
+    r_hanging = median([r for _, r in stalled])
     rows = [
-        ["deploy: first paint (cockpit run)", f"{median(deploy):.3f} s", "peer", "", ""],
-        ["incident: first paint", f"{median([p for p, _ in incident]):.3f} s", "≈ deploy", "", ""],
-        [
+        Row(
+            "incident: first paint",
+            f"{paint_incident:.3f} s",
+            "≤ 1.25x deploy",
+            verdict(paint_incident / paint_deploy, 1.25),
+            peer=f"deploy (cockpit run) {paint_deploy:.3f} s",
+            ratio=ratio(paint_incident, paint_deploy),
+        ),
+        Row(
             "incident: R → rollback child",
-            f"{1000 * median([r for _, r in incident]):.1f} ms",
+            f"{1000 * r_incident:.1f} ms",
             "≤ 10 ms",
-            "",
-            "",
-        ],
-        [
+            verdict(r_incident, 0.010),
+        ),
+        Row(
             "history hanging: first paint",
-            f"{median([p for p, _ in stalled]):.3f} s",
-            "≈ incident",
-            "",
-            "",
-        ],
-        [
+            f"{paint_hanging:.3f} s",
+            "≤ 1.25x incident",
+            verdict(paint_hanging / paint_incident, 1.25),
+            "the history query never answers (its deadline is 10 s)",
+            peer=f"incident {paint_incident:.3f} s",
+            ratio=ratio(paint_hanging, paint_incident),
+        ),
+        Row(
             "history hanging: R → rollback child",
-            f"{1000 * median([r for _, r in stalled]):.1f} ms",
-            "≈ incident",
-            "",
-            "",
-        ],
+            f"{1000 * r_hanging:.1f} ms",
+            "≤ 10 ms",
+            verdict(r_hanging, 0.010),
+            peer=f"incident {1000 * r_incident:.1f} ms",
+            ratio=ratio(r_hanging, r_incident),
+        ),
     ]
-    print_table(f"incident first paint and R, medians of {args.runs} runs, 120x40", rows)
+    print_table(
+        f"incident first paint and R, medians of {args.runs} runs, 120x40", rows, area="rollback"
+    )
 
 
 if __name__ == "__main__":

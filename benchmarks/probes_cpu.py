@@ -17,10 +17,14 @@ import subprocess
 import sys
 import time
 
+from emit import Row, print_table, ratio, verdict
+
 from cockpit.clock import SystemClock
 from cockpit.probes import ProbeScheduler
 from cockpit.profile.models import Metric
 from cockpit.sample import Sample
+
+CPU_TARGET = 10.0
 
 SERVER = r"""
 import sys
@@ -95,6 +99,31 @@ async def bench(port: int, probes: int, seconds: float, concurrency: int = 16) -
     print(
         f"CPU per sample: {per_sample_ms:.2f} ms; a bare httpx GET in the same run: "
         f"{floor_ms:.2f} ms, i.e. {floor_ms * probes / 10:.1f} % of a core at {probes}/s"
+    )
+    floor_pct = floor_ms * probes / 10
+    print_table(
+        f"probe scheduler: {probes} HTTP metrics at 1 Hz against a local keep-alive server",
+        [
+            Row(
+                f"CPU of the probing process at {probes} probes/s",
+                f"{pct:.1f} % of a core",
+                f"< {CPU_TARGET:.0f} %",
+                verdict(pct, CPU_TARGET),
+                f"{taken} samples in {wall1 - wall0:.1f} s, "
+                f"{sum(scheduler.skipped.values())} ticks skipped",
+                peer=f"bare httpx GETs {floor_pct:.1f} %",
+                ratio=ratio(pct, floor_pct),
+            ),
+            Row(
+                "CPU per sample",
+                f"{per_sample_ms:.2f} ms",
+                "(context)",
+                "info",
+                peer=f"bare httpx GET {floor_ms:.2f} ms",
+                ratio=ratio(per_sample_ms, floor_ms),
+            ),
+        ],
+        area="probes",
     )
 
 

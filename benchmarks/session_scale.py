@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from emit import print_curve
 from journal_long import LongSession
 
 from cockpit.profile.models import MAX_METRICS
@@ -68,6 +69,14 @@ def main() -> None:
             f"{metrics:7d}  {per_second * 1e3:11.2f} ms  {per_second * 100:14.2f} %"
             f"  {per_sample * 1e6:7.1f} µs  {ratio:6.2f}x"
         )
+    print_curve(
+        "the session's CPU per second of health window by number of metrics",
+        "metrics",
+        "ms",
+        [(metrics, best[metrics][0] * 1e3) for metrics in sizes],
+        area="scale",
+        note="engine, recorder and journal with its fsync; no screen; every metric judged at 1 Hz",
+    )
 
 
 if __name__ == "__main__":

@@ -9,17 +9,16 @@ this process and of the children themselves.
 from __future__ import annotations
 
 import contextlib
-import math
+import dataclasses
 import os
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import time
 import tomllib
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +27,22 @@ if str(ROOT) not in sys.path:  # run as `python benchmarks/ui_x.py`: make `tests
     sys.path.insert(0, str(ROOT))
 
 import tomli_w  # noqa: E402
+from emit import Row, median, percentile, print_curve, print_table, ratio, verdict  # noqa: E402
 from tests.support.tmux import ScreenTimeout, TmuxPane  # noqa: E402
 
 from cockpit.demo.stack import DemoStack  # noqa: E402
 
-__all__ = ["ScreenTimeout", "TmuxPane"]
+__all__ = [
+    "Row",
+    "ScreenTimeout",
+    "TmuxPane",
+    "median",
+    "percentile",
+    "print_curve",
+    "print_table",
+    "ratio",
+    "verdict",
+]
 
 COCKPIT = Path(sys.executable).parent / "cockpit"
 DEMO_PROFILE = ROOT / "profiles" / "demo.toml"
@@ -42,38 +52,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- figures
-
-
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile (with few runs, p99 is the maximum)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), int(-(-pct * len(ordered) // 100))))
-    return ordered[rank - 1]
-
-
-def verdict(value: float, target: float, *, higher_is_better: bool = False) -> str:
-    if math.isnan(value):
-        return "n/a"
-    ok = value >= target if higher_is_better else value <= target
-    return "OK" if ok else "MISS"
-
-
-def print_table(title: str, rows: Sequence[Sequence[str]]) -> None:
-    """A small aligned table: what | measured | target | verdict (| note)."""
-    header = ("what", "measured", "target", "verdict", "note")
-    table = [header[: max(len(r) for r in rows)], *rows]
-    widths = [max(len(str(r[i])) for r in table if i < len(r)) for i in range(len(table[0]))]
-    print(f"\n{title}")
-    for index, row in enumerate(table):
-        print("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)))
-        if index == 0:
-            print("  " + "  ".join("-" * w for w in widths))
 
 
 def machine() -> str:
@@ -233,7 +211,7 @@ class Cockpit:
 def drive_to_step_started(pane: TmuxPane, *, green_timeout: float = 120.0) -> None:
     """Readback, manual check, GREEN, both GOs, verify, run step 1; until its output shows."""
     pane.wait_for("BRIEFING", timeout=30)
-    pane.keys("t")
+    pane.read_back()  # the Monitor types the trigger time (5m in the demo profile)
     pane.wait_for("CHECKLIST", timeout=10)
     pane.keys("c")
     deadline = time.monotonic() + green_timeout
@@ -288,6 +266,55 @@ def read_stamp(path: Path) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Peer:
+    """A terminal monitor measured beside the cockpit in the same run (PERFORMANCE.md)."""
+
+    name: str
+    argv: list[str]
+    painted: tuple[str, ...]
+    """Texts that are all on its first screen."""
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return " ".join([self.name, *self.argv[1:]])
+
+
+PEER_INSTALL = {
+    "glances": "python3 -m venv /tmp/glances-venv && /tmp/glances-venv/bin/pip install glances",
+    "htop": "apt-get install -y htop (as root, Debian)",
+    "btop": "apt-get install -y btop (as root, Debian)",
+}
+
+
+def peers() -> tuple[list[Peer], dict[str, str]]:
+    """The installed peers, each refreshing once a second as the cockpit does, and for each
+    missing one how to install it."""
+    found: list[Peer] = []
+    missing: dict[str, str] = {}
+    exe = glances()
+    if exe is not None:
+        found.append(Peer("glances", [exe, "-t", "1"], ("MEM", "LOAD")))
+    htop = shutil.which("htop")
+    if htop is not None:
+        found.append(Peer("htop", [htop, "-d", "10"], ("Tasks:", "Load average")))
+    btop = shutil.which("btop")
+    if btop is not None:
+        # btop 1.2 takes its refresh from its configuration file only: a private one at 1 s.
+        config = Path(tempfile.gettempdir()) / "cockpit-bench-btop"
+        (config / "btop").mkdir(parents=True, exist_ok=True)
+        (config / "btop" / "btop.conf").write_text("update_ms = 1000\n")
+        env = {"XDG_CONFIG_HOME": str(config), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+        found.append(Peer("btop", [btop, "--utf-force"], ("cpu", "proc"), env))
+    for name, how in PEER_INSTALL.items():
+        if name not in {p.name for p in found}:
+            missing[name] = how
+    for name, how in missing.items():
+        print(f"{name} is not installed ({how}): no {name} peer")
+    return found, missing
 
 
 def glances() -> str | None:

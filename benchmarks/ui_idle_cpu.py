@@ -4,8 +4,9 @@ The cockpit runs ``profiles/demo.toml`` (4 metrics at 1 Hz, 7 automated readines
 re-run every 5 s, the clock ticking) in a 120x40 tmux pane against a running demo stack, and
 stays in the briefing/checklist phase; after a settling time CPU is read from
 ``/proc/<pid>/stat`` (utime + stime) over the window: the cockpit process alone, and with its
-reaped children (the readiness checks of kind ``command`` are child processes). glances ``-t 1``
-is measured the same way, in the same run, right after. Prints figures; asserts nothing.
+reaped children (the readiness checks of kind ``command`` are child processes). glances ``-t 1``,
+htop and btop (each refreshing once a second) are measured the same way, in the same run.
+Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/ui_idle_cpu.py [--seconds 30] [--settle 5]
 """
@@ -20,12 +21,14 @@ from pathlib import Path
 from ui_common import (
     DEMO_PROFILE,
     Cockpit,
+    Row,
     TmuxPane,
     cpu_seconds,
     demo_stack,
-    glances,
     machine,
+    peers,
     print_table,
+    ratio,
     rss_mb,
     verdict,
 )
@@ -49,6 +52,7 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=5.0)
     args = parser.parse_args()
     print(f"machine: {machine()}")
+    found, _missing = peers()
     with demo_stack() as stack, tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         with Cockpit(stack, DEMO_PROFILE, Path(tmp)) as cockpit:
             cockpit.start()
@@ -57,48 +61,72 @@ def main() -> None:
             time.sleep(args.settle)
             own, with_children, rss = measure(pid, args.seconds)
             phase = "CHECKLIST" if "CHECKLIST" in cockpit.pane.screen() else "BRIEFING"
-        glances_cpu = glances_rss = float("nan")
-        exe = glances()
-        if exe is not None:
-            with TmuxPane(120, 40, name="glances-idle") as pane:
-                pane.start([exe, "-t", "1"])
-                pane.wait_for("MEM", "LOAD", timeout=30)
-                gpid = pane.program_pid()
-                assert gpid is not None
+        peer_figures: dict[str, tuple[float, float]] = {}
+        for peer in found:
+            with TmuxPane(120, 40, name=f"{peer.name}-idle") as pane:
+                pane.start(peer.argv, env=peer.env or None)
+                pane.wait_for(*peer.painted, timeout=30)
+                ppid = pane.program_pid()
+                assert ppid is not None
                 time.sleep(args.settle)
-                glances_cpu, _, glances_rss = measure(gpid, args.seconds)
+                peer_cpu, _, peer_rss = measure(ppid, args.seconds)
+                peer_figures[peer.name] = (peer_cpu, peer_rss)
+    gcpu, grss = peer_figures.get("glances", (float("nan"), float("nan")))
+    glances_peer = "glances not installed" if "glances" not in peer_figures else ""
     rows = [
-        [
+        Row(
             "cockpit idle CPU, process alone",
             f"{own:.2f} % of a core",
             f"≤ {CPU_TARGET} %",
             verdict(own, CPU_TARGET),
             f"{args.seconds:.0f} s in {phase}, 4 metrics at 1 Hz",
-        ],
-        [
+            peer=glances_peer or f"glances -t 1: {gcpu:.2f} %",
+            ratio=ratio(own, gcpu),
+        ),
+        Row(
             "cockpit idle CPU, with check children",
             f"{with_children:.2f} % of a core",
             "(context)",
-            "",
+            "info",
             "command checks run as child processes every 5 s",
-        ],
-        ["cockpit resident memory", f"{rss:.1f} MB", f"≤ {RSS_TARGET:.0f} MB", verdict(rss, 60)],
+        ),
+        Row(
+            "cockpit resident memory",
+            f"{rss:.1f} MB",
+            f"≤ {RSS_TARGET:.0f} MB",
+            verdict(rss, RSS_TARGET),
+            peer=glances_peer or f"glances {grss:.1f} MB",
+            ratio=ratio(rss, grss),
+        ),
     ]
-    if exe is None:
-        print("glances is not installed (pip install glances into /tmp/glances-venv): no peer")
-    else:
-        rows += [
-            ["glances -t 1 idle CPU", f"{glances_cpu:.2f} % of a core", "peer", "", ""],
-            [
-                "cockpit / glances CPU",
-                f"{own / glances_cpu:.2f}x",
+    if "glances" in peer_figures:
+        rows.append(
+            Row(
+                "cockpit / glances idle CPU",
+                ratio(own, gcpu),
                 "< 0.50x",
-                verdict(own / glances_cpu, 0.5),
-                "",
-            ],
-            ["glances resident memory", f"{glances_rss:.1f} MB", "peer", "", ""],
-        ]
-    print_table("idle CPU and memory, demo profile, 120x40 tmux pane", rows)
+                verdict(own / gcpu, 0.5),
+                peer=f"glances -t 1: {gcpu:.2f} %",
+                ratio=ratio(own, gcpu),
+            )
+        )
+    for peer in found:
+        if peer.name == "glances":
+            continue
+        pcpu, prss = peer_figures[peer.name]
+        rows.append(
+            Row(
+                f"cockpit idle CPU beside {peer.name}",
+                f"{own:.2f} % of a core",
+                "(context)",
+                "info",
+                f"{peer.label}, refreshing once a second; RSS {prss:.1f} MB "
+                f"(cockpit {rss / prss:.2f}x)",
+                peer=f"{peer.name} {pcpu:.2f} %",
+                ratio=ratio(own, pcpu),
+            )
+        )
+    print_table("idle CPU and memory, demo profile, 120x40 tmux pane", rows, area="idle")
 
 
 if __name__ == "__main__":

@@ -139,7 +139,9 @@ def main() -> None:
         ["cockpit resident memory after the flood", f"{rss_after:.1f} MB", "≤ 60 MB", ""],
     ]
     rows[2][3] = verdict(rss_after, 60)
-    print_table("log flood, 120x40 tmux pane (stall verdict: max during - idle median)", rows)
+    print_table(
+        "log flood, 120x40 tmux pane (stall verdict: max during - idle median)", rows, area="flood"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The cockpit's cost as the profile grows: 8, 32 and the supported maximum of metrics.
+"""The cockpit's cost as the profile grows: 8, 16, 32 and 64 metrics (the supported maximum).
 
 For each size N a profile is generated from the demo profile with N metrics (HTTP JSON
 values of the demo service, sampled at 1 Hz), N automated readiness checks (HTTP, re-run
@@ -12,10 +12,11 @@ every 10 s) and N steps, each capped at the supported maximum of its kind
 * key latency: ``h`` (stamped before ``tmux send-keys``) → the HOLD dialog on screen, and
   ``Escape`` → the dialog gone; the median and the worst of several presses.
 
+Each figure is also printed as a curve with its growth per doubling (``emit.print_curve``).
 ``--sizes`` measures other sizes (a size above a maximum is capped at it: ``cockpit run``
 refuses more). Prints figures; asserts nothing.
 
-    .venv/bin/python benchmarks/ui_scale.py [--sizes 8,32,64] [--seconds 15] [--presses 5]
+    .venv/bin/python benchmarks/ui_scale.py [--sizes 8,16,32,64] [--seconds 15] [--presses 5]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,11 +34,14 @@ import tomli_w
 from ui_common import (
     DEMO_PROFILE,
     Cockpit,
+    Row,
     TmuxPane,
     cpu_seconds,
     demo_stack,
     machine,
     median,
+    print_curve,
+    print_table,
     rss_mb,
 )
 
@@ -146,7 +151,7 @@ class Figures:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default=f"8,32,{MAX_METRICS}")
+    parser.add_argument("--sizes", default=f"8,16,32,{MAX_METRICS}")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--presses", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2, help="runs per size, interleaved")
@@ -160,38 +165,44 @@ def main() -> None:
             for size in sizes:
                 workdir = Path(tmp) / f"run-{index}-{size}"
                 runs[size].append(one_size(stack, workdir, size, args.seconds, args.presses))
-    header = [
-        "metrics/checks/steps",
-        "first paint",
-        "RSS",
-        "idle CPU",
-        "key median",
-        "key worst",
-        "metric rows on screen",
-    ]
-    table = [header]
+    rows = []
     for size, figures in runs.items():
         keys = [k for f in figures for k in f.keys]
-        table.append(
-            [
-                f"{min(size, MAX_METRICS)}/{min(size, MAX_CHECKS)}/{min(size, MAX_STEPS)}",
-                f"{median([f.paint for f in figures]):.2f} s",
-                f"{median([f.rss for f in figures]):.0f} MB",
-                f"{median([f.cpu for f in figures]):.2f} %",
+        on_screen = min(f.rows for f in figures)
+        label = f"{min(size, MAX_METRICS)}/{min(size, MAX_CHECKS)}/{min(size, MAX_STEPS)}"
+        rows.append(
+            Row(
+                f"{label} metrics/checks/steps: key h → dialog, median",
                 f"{median(keys) * 1000:.0f} ms",
-                f"{max(keys) * 1000:.0f} ms",
-                f"{min(f.rows for f in figures)}",
-            ]
+                "(context)",
+                "info",
+                f"worst {max(keys) * 1000:.0f} ms; first paint "
+                f"{median([f.paint for f in figures]):.2f} s; {on_screen} metric rows on screen",
+            )
         )
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    print(
-        f"\ncost by profile size: 120x40 tmux pane, median of {args.rounds} runs, "
-        f"idle CPU over {args.seconds:.0f} s, {args.presses} presses of h and Escape per run"
+    print_table(
+        f"cost by profile size: 120x40 tmux pane, median of {args.rounds} runs, "
+        f"idle CPU over {args.seconds:.0f} s, {args.presses} presses of h and Escape per run",
+        rows,
+        area="scale",
     )
-    for index, row in enumerate(table):
-        print("  " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
-        if index == 0:
-            print("  " + "  ".join("-" * w for w in widths))
+    points = sorted(runs.items())
+    labels = [f"{min(n, MAX_METRICS)}" + (" (max)" if n >= MAX_METRICS else "") for n, _ in points]
+    curves: list[tuple[str, str, Callable[[Figures], float]]] = [
+        ("idle CPU of the cockpit", "% of a core", lambda f: f.cpu),
+        ("resident memory of the cockpit", "MB", lambda f: f.rss),
+        ("first paint of the cockpit", "s", lambda f: f.paint),
+    ]
+    for name, unit, pick in curves:
+        print_curve(
+            f"{name} by number of metrics",
+            "metrics",
+            unit,
+            [(min(n, MAX_METRICS), median([pick(f) for f in figures])) for n, figures in points],
+            labels=labels,
+            area="scale",
+            note=f"checks and steps grow with them up to {MAX_CHECKS} and {MAX_STEPS}",
+        )
 
 
 if __name__ == "__main__":

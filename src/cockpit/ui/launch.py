@@ -263,18 +263,22 @@ def watch_command(args: argparse.Namespace) -> int:
         journal = live[0].journal
     if not _check_journal_to_watch(journal) or not _terminal_ok():
         return 2
+    startup.pause()  # the journal is read until the first frame: see cockpit.startup
     try:
-        session = WatchedSession.watch(journal)
-    except (JournalError, OSError) as exc:
-        _say(f"error: cannot watch {journal}: {exc}", error=True)
-        return 2
-    from cockpit.ui.app import make_app
+        try:
+            session = WatchedSession.watch(journal)
+        except (JournalError, OSError) as exc:
+            _say(f"error: cannot watch {journal}: {exc}", error=True)
+            return 2
+        from cockpit.ui.app import make_app
 
-    try:
-        make_app(session).run()
+        try:
+            make_app(session).run()
+        finally:
+            _say(f"stopped watching {session.journal_path}")
+        return 0
     finally:
-        _say(f"stopped watching {session.journal_path}")
-    return 0
+        startup.resume()
 
 
 def replay_command(args: argparse.Namespace) -> int:
@@ -282,17 +286,21 @@ def replay_command(args: argparse.Namespace) -> int:
     from cockpit.files import FileRefused, check_regular_file
     from cockpit.replay import ReplaySession
 
+    startup.pause()  # the journal is read until the first frame: see cockpit.startup
     try:
-        check_regular_file(args.journal, what="journal file")  # replaying reads, never writes
-        session = ReplaySession.open(args.journal, prometheus=args.prometheus)
-    except (FileRefused, JournalError, OSError) as exc:
-        _say(f"error: cannot replay {exc}", error=True)
-        return 2
-    if not _terminal_ok():
-        return 2
-    from cockpit.ui.replay import make_replay_app
+        try:
+            check_regular_file(args.journal, what="journal file")  # replaying never writes
+            session = ReplaySession.open(args.journal, prometheus=args.prometheus)
+        except (FileRefused, JournalError, OSError) as exc:
+            _say(f"error: cannot replay {exc}", error=True)
+            return 2
+        if not _terminal_ok():
+            return 2
+        from cockpit.ui.replay import make_replay_app
 
-    make_replay_app(session).run()
+        make_replay_app(session).run()
+    finally:
+        startup.resume()
     if session.damage is not None:
         _say(f"warning: {session.damage.describe(session.replayer.last)}", error=True)
     return 0
