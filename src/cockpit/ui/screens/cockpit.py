@@ -130,6 +130,7 @@ class CockpitScreen(Screen[None]):
         if self._loops_started:
             return
         self._loops_started = True
+        self.query_one(TopBar).start_clock(self.session.state, self.clock.wall())
         if self.run_loops:
             self.run_worker(self.session.run_history(), group="history", exit_on_error=False)
             self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)
