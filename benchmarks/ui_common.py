@@ -189,10 +189,16 @@ class Cockpit:
         *,
         width: int = 120,
         height: int = 40,
+        sessions: Path | None = None,
+        cache: Path | None = None,
     ) -> None:
         self.stack = stack
         self.profile = profile
         self.workdir = workdir
+        self.sessions = sessions or workdir / "sessions"
+        self.cache = cache or workdir / "cache"
+        """XDG_CACHE_HOME: the first-frame cache (cockpit.first_frame) of this run alone, unless
+        given; a cached frame is used only by a start with the same arguments (sessions)."""
         self.marker = uuid.uuid4().hex
         self.pane = TmuxPane(width, height, name="cockpit-bench")
         # Start the tmux server first, so spawning the cockpit is not also spawning tmux.
@@ -201,8 +207,8 @@ class Cockpit:
 
     def start(self) -> float:
         """Start the cockpit; returns time.monotonic() just before the spawn."""
-        env = {**self.stack.env(), MARK_VARIABLE: self.marker}
-        sessions = self.workdir / "sessions"
+        env = {**self.stack.env(), MARK_VARIABLE: self.marker, "XDG_CACHE_HOME": str(self.cache)}
+        sessions = self.sessions
         sessions.mkdir(parents=True, exist_ok=True)
         argv = [str(COCKPIT), "run", str(self.profile), "--sessions-dir", str(sessions)]
         t0 = time.monotonic()
@@ -228,6 +234,16 @@ class Cockpit:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+CLOCK_GLYPHS = frozenset("━┓┏╸╺╻┃┗┛┣┫╹")
+
+
+def clock_shown(screen: str, width: int = 120) -> bool:
+    """Whether the top bar's big clock is drawn: just after Textual's own first frame
+    (``TopBar.start_clock``), so the cockpit takes keys from then on."""
+    lines = screen.splitlines()
+    return len(lines) > 2 and any(c in CLOCK_GLYPHS for c in lines[1][width - 40 : width - 2])
 
 
 def drive_to_step_started(pane: TmuxPane, *, green_timeout: float = 120.0) -> None:

@@ -2,9 +2,13 @@
 
 First paint: from spawning ``cockpit run profiles/demo.toml`` in a detached 120x40 tmux pane
 (the tmux server and the demo service are already up) to the first ``capture-pane`` that shows
-the cockpit (``BRIEFING`` and ``PRODUCTION``). Exit: from ``q`` (before execution there is no
+the cockpit (``BRIEFING`` and ``PRODUCTION``). Warm: the first frame is in the cache
+(``cockpit.first_frame``: two starts with the same arguments before the timed ones); cold: an
+empty cache, as on the first start. Ready for keys: until the big clock shows, which is drawn
+just after Textual's own first frame. Exit: from ``q`` (before execution there is no
 question) to the process's end. glances the same way (first screen showing ``MEM`` and
-``LOAD``; exit on ``q``), if installed. Median of N runs. Prints figures; asserts nothing.
+``LOAD``; exit on ``q``), if installed. Runs interleaved (cold, warm, glances), median of N.
+Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/ui_first_paint.py [--runs 7]
 """
@@ -20,6 +24,7 @@ from ui_common import (
     DEMO_PROFILE,
     Cockpit,
     TmuxPane,
+    clock_shown,
     demo_stack,
     glances,
     machine,
@@ -51,16 +56,23 @@ def first_paint(pane: TmuxPane, t0: float, texts: tuple[str, ...], timeout: floa
             raise RuntimeError(f"{texts} not on the screen:\n{screen}")
 
 
-def cockpit_run(stack: object, workdir: Path) -> tuple[float, float]:
+def cockpit_run(
+    stack: object, workdir: Path, *, cache: Path | None = None, sessions: Path | None = None
+) -> tuple[float, float, float]:
+    """First paint, ready for keys (the clock drawn) and exit, in seconds."""
     from cockpit.demo.stack import DemoStack
 
     assert isinstance(stack, DemoStack)
-    with Cockpit(stack, DEMO_PROFILE, workdir) as cockpit:
+    with Cockpit(stack, DEMO_PROFILE, workdir, cache=cache, sessions=sessions) as cockpit:
         t0 = cockpit.start()
         paint = first_paint(cockpit.pane, t0, ("BRIEFING", "PRODUCTION"))
+        while not clock_shown(cockpit.pane.screen()):  # polled like the paint
+            if time.monotonic() - t0 > 20:
+                raise RuntimeError("no clock:\n" + cockpit.pane.screen())
+        ready = time.monotonic() - t0
         time.sleep(1.0)  # let the first checks start, as a person would read first
         cockpit.pane.keys("q")
-        return paint, wait_exit(cockpit.pane)
+        return paint, ready, wait_exit(cockpit.pane)
 
 
 def glances_run(exe: str) -> tuple[float, float]:
@@ -75,40 +87,76 @@ def glances_run(exe: str) -> tuple[float, float]:
         return paint, wait_exit(pane)
 
 
+def _runs(values: list[float]) -> str:
+    return "runs: " + " ".join(f"{v:.3f}" for v in values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     exe = glances()
-    cockpit_paint: list[float] = []
+    warm_paint: list[float] = []
+    warm_ready: list[float] = []
+    cold_paint: list[float] = []
+    cold_ready: list[float] = []
     cockpit_exit: list[float] = []
     glances_paint: list[float] = []
     glances_exit: list[float] = []
     with demo_stack() as stack, tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
-        for index in range(args.runs):  # interleaved, so drift hits both alike
-            paint, quit_s = cockpit_run(stack, Path(tmp) / f"run-{index}")
-            cockpit_paint.append(paint)
+        warm = {"cache": Path(tmp) / "warm-cache", "sessions": Path(tmp) / "warm-sessions"}
+        for index in range(2):  # two starts with the same key: the frame is confirmed
+            cockpit_run(stack, Path(tmp) / f"prime-{index}", **warm)
+        for index in range(args.runs):  # interleaved, so drift hits all alike
+            paint, ready, _ = cockpit_run(stack, Path(tmp) / f"cold-{index}")
+            cold_paint.append(paint)
+            cold_ready.append(ready)
+            paint, ready, quit_s = cockpit_run(stack, Path(tmp) / f"warm-{index}", **warm)
+            warm_paint.append(paint)
+            warm_ready.append(ready)
             cockpit_exit.append(quit_s)
             if exe is not None:
                 paint, quit_s = glances_run(exe)
                 glances_paint.append(paint)
                 glances_exit.append(quit_s)
-    cp, ce = median(cockpit_paint), median(cockpit_exit)
+    cp, ce = median(warm_paint), median(cockpit_exit)
+    cold, wr, cr = median(cold_paint), median(warm_ready), median(cold_ready)
     rows = [
         [
             "cockpit first paint (median)",
             f"{cp:.3f} s",
             f"≤ {FIRST_PAINT_TARGET} s",
             verdict(cp, FIRST_PAINT_TARGET),
-            "runs: " + " ".join(f"{v:.3f}" for v in cockpit_paint),
+            "warm: the cached frame; " + _runs(warm_paint),
+        ],
+        [
+            "cockpit first paint, cold (median)",
+            f"{cold:.3f} s",
+            f"≤ {FIRST_PAINT_TARGET} s",
+            verdict(cold, FIRST_PAINT_TARGET),
+            "no cache (a first start): Textual's frame; " + _runs(cold_paint),
+        ],
+        [
+            "cockpit ready for keys, warm (median)",
+            f"{wr:.3f} s",
+            "",
+            "",
+            "Textual's first frame (clock drawn); " + _runs(warm_ready),
+        ],
+        [
+            "cockpit ready for keys, cold (median)",
+            f"{cr:.3f} s",
+            "",
+            "",
+            _runs(cold_ready),
         ],
         [
             "cockpit exit after q (median)",
             f"{ce:.3f} s",
             f"≤ {EXIT_TARGET} s",
             verdict(ce, EXIT_TARGET),
-            "runs: " + " ".join(f"{v:.3f}" for v in cockpit_exit),
+            _runs(cockpit_exit),
         ],
     ]
     if exe is None:
@@ -121,13 +169,27 @@ def main() -> None:
                 f"{gp:.3f} s",
                 "peer",
                 "",
-                "runs: " + " ".join(f"{v:.3f}" for v in glances_paint),
+                _runs(glances_paint),
             ],
             [
                 "cockpit first paint / glances",
                 f"{cp / gp:.2f}x",
                 "≤ 1.00x",
                 verdict(cp / gp, 1.0),
+                "warm",
+            ],
+            [
+                "cockpit first paint, cold / glances",
+                f"{cold / gp:.2f}x",
+                "≤ 1.00x",
+                verdict(cold / gp, 1.0),
+                "",
+            ],
+            [
+                "cockpit ready for keys, warm / glances",
+                f"{wr / gp:.2f}x",
+                "",
+                "",
                 "",
             ],
             ["glances exit after q (median)", f"{ge:.3f} s", "peer", "", ""],
