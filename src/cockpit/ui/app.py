@@ -103,11 +103,14 @@ class CockpitApp(App[None]):
         end_capture = getattr(self._driver, "end_capture", None)
         if end_capture is not None:  # kept for the next start, once this frame is out
             self.call_after_refresh(first_frame.drawn, end_capture())
-        for service in self.services:
-            self.run_worker(service(), group="services", exit_on_error=False)
         for screen in self.screen_stack:
             if isinstance(screen, CockpitScreen):
+                # The clock first, so it is in the very next frame: starting the loops keeps
+                # the event loop busy for a while (importing the probes, spawning checks).
+                screen.start_clock()
                 screen.call_after_refresh(screen.start_loops)
+        for service in self.services:
+            self.run_worker(service(), group="services", exit_on_error=False)
 
     def _stop_for_signal(self) -> None:
         """The terminal went away (SSH dropped, tmux killed) or someone asked us to stop.
