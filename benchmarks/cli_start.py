@@ -19,7 +19,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from ui_common import COCKPIT, DEMO_PROFILE, ROOT, machine, median, print_table
+from ui_common import (
+    COCKPIT,
+    DEMO_PROFILE,
+    ROOT,
+    compile_sources,
+    machine,
+    median,
+    print_table,
+)
 
 QUICK_PROFILE = ROOT / "tests" / "data" / "session" / "quick.toml"
 
@@ -56,6 +64,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=11)
     args = parser.parse_args()
     print(f"machine: {machine()}")
+    print(compile_sources())
     with tempfile.TemporaryDirectory() as tmp:
         todo = commands(Path(tmp))
         times: dict[str, list[float]] = {name: [] for name in todo}

@@ -25,6 +25,7 @@ from ui_common import (
     Cockpit,
     TmuxPane,
     clock_shown,
+    compile_sources,
     demo_stack,
     glances,
     machine,
@@ -96,6 +97,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     print(f"machine: {machine()}")
+    print(compile_sources())
     exe = glances()
     warm_paint: list[float] = []
     warm_ready: list[float] = []
@@ -142,7 +144,7 @@ def main() -> None:
             f"{wr:.3f} s",
             "",
             "",
-            "Textual's first frame (clock drawn); " + _runs(warm_ready),
+            "the clock drawn: the frame after Textual's first; " + _runs(warm_ready),
         ],
         [
             "cockpit ready for keys, cold (median)",
