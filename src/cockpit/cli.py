@@ -278,6 +278,24 @@ def _run(argv: Sequence[str] | None) -> int:
     if sys.stdout is None:  # started with standard output closed (`cockpit schema >&-`)
         print("error: standard output is closed; cockpit writes its results there", file=sys.stderr)
         return 2
+    if argv is None and _first_frame_cached(args):
+        from cockpit import first_frame  # stdlib only: before anything heavy is imported
+
+        first_frame.begin(args.profile, sys.argv[1:])
+    try:
+        return _dispatch(args, argv)
+    finally:
+        if "cockpit.first_frame" in sys.modules:  # a start that ended before Textual ran
+            sys.modules["cockpit.first_frame"].leave()
+
+
+def _first_frame_cached(args: argparse.Namespace) -> bool:
+    """Whether this start may show its first frame from the cache: a fresh ``run`` (a
+    resumed, watched or replayed session is drawn from a journal that changes)."""
+    return args.target == "cockpit.ui.launch:run_command" and bool(args.profile) and not args.resume
+
+
+def _dispatch(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     try:
         if argv is None:
             with startup.paused():  # this process's own start: see cockpit.startup

@@ -1,6 +1,6 @@
 """The layers, as a contract: each part of cockpit imports only the parts below it.
 
-    foundations (sample, clock, durations, startup, demo…)
+    foundations (sample, clock, durations, startup, first_frame, demo…)
       → profile, journal, runner
         → engine, probes, lock
           → announce → session
@@ -33,6 +33,7 @@ LAYERS: list[set[str]] = [
         "cockpit.clock",
         "cockpit.durations",
         "cockpit.startup",
+        "cockpit.first_frame",
         "cockpit.demo",
         "cockpit.inert",
         "cockpit.files",

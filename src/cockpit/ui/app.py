@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.screen import ModalScreen
 
-from cockpit import startup
+from cockpit import first_frame, startup
 from cockpit.clock import Clock, SystemClock
 from cockpit.session import Session
 from cockpit.ui.screens.cockpit import CockpitScreen
@@ -64,6 +64,9 @@ class CockpitApp(App[None]):
             from cockpit.ui.driver import PromptLinuxDriver
 
             return PromptLinuxDriver
+        # This driver cannot take over a cached first frame: the terminal's modes go back now,
+        # before it keeps them (cockpit.first_frame).
+        first_frame.hand_over()
         return driver
 
     def get_default_screen(self) -> CockpitScreen:
@@ -97,11 +100,17 @@ class CockpitApp(App[None]):
         """
         self.ready = True
         startup.resume()
-        for service in self.services:
-            self.run_worker(service(), group="services", exit_on_error=False)
+        end_capture = getattr(self._driver, "end_capture", None)
+        if end_capture is not None:  # kept for the next start, once this frame is out
+            self.call_after_refresh(first_frame.drawn, end_capture())
         for screen in self.screen_stack:
             if isinstance(screen, CockpitScreen):
+                # The clock first, so it is in the very next frame: starting the loops keeps
+                # the event loop busy for a while (importing the probes, spawning checks).
+                screen.start_clock()
                 screen.call_after_refresh(screen.start_loops)
+        for service in self.services:
+            self.run_worker(service(), group="services", exit_on_error=False)
 
     def _stop_for_signal(self) -> None:
         """The terminal went away (SSH dropped, tmux killed) or someone asked us to stop.

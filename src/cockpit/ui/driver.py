@@ -20,6 +20,8 @@ from textual._parser import ParseError
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
+from cockpit import first_frame
+
 _TERMINAL = "terminal"
 _WAKE = "wake"
 
@@ -29,13 +31,38 @@ class PromptLinuxDriver(LinuxDriver):
 
     _wake_read = -1
     _wake_write = -1
+    _capture: list[str] | None = None
+    _captured = False
+    _alternate_on = False
 
     def start_application_mode(self) -> None:
         # One pipe per input thread; closed only after that thread has been joined, so a
         # late wake-up can never write into a file that reused the number.
         if self._wake_read < 0:
             self._wake_read, self._wake_write = os.pipe()
+        # A cached first frame may be on the screen (cockpit.first_frame): the terminal's
+        # modes go back to what they were before Textual keeps them, and the alternate screen
+        # is not entered twice (some terminals clear it: a blank flash).
+        self._alternate_on = first_frame.hand_over()
         super().start_application_mode()  # type: ignore[no-untyped-call]
+        self._alternate_on = False
+        if not self._captured:  # the first start only: what follows is the first frame
+            self._captured = True
+            self._capture = []
+
+    def write(self, data: str) -> None:
+        if self._alternate_on and data == "\x1b[?1049h":
+            self._alternate_on = False
+            return
+        if self._capture is not None:
+            self._capture.append(data)
+        super().write(data)
+
+    def end_capture(self) -> str:
+        """What was written since the first start (the first frame, when called as it is
+        drawn); stops capturing."""
+        writes, self._capture = self._capture or [], None
+        return "".join(writes)
 
     def disable_input(self) -> None:
         if not self.exit_event.is_set() and self._wake_write >= 0:

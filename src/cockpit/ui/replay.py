@@ -37,6 +37,7 @@ from cockpit.ui.screens.cockpit import CockpitScreen
 from cockpit.ui.widgets.metrics import MonitorPane
 from cockpit.ui.widgets.procedure import OperatorPane
 from cockpit.ui.widgets.text import Label
+from cockpit.ui.widgets.topbar import TopBar
 
 PLAY_TICK = 0.1
 """Seconds between moves of a playing replay."""
@@ -95,6 +96,7 @@ class ReplayScreen(CockpitScreen):
 
     def on_mount(self) -> None:
         self.query_one("#goto", Input).display = False
+        self.query_one(TopBar).clock_started = True  # replayed time: from the first frame on
         self.set_interval(PLAY_TICK, self.play_tick)
         self._moved()
 

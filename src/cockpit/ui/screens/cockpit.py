@@ -125,11 +125,18 @@ class CockpitScreen(Screen[None]):
         if getattr(self.app, "ready", True):
             self.call_after_refresh(self.start_loops)
 
+    def start_clock(self) -> None:
+        """Show the time: from the frame after the first one on (see TopBar)."""
+        topbar = self.query_one(TopBar)
+        if not topbar.clock_started:
+            topbar.start_clock(self.session.state, self.clock.wall())
+
     def start_loops(self) -> None:
         """Start the probes, the checklist and the engine's clock, once."""
         if self._loops_started:
             return
         self._loops_started = True
+        self.start_clock()
         if self.run_loops:
             self.run_worker(self.session.run_history(), group="history", exit_on_error=False)
             self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)

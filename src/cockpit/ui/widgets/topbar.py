@@ -10,9 +10,20 @@ from cockpit.engine import State
 from cockpit.ui import render
 from cockpit.ui.widgets.text import Label
 
+CLOCK_BLANK = " " * len("00:00:00")
+"""The clock before it starts: as wide as the time, so nothing moves when it comes."""
+
 
 class TopBar(Horizontal):
-    """What everyone in the room must see at a glance."""
+    """What everyone in the room must see at a glance.
+
+    The first frame is drawn without the time (the clock and the countdown come with
+    :meth:`start_clock`, just after it): a first frame that does not depend on the moment is
+    the same on every start, so it can be shown from a cache before Textual is even imported
+    (``cockpit.first_frame``).
+    """
+
+    clock_started = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="identity"):
@@ -20,7 +31,7 @@ class TopBar(Horizontal):
             yield Label(id="deployment")
             yield Label(id="phase")
         yield Label("T", id="t-label")
-        yield Digits("", id="timer")
+        yield Digits(CLOCK_BLANK, id="timer")
         yield Label(id="countdown")
 
     def show(self, state: State, now: float) -> None:
@@ -33,12 +44,19 @@ class TopBar(Horizontal):
         self.query_one("#deployment", Label).show(alarm or f"{d.name} · {d.service} · {d.owner}")
         self.query_one("#phase", Label).show(render.phase_text(state))
         self.set_class(state.profile.is_production(), "-production")
+        self.query_one("#t-label", Label).show("UTC" if state.t0 is None else "T")
+        self.tick(state, now)
+
+    def start_clock(self, state: State, now: float) -> None:
+        """Show the time from now on (called once the first frame is drawn)."""
+        self.clock_started = True
         self.tick(state, now)
 
     def tick(self, state: State, now: float) -> None:
-        """Update the clock and the countdown (once a second)."""
-        before_t0 = state.t0 is None
-        self.query_one("#t-label", Label).show("UTC" if before_t0 else "T")
+        """Update the clock and the countdown (once a second), once the clock has started."""
+        if not self.clock_started:
+            return
+        self.query_one("#t-label", Label).show("UTC" if state.t0 is None else "T")
         timer = self.query_one("#timer", Digits)
         text = render.clock_text(state, now)
         if timer.value != text:
