@@ -7,6 +7,8 @@ clock (no probes run), so every timer is exact.
 
 from __future__ import annotations
 
+import functools
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from cockpit.engine.kinds import Kind
 from cockpit.journal import read_journal
 from cockpit.session import Session
 from cockpit.ui.app import make_app
+from cockpit.ui.screens import cockpit as screen_module
 from tests.support.pilot import HEALTHY, PROCESS_DEADLINE, Crew, phase, running
 from tests.support.ui import record_check, text_of, wait_until
 from tests.unit.test_session_incident import open_incident
@@ -135,3 +138,41 @@ async def test_a_red_stabilization_is_not_mitigated_and_says_why(crew: Crew) -> 
         banner = text_of(crew.app, "#banner")
         assert "INCIDENT NOT MITIGATED — ROLLED BACK — NOT VERIFIED" in banner
         assert "stabilization window FAILED: HTTP 5xx rate" in banner
+
+
+async def test_r_is_handled_while_the_loops_modules_are_still_importing(
+    crew: Crew, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loops start after the first frame by importing the probes (httpx among them,
+    about 0.04 s); an R pressed on the first frame waited behind those imports (63 ms, in
+    benchmarks/incident.py). They are imported on a thread now: here that import does not end
+    until R has rolled back."""
+    importing = threading.Event()
+    release = threading.Event()
+
+    def slow_preload() -> None:
+        importing.set()
+        release.wait(30)
+
+    started: list[str] = []
+
+    async def loop(name: str) -> None:
+        started.append(name)
+
+    monkeypatch.setattr(screen_module, "preload_loops", slow_preload)
+    for name in ("run_history", "run_probes", "run_checklist", "run_clock"):
+        monkeypatch.setattr(crew.session, name, functools.partial(loop, name))
+    try:
+        async with running(crew) as pilot:
+            screen = crew.app.screen
+            assert isinstance(screen, screen_module.CockpitScreen)
+            screen.run_loops = True
+            screen.start_loops()
+            await wait_until(pilot, importing.is_set, "the loops' imports begun")
+            await pilot.press("R")
+            assert crew.session.state.rollback is not None  # while the imports go on
+            assert started == []
+            release.set()
+            await wait_until(pilot, lambda: len(started) == 4, "the loops started after them")
+    finally:
+        release.set()

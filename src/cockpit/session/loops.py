@@ -35,6 +35,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
+def preload() -> None:
+    """Import what the loops import when they start (the probes, httpx): called on a thread
+    by the screen, so that the event loop stays free for R meanwhile."""
+    import cockpit.probes
+    import cockpit.probes.base
+    import cockpit.probes.history  # noqa: F401
+
+
 CHECK_INTERVAL = 10.0
 """Seconds between re-runs of the readiness checks while the checklist is open."""
 TICK_INTERVAL = 0.5

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -45,6 +46,8 @@ def serving(session: Session) -> tuple[Service, Callable[[Any], None]]:
             app.notify(inert(text), title="ATTACH REFUSED", severity="warning", timeout=15)
 
     async def serve() -> None:
+        # Imported on a thread: the event loop stays free for R meanwhile.
+        await asyncio.to_thread(importlib.import_module, "cockpit.attach.server")
         from cockpit.attach.server import AttachServer
 
         server = AttachServer(session, owner_directory())

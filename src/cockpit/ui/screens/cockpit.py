@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -23,6 +24,7 @@ from cockpit.guide import KEYS, Next, keys_for, manual_pending, next_action
 from cockpit.journal import Actor
 from cockpit.runner import OutputSource
 from cockpit.session import Session
+from cockpit.session.loops import preload as preload_loops
 from cockpit.ui import MIN_HEIGHT, MIN_WIDTH, render
 from cockpit.ui.screens.dialogs import ConfirmDialog, ReasonDialog, TypeToConfirmDialog
 from cockpit.ui.widgets.metrics import MonitorPane
@@ -138,10 +140,16 @@ class CockpitScreen(Screen[None]):
         self._loops_started = True
         self.start_clock()
         if self.run_loops:
-            self.run_worker(self.session.run_history(), group="history", exit_on_error=False)
-            self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)
-            self.run_worker(self.session.run_checklist(), group="checks", exit_on_error=False)
-            self.run_worker(self.session.run_clock(), group="clock", exit_on_error=False)
+            self.run_worker(self._run_loops(), group="loops", exit_on_error=False)
+
+    async def _run_loops(self) -> None:
+        # The probes' modules (httpx among them: about 0.04 s) are imported on a thread, so
+        # that an R pressed on the first frame is handled at once, not after the imports.
+        await asyncio.to_thread(preload_loops)
+        self.run_worker(self.session.run_history(), group="history", exit_on_error=False)
+        self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)
+        self.run_worker(self.session.run_checklist(), group="checks", exit_on_error=False)
+        self.run_worker(self.session.run_clock(), group="clock", exit_on_error=False)
 
     def _follow_latest(self) -> None:
         """After a resume, show the output of the last process started (maybe still running)."""
