@@ -73,7 +73,7 @@ def test_watch_and_replay_read_the_journal_with_the_collector_paused(
     monkeypatch.setattr(WatchedSession, "watch", classmethod(opened))
     monkeypatch.setattr(ReplaySession, "open", classmethod(opened))
     gc.enable()
-    args = argparse.Namespace(journal=str(journal), sessions_dir=None)
+    args = argparse.Namespace(journal=str(journal), sessions_dir=None, prometheus=False)
     handler = launch.watch_command if command == "watch" else launch.replay_command
     assert handler(args) == 2
     assert seen == [False]
