@@ -65,7 +65,7 @@ def test_watch_and_replay_read_the_journal_with_the_collector_paused(
     journal.write_text("")
     seen: list[bool] = []
 
-    def opened(cls: object, path: object, **options: object) -> None:
+    def opened(cls: object, path: object, /, **options: object) -> None:
         seen.append(gc.isenabled())
         raise JournalError("not a journal")
 
