@@ -176,3 +176,42 @@ async def test_r_is_handled_while_the_loops_modules_are_still_importing(
             await wait_until(pilot, lambda: len(started) == 4, "the loops started after them")
     finally:
         release.set()
+
+
+async def test_the_first_layout_is_drawn_once_and_the_rollback_is_warm_on_the_first_frame(
+    crew: Crew, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R pressed on an incident's first frame waited 84 ms (benchmarks/incident.py): the
+    screen drew its panes again when the first layout told it its size, and the supervisor
+    for the rollback was started only with the loops. Now the size classes are set from the
+    app's size before the first frame (one drawing), and the supervisor is started as soon as
+    the first frame is out, before the loops."""
+    drawn: list[str] = []
+    original = screen_module.CockpitScreen._show_all
+
+    def counted(self: screen_module.CockpitScreen) -> None:
+        drawn.append("panes")
+        original(self)
+
+    order: list[str] = []
+    monkeypatch.setattr(screen_module.CockpitScreen, "_show_all", counted)
+    monkeypatch.setattr(
+        screen_module.CockpitScreen, "start_loops", lambda self: order.append("loops")
+    )
+    monkeypatch.setattr(crew.session, "warm_rollback", lambda: order.append("warm"))
+    crew.app.run_loops = True
+    async with crew.app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: "loops" in order, "the loops started")
+        assert order == ["warm", "loops"]
+        assert drawn == ["panes"]
+        assert crew.app.screen.has_class("-narrow")  # 120 columns: the panes stack
+
+
+def test_warm_rollback_keeps_a_supervisor_standing_by_in_an_incident(tmp_path: Path) -> None:
+    session = open_incident(tmp_path)
+    try:
+        assert session.processes.standby is None
+        session.warm_rollback()
+        assert session.processes.standby is not None
+    finally:
+        session.processes.close()

@@ -384,12 +384,21 @@ class Session:
                 )
             )
         self.recorder.post_waiting()  # what was announced before the loop ran (T0, ...)
+        self.warm_rollback()
+        await self.loops.clock()
+
+    def warm_rollback(self) -> None:
+        """In an incident, keep a supervisor standing by for R from now on.
+
+        Called by the screen as soon as the first frame is out, before the loops start: not
+        before that frame (starting Python beside the first paint delayed it,
+        benchmarks/incident.py), and not after the loops' start-up either (an R pressed on
+        the first frame waited for the supervisor's Python to start). An R before this
+        spawns its supervisor directly.
+        """
         state = self.state
         if state.is_incident and state.rollback is None and not state.phase.finished:
-            # After the first frame, not before it: starting Python beside the first paint
-            # delayed it (benchmarks/incident.py); an R before this spawns directly.
             self.processes.keep_standby()
-        await self.loops.clock()
 
     def check_loops(self) -> None:
         """Record a clock that went silent (called by the screen's own timer)."""

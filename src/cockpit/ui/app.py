@@ -100,6 +100,8 @@ class CockpitApp(App[None]):
         """
         self.ready = True
         startup.resume()
+        if self.run_loops:  # an R on this first frame then finds its supervisor started
+            self.session.warm_rollback()
         end_capture = getattr(self._driver, "end_capture", None)
         if end_capture is not None:  # kept for the next start, once this frame is out
             self.call_after_refresh(first_frame.drawn, end_capture())

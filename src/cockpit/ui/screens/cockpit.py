@@ -93,6 +93,8 @@ class CockpitScreen(Screen[None]):
         self._pending_events: list[Event] = []
         self._redraw_pending = False
         self._loops_started = False
+        self._fitted: tuple[int, int] | None = None
+        """The terminal size the layout's classes were last set for (see _fit)."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A terminal that only watches has one key: q."""
@@ -113,6 +115,7 @@ class CockpitScreen(Screen[None]):
         yield Label(id="keys")
 
     def on_mount(self) -> None:
+        self._fit(self.app.size.width, self.app.size.height)
         self.session.listeners.append(self._on_events)
         self._schedule_tick()
         self._output_timer = self.set_interval(OUTPUT_POLL, self._pump_output, pause=True)
@@ -140,6 +143,7 @@ class CockpitScreen(Screen[None]):
         self._loops_started = True
         self.start_clock()
         if self.run_loops:
+            self.session.warm_rollback()  # first: R may come on the first frame
             self.run_worker(self._run_loops(), group="loops", exit_on_error=False)
 
     async def _run_loops(self) -> None:
@@ -162,7 +166,19 @@ class CockpitScreen(Screen[None]):
             self.session.listeners.remove(self._on_events)
 
     def on_resize(self, event: Resize) -> None:
-        width, height = event.size.width, event.size.height
+        size = (event.size.width, event.size.height)
+        if size == self._fitted:
+            return  # the first layout's resize: on_mount fitted and drew this size already
+        self._fit(*size)
+        if self.is_mounted:
+            self._show_all()
+
+    def _fit(self, width: int, height: int) -> None:
+        """The layout's classes for a terminal of this size: set once before the first frame
+        (from the app's size, in ``on_mount``) and again on every resize. Set only on a resize,
+        the first frame was laid out for no size class and laid out again right after it, and
+        an R pressed on that first frame waited for the second layout."""
+        self._fitted = (width, height)
         tiny = width < MIN_WIDTH or height < MIN_HEIGHT
         self.set_class(tiny, "-tiny")
         # R first: on the smallest screen the one thing that must survive the cut is that R
@@ -173,12 +189,10 @@ class CockpitScreen(Screen[None]):
             if tiny
             else ""
         )
-        self.set_class(event.size.width < NARROW, "-narrow")
-        short = event.size.height < 30
+        self.set_class(width < NARROW, "-narrow")
+        short = height < 30
         self.set_class(short, "-short")
         self.query_one(MonitorPane).detailed = not short
-        if self.is_mounted:
-            self._show_all()
 
     # ------------------------------------------------------------ rendering
 
