@@ -136,12 +136,14 @@ EXPLAINED: dict[str, tuple[str, str]] = {
         " there, without waiting for the event loop",
     ),
     "incident: R → rollback child": (
-        "R is pressed the moment the incident's first frame shows; the cockpit starts its"
-        " probe, check and history loops right after that frame, and the key waits behind"
-        " that start-up work on the event loop (likely: the same R on a settled screen is the"
-        " idle R row; not profiled in this run)",
-        "starting the post-frame loops in small slices that yield to input, or handling R"
-        " before them",
+        "R is pressed by the harness the moment the incident's first frame shows (a person"
+        " reacts in 0.2 s or more); traced with a stack sampler, R then waits for Textual's"
+        " first layout after that frame (15-20 ms), and the rollback's supervisor, started as"
+        " the frame goes out, is still starting its Python when the job arrives; the redraws"
+        " and the late supervisor that doubled it were fixed (84 -> 39 ms median, CHANGELOG)",
+        "reading R on the input thread and handing it to the event loop ahead of Textual's"
+        " messages, and a supervisor started before the first frame on a machine with a core"
+        " to spare",
     ),
     "history hanging: R → rollback child": (
         "as for the incident's R: pressed on the first frame, behind the start-up work; the"
