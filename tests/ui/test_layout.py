@@ -9,15 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from cockpit.clock import FakeClock
+from cockpit.ui.app import make_app
 from cockpit.ui.render import CHECK_INDENT
 from cockpit.ui.screens.cockpit import CockpitScreen
 from cockpit.ui.widgets.metrics import MonitorPane
 from tests.support.ui import (
     INCIDENT_SCENES,
     SCENES,
+    SHOWCASE_PROFILE,
+    WALL,
     IncidentShowcase,
     Showcase,
     clock_shown,
+    new_session,
     record_check,
     text_of,
     wait_until,
@@ -195,3 +200,19 @@ async def test_the_record_and_report_paths_break_only_after_a_slash(
             assert all(part.endswith("/") for part in parts[:-1]), parts
         assert "".join(paths["record:"]).endswith(".jsonl")
         assert "".join(paths["report:"]).endswith("/DEPLOYMENT-REPORT.md")
+
+
+async def test_the_top_bar_names_the_service_as_resolved(tmp_path: Path) -> None:
+    """A service named by a reference showed as ``${var:SERVICE_NAME}`` in the top bar while
+    the panes showed the profile resolved."""
+    profile = tmp_path / "checkout.toml"
+    profile.write_text(
+        SHOWCASE_PROFILE.read_text().replace(
+            'service = "checkout"', 'service = "${var:SERVICE_NAME}"', 1
+        )
+    )
+    session = new_session(profile, tmp_path, FakeClock(WALL), {"SERVICE_NAME": "checkout-eu"})
+    app = make_app(session, clock=session.clock, run_loops=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "checkout v2.4 · checkout-eu · team-payments" in text_of(app, "#deployment")

@@ -30,7 +30,7 @@ from cockpit.ui.screens.dialogs import ConfirmDialog, ReasonDialog, TypeToConfir
 from cockpit.ui.widgets.metrics import MonitorPane
 from cockpit.ui.widgets.procedure import OperatorPane
 from cockpit.ui.widgets.text import Label
-from cockpit.ui.widgets.topbar import TopBar
+from cockpit.ui.widgets.topbar import TopBar, deployment_text
 
 NARROW = 220
 """Below this width the panes stack, each the full width: side by side, the Monitor's metric
@@ -95,6 +95,7 @@ class CockpitScreen(Screen[None]):
         self._loops_started = False
         self._fitted: tuple[int, int] | None = None
         """The terminal size the layout's classes were last set for (see _fit)."""
+        self._deployment = deployment_text(session.resolved)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A terminal that only watches has one key: q."""
@@ -223,7 +224,7 @@ class CockpitScreen(Screen[None]):
     def _show_all(self) -> None:
         state, now = self.session.state, self.clock.wall()
         nxt = next_action(state, now)
-        self.query_one(TopBar).show(state, now)
+        self.query_one(TopBar).show(state, now, self._deployment)
         self._show_panes(state, now, nxt)
         banner = self.query_one("#banner", Label)
         text, kind = render.banner(state)

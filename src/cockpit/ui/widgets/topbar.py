@@ -7,6 +7,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits
 
 from cockpit.engine import State
+from cockpit.profile import ResolvedProfile
+from cockpit.runner import Redactor
 from cockpit.ui import render
 from cockpit.ui.widgets.text import Label
 
@@ -34,14 +36,14 @@ class TopBar(Horizontal):
         yield Digits(CLOCK_BLANK, id="timer")
         yield Label(id="countdown")
 
-    def show(self, state: State, now: float) -> None:
-        """Update everything but the clock (phase changes, holds)."""
+    def show(self, state: State, now: float, deployment: str) -> None:
+        """Update everything but the clock (phase changes, holds). ``deployment``: its name,
+        service and owner as the profile resolved them (see :func:`deployment_text`)."""
         assert state.profile is not None
         self.query_one("#environment", Label).show(render.environment_text(state))
-        d = state.profile.deployment
         # A loop that stopped, or a lost lock, outranks the deployment's name.
         alarm = render.loop_alarm(state) or render.lock_alarm(state)
-        self.query_one("#deployment", Label).show(alarm or f"{d.name} · {d.service} · {d.owner}")
+        self.query_one("#deployment", Label).show(alarm or deployment)
         self.query_one("#phase", Label).show(render.phase_text(state))
         self.set_class(state.profile.is_production(), "-production")
         self.query_one("#t-label", Label).show("UTC" if state.t0 is None else "T")
@@ -62,3 +64,10 @@ class TopBar(Horizontal):
         if timer.value != text:
             timer.update(text)
         self.query_one("#countdown", Label).show(render.countdown_text(state, now))
+
+
+def deployment_text(resolved: ResolvedProfile) -> str:
+    """The deployment's name, service and owner with their references substituted (as the
+    panes show the profile), a secret among them redacted as everywhere."""
+    d = resolved.profile.deployment
+    return Redactor(resolved.secrets).redact(f"{d.name} · {d.service} · {d.owner}")
