@@ -154,6 +154,10 @@ class WatchedSession(Session):
     def flush(self) -> None:
         """Nothing is batched: a watcher records nothing."""
 
+    def warm_rollback(self) -> None:
+        """A watcher (and a joined or replaying terminal) starts no process: nothing to keep
+        warm for R here."""
+
     # ------------------------------------------------------------ following
 
     async def run_clock(self) -> None:

@@ -20,6 +20,7 @@ from cockpit.journal import read_journal
 from cockpit.session import Session
 from cockpit.ui.app import make_app
 from cockpit.ui.screens import cockpit as screen_module
+from cockpit.watch import WatchedSession
 from tests.support.pilot import HEALTHY, PROCESS_DEADLINE, Crew, phase, running
 from tests.support.ui import record_check, text_of, wait_until
 from tests.unit.test_session_incident import open_incident
@@ -215,3 +216,18 @@ def test_warm_rollback_keeps_a_supervisor_standing_by_in_an_incident(tmp_path: P
         assert session.processes.standby is not None
     finally:
         session.processes.close()
+
+
+def test_a_watcher_of_an_incident_keeps_no_supervisor_warm(tmp_path: Path) -> None:
+    """A terminal that watches, joins or replays an incident starts no process of its own:
+    the screen's early warm-up (at the first frame) must not start a supervisor there."""
+    live = open_incident(tmp_path)
+    live.flush()
+    watcher = WatchedSession.watch(live.journal_path)
+    assert watcher.state.is_incident
+    try:
+        watcher.warm_rollback()
+        assert watcher.processes.standby is None
+    finally:
+        watcher.processes.close()
+        live.processes.close()
