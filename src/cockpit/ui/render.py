@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.text import Span, Text
 
@@ -714,7 +715,7 @@ class KeyRow:
         line = Text()
         for entry in self.entries:
             used = line.cell_len
-            if used and used + len(entry.plain.rstrip(" ")) > width:
+            if used and used + cell_len(entry.plain.rstrip(" ")) > width:
                 line.rstrip()
                 yield line
                 line = Text()

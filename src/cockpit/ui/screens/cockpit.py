@@ -143,8 +143,7 @@ class CockpitScreen(Screen[None]):
             return
         self._loops_started = True
         self.start_clock()
-        if self.run_loops:
-            self.session.warm_rollback()  # first: R may come on the first frame
+        if self.run_loops:  # the rollback's supervisor is warm already (CockpitApp.on_ready)
             self.run_worker(self._run_loops(), group="loops", exit_on_error=False)
 
     async def _run_loops(self) -> None:
