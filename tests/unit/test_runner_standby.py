@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pytest
+
 from cockpit.runner import ProcessSpec, StandbySupervisor, start_process
+from cockpit.runner.supervise import WARM_AFTER
 
 
 def _alive(pid: int) -> bool:
@@ -53,3 +60,64 @@ def test_closing_a_standby_ends_it_without_running_anything(tmp_path: Path) -> N
     assert waiting.returncode == 0
     assert not _alive(waiting.pid)
     assert set(os.listdir(tmp_path)) == before
+
+
+def _maps(pid: int) -> str:
+    with open(f"/proc/{pid}/maps", encoding="ascii", errors="replace") as f:
+        return f.read()
+
+
+async def test_an_idle_standby_loads_what_its_run_needs_before_the_job(tmp_path: Path) -> None:
+    """ctypes (a shared library, visible in /proc/PID/maps) and the helpers are loaded while
+    the standby waits, not after the rollback's spawn, where they competed with the
+    rollback's own first process for the CPU."""
+    standby = StandbySupervisor()
+    waiting = standby._popen
+    assert waiting is not None
+    try:
+        deadline = time.monotonic() + 15
+        while "_ctypes" not in _maps(waiting.pid):
+            assert time.monotonic() < deadline, "the idle standby never loaded ctypes"
+            await asyncio.sleep(0.02)
+        # Still the same standby, still waiting: it runs its job as before.
+        handle = await start_process(
+            ProcessSpec(argv=("echo", "rolled back"), output_path=tmp_path / "o"),
+            standby=standby,
+        )
+        assert handle.supervisor_pid == waiting.pid
+        assert (await handle.wait()).ok
+    finally:
+        standby.close()
+
+
+@pytest.mark.parametrize("job_waiting", [True, False])
+def test_a_supervisor_whose_job_is_there_loads_nothing_first(job_waiting: bool) -> None:
+    """Started for a job (or given one within WARM_AFTER), the supervisor goes straight to
+    it: the spawn is never queued behind an import."""
+    read_end, write_end = os.pipe()
+    if job_waiting:
+        os.write(write_end, b"job")
+    probe = (
+        "import sys, time; sys.path.append(sys.argv[1]); import supervise;"
+        " t = time.monotonic(); supervise._warm_while_idle();"
+        " print('redact' in sys.modules, 'ctypes' in sys.modules, time.monotonic() - t)"
+    )
+    import cockpit.runner.supervise as supervise
+
+    try:
+        out = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", probe, os.path.dirname(supervise.__file__)],
+            stdin=read_end,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.split()
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    if job_waiting:
+        assert out[:2] == ["False", "False"]
+    else:
+        assert out[:2] == ["True", "True"]
+        assert float(out[2]) >= WARM_AFTER  # it waited for a job first
