@@ -7,6 +7,7 @@ clock (no probes run), so every timer is exact.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import threading
 from pathlib import Path
@@ -20,6 +21,7 @@ from cockpit.journal import read_journal
 from cockpit.session import Session
 from cockpit.ui.app import make_app
 from cockpit.ui.screens import cockpit as screen_module
+from cockpit.ui.widgets.metrics import MonitorPane
 from cockpit.watch import WatchedSession
 from tests.support.pilot import HEALTHY, PROCESS_DEADLINE, Crew, phase, running
 from tests.support.ui import record_check, text_of, wait_until
@@ -206,6 +208,62 @@ async def test_the_first_layout_is_drawn_once_and_the_rollback_is_warm_on_the_fi
         assert order == ["warm", "loops"]
         assert drawn == ["panes"]
         assert crew.app.screen.has_class("-narrow")  # 120 columns: the panes stack
+
+
+async def test_the_loops_imports_thread_is_started_before_the_first_frame(
+    crew: Crew, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starting a thread waits until it runs: at the first frame, under load, starting the
+    loops' import thread held the event loop up to 15 ms just when an R may come. It is
+    started idle before the first frame and released after it; no thread is started then."""
+    at_ready: list[str] = []
+    original_ready = type(crew.app).on_ready
+
+    def on_ready(app: object) -> None:
+        at_ready.extend(t.name for t in threading.enumerate())
+        original_ready(app)  # type: ignore[arg-type]
+
+    to_thread: list[object] = []
+
+    async def no_to_thread(func: object, /, *args: object, **kwargs: object) -> None:
+        to_thread.append(func)
+
+    started: list[str] = []
+
+    async def loop(name: str) -> None:
+        started.append(name)
+
+    monkeypatch.setattr(type(crew.app), "on_ready", on_ready)
+    monkeypatch.setattr(asyncio, "to_thread", no_to_thread)
+    monkeypatch.setattr(screen_module, "preload_loops", lambda: None)
+    for name in ("run_history", "run_probes", "run_checklist", "run_clock"):
+        monkeypatch.setattr(crew.session, name, functools.partial(loop, name))
+    crew.app.run_loops = True
+    async with crew.app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: len(started) == 4, "the loops started")
+        assert "cockpit-preload" in at_ready
+        assert to_thread == []
+    await crew.session.close()
+
+
+async def test_a_refit_to_the_same_room_draws_nothing(crew: Crew) -> None:
+    """The pane and the body around it both hear of a new size in one layout: the second
+    refit, to the same room, drew the pane again for nothing."""
+    async with running(crew) as pilot:
+        await pilot.pause()
+        monitor = crew.app.screen.query_one(MonitorPane)
+        shown: list[int] = []
+        original = monitor.show
+        monitor.show = lambda *a, **k: (shown.append(1), original(*a, **k))[1]  # type: ignore[method-assign]
+        monitor.refit()
+        monitor.refit()
+        assert shown == []
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert shown  # a new room: drawn again
+        before = len(shown)
+        monitor.refit()
+        assert len(shown) == before
 
 
 def test_warm_rollback_keeps_a_supervisor_standing_by_in_an_incident(tmp_path: Path) -> None:

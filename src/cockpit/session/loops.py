@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Protocol
@@ -42,6 +43,55 @@ def preload() -> None:
     import cockpit.probes
     import cockpit.probes.base
     import cockpit.probes.history  # noqa: F401
+
+
+class Preload:
+    """Work on a thread that is started early, idle, and released later (the loops' imports).
+
+    Starting a thread waits until the new thread runs. At an incident's first frame, under
+    load, that wait (``asyncio.to_thread`` starting the default executor's thread) held the
+    event loop for up to 15 ms, right when an R may come (faulthandler traces of
+    ``benchmarks/incident.py``). This thread is started before the first frame, where it
+    costs R nothing, and released after it, which costs the event loop nothing.
+    """
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self._work = work
+        self._go = threading.Event()
+        self._cancelled = False
+        self._loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[None] = self._loop.create_future()
+        """Set when the work is done (with its exception, if it raised)."""
+        threading.Thread(target=self._run, name="cockpit-preload", daemon=True).start()
+
+    def release(self) -> None:
+        """Let the work begin."""
+        self._go.set()
+
+    def cancel(self) -> None:
+        """Never do the work (the screen went away first); the thread ends."""
+        self._cancelled = True
+        self._go.set()
+
+    def _run(self) -> None:
+        self._go.wait()
+        if self._cancelled:
+            return
+        error: BaseException | None = None
+        try:
+            self._work()
+        except BaseException as exc:  # handed to whoever awaits it, on the event loop
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the event loop closed meanwhile
+            self._loop.call_soon_threadsafe(self._finish, error)
+
+    def _finish(self, error: BaseException | None) -> None:
+        if self.done.done():
+            return
+        if error is None:
+            self.done.set_result(None)
+        else:
+            self.done.set_exception(error)
 
 
 CHECK_INTERVAL = 10.0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -24,6 +23,7 @@ from cockpit.guide import KEYS, Next, keys_for, manual_pending, next_action
 from cockpit.journal import Actor
 from cockpit.runner import OutputSource
 from cockpit.session import Session
+from cockpit.session.loops import Preload
 from cockpit.session.loops import preload as preload_loops
 from cockpit.ui import MIN_HEIGHT, MIN_WIDTH, render
 from cockpit.ui.screens.dialogs import ConfirmDialog, ReasonDialog, TypeToConfirmDialog
@@ -42,6 +42,10 @@ CATCH_UP_KEEP = 256 * 1024
 """When further behind than this, the output pane skips ahead to the newest bytes."""
 TICK_AFTER = 0.002
 """The tick lands this long after the timer's next whole second (see _schedule_tick)."""
+
+
+def _preload_loops() -> None:
+    preload_loops()  # looked up when called: a test may replace it
 
 
 class Body(Horizontal):
@@ -93,6 +97,7 @@ class CockpitScreen(Screen[None]):
         self._pending_events: list[Event] = []
         self._redraw_pending = False
         self._loops_started = False
+        self._preload: Preload | None = None
         self._fitted: tuple[int, int] | None = None
         """The terminal size the layout's classes were last set for (see _fit)."""
         self._deployment = deployment_text(session.resolved)
@@ -130,6 +135,8 @@ class CockpitScreen(Screen[None]):
         # now for a screen mounted later.
         if getattr(self.app, "ready", True):
             self.call_after_refresh(self.start_loops)
+        elif self.run_loops:  # its thread starts now, before the first frame (see Preload)
+            self._preload = Preload(_preload_loops)
 
     def start_clock(self) -> None:
         """Show the time: from the frame after the first one on (see TopBar)."""
@@ -149,7 +156,10 @@ class CockpitScreen(Screen[None]):
     async def _run_loops(self) -> None:
         # The probes' modules (httpx among them: about 0.04 s) are imported on a thread, so
         # that an R pressed on the first frame is handled at once, not after the imports.
-        await asyncio.to_thread(preload_loops)
+        preload = self._preload or Preload(_preload_loops)
+        self._preload = preload
+        preload.release()
+        await preload.done
         self.run_worker(self.session.run_history(), group="history", exit_on_error=False)
         self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)
         self.run_worker(self.session.run_checklist(), group="checks", exit_on_error=False)
@@ -162,6 +172,8 @@ class CockpitScreen(Screen[None]):
             self._follow(Path(str(event.body["output"])), event)
 
     def on_unmount(self) -> None:
+        if self._preload is not None:
+            self._preload.cancel()  # a no-op once released
         if self._on_events in self.session.listeners:
             self.session.listeners.remove(self._on_events)
 

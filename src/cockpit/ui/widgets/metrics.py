@@ -66,6 +66,8 @@ class MonitorPane(Vertical):
         self.detailed = True
         """Whether there is room for per-metric verdict lines."""
         self._shown_with: tuple[State, float, Profile, bool] | None = None
+        self._fitted_to: tuple[int, int | None] | None = None
+        """The width and room of the last drawing: a refit to the same room is skipped."""
         self.history: HistoryShown | None = None
         """Another history than the state's for the rows (a replay's Prometheus history)."""
 
@@ -83,6 +85,7 @@ class MonitorPane(Vertical):
         self._shown_with = (state, now, resolved, your_turn)
         width = self.content_region.width or 60
         room = self._room()
+        self._fitted_to = (width, room)
         detailed = self.detailed
         # Empty parts take no rows: at 80x24 every row counts.
         used = self._show_task_and_verdict(state, now, resolved, width, detailed=detailed)
@@ -109,7 +112,14 @@ class MonitorPane(Vertical):
         self.refit()
 
     def refit(self) -> None:
-        """Show again what was last shown, fitted to the room there is now."""
+        """Show again what was last shown, fitted to the room there is now.
+
+        Both this pane and the body around it hear of a new size, usually in the same layout:
+        drawn twice, the pane held the event loop twice as long, at the first frame too,
+        where an R may be waiting (faulthandler traces of ``benchmarks/incident.py``).
+        """
+        if (self.content_region.width or 60, self._room()) == self._fitted_to:
+            return  # the same room: the rows and the verdict would be drawn the same
         if self._shown_with is not None:
             state, now, resolved, your_turn = self._shown_with
             self.show(state, now, resolved, your_turn=your_turn)
