@@ -589,8 +589,9 @@ class Fold:
     :meth:`_count` must do what it does.
     """
 
-    def __init__(self) -> None:
-        self._state = State()
+    def __init__(self, state: State | None = None) -> None:
+        """Fold on from ``state`` (changed in place; default: a new session's)."""
+        self._state = State() if state is None else state
         self._history: dict[str, deque[Mapping[str, Any]]] = {}
         """Per metric, the samples not built yet that its history will hold."""
         self._last: dict[int, tuple[MetricWindow, Mapping[str, Any], bool]] = {}
