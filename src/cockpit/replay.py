@@ -9,22 +9,28 @@ a replay exactly. :class:`ReplaySession` is the read-only session the screen sho
 clock is the replayed wall time.
 
 A damaged journal is replayed up to the last record that verifies; what follows the damage
-is never read as fact (:func:`read_replayable`).
+is never read as fact (:func:`read_indexed`). A day-long journal is not held in memory (1.1
+GB of records, measured): the replay keeps where its records lie and reads them again, each
+block verified again against the hashes it read the first time (``cockpit.journal.index``).
 """
 
 from __future__ import annotations
 
+import bisect
 import copy
 import math
 import os
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from cockpit.clock import SystemClock
-from cockpit.engine import State, apply, events_from_records
+from cockpit.engine import Fold, State, apply, events_from_records
 from cockpit.engine.kinds import Kind
 from cockpit.journal import JournalUnreadable, Record, VerifyReport, read_verified_prefix
+from cockpit.journal.index import JournalIndex
 from cockpit.replay_history import (
     ReplayHistory,
     Status,
@@ -133,18 +139,113 @@ def read_replayable(path: Path) -> tuple[list[Record], Damage | None]:
     return records, damage
 
 
+def read_indexed(path: Path) -> tuple[JournalIndex, Damage | None]:
+    """An index of the records of a journal that verify (see :class:`JournalIndex`: it holds
+    their places in the file, and the :data:`LANDMARKS`), and the damage after them if any.
+
+    Raises:
+        JournalUnreadable: missing, not a regular file, not a journal, or nothing verifies.
+    """
+    index, report = JournalIndex.build(path, keep=lambda record: record.kind in LANDMARKS)
+    damage = _damage(report)
+    if not index.count:
+        why = damage.describe(0) if damage else "the journal is empty"
+        raise JournalUnreadable(path, f"nothing to replay: {why}")
+    return index, damage
+
+
 def _damage(report: VerifyReport) -> Damage | None:
     if report.first_bad_seq is None:
         return None
     return Damage(report.first_bad_seq, report.reason or "damaged", report.torn_tail)
 
 
+LANDMARKS = frozenset(
+    {*DECISIONS, Kind.EXECUTION_STARTED, Kind.PROCESS_STARTED, Kind.ROLLBACK_COMMAND_FINISHED}
+)
+"""The records a replay keeps in memory (with their positions): the decisions, T0, and the
+processes started and finished (their headers are shown, and their output once they
+finished). A handful per step, never the samples: the rest is read again from the journal."""
+
+MAX_CHECKPOINTS = 32
+"""Kept copies of the state, at most: spread over the whole journal (at least
+:data:`CHECKPOINT_EVERY` records apart), so that memory does not grow with its length."""
+FINE_CHECKPOINTS = 16
+"""Copies kept, at most, between two of those while stepping back through them, when they are
+more than :data:`CHECKPOINT_EVERY` records apart (a day-long journal: 2,700): a step back
+then refolds a sixteenth of that distance, not all of it. A copy costs about as much as
+folding 100 records (10 ms, measured on 16 metrics), so closer checkpoints get no ladder."""
+
+
+class Records(Protocol):
+    """A journal's verified records as a replay reads them: a list in memory (tests) or a
+    :class:`JournalIndex` that reads them again from the file."""
+
+    @property
+    def count(self) -> int:
+        """Records (positions ``1 .. count``)."""
+
+    @property
+    def first(self) -> Record:
+        """The first record."""
+
+    @property
+    def last(self) -> Record:
+        """The last record."""
+
+    @property
+    def kept(self) -> list[tuple[int, Record]]:
+        """``(position, record)`` of the :data:`LANDMARKS`, in order."""
+
+    def read(self, start: int, stop: int) -> Iterator[Record]:
+        """The records at positions ``start + 1 .. stop``."""
+
+    def count_at_or_before(self, wall: float) -> int:
+        """How many records have a wall time at or before ``wall``."""
+
+
+class RecordList:
+    """Records held in a list (a short journal, or a test's)."""
+
+    def __init__(self, records: Sequence[Record]) -> None:
+        self._records = records
+        self._walls = [r.wall for r in records]
+        self.kept = [(n, r) for n, r in enumerate(records, start=1) if r.kind in LANDMARKS]
+
+    @property
+    def count(self) -> int:
+        """Records in the list."""
+        return len(self._records)
+
+    @property
+    def first(self) -> Record:
+        """The first record."""
+        return self._records[0]
+
+    @property
+    def last(self) -> Record:
+        """The last record."""
+        return self._records[-1]
+
+    def read(self, start: int, stop: int) -> Iterator[Record]:
+        """The records at positions ``start + 1 .. stop``."""
+        return iter(self._records[max(0, start) : stop])
+
+    def count_at_or_before(self, wall: float) -> int:
+        """How many records have a wall time at or before ``wall`` (they are in time order)."""
+        return bisect.bisect_right(self._walls, wall)
+
+
 class Replayer:
     """The fold of a journal's first records, and the replayed wall time.
 
+    The records are read again from the journal as the replay moves (:class:`JournalIndex`),
+    and the state is folded from the nearest kept copy: what it holds does not grow with the
+    journal (at most :data:`MAX_CHECKPOINTS` + :data:`FINE_CHECKPOINTS` states).
+
     Attributes:
-        records: The records that verify, in order.
-        position: How many records are folded into :attr:`state` (1 .. ``len(records)``).
+        source: The records that verify, in order.
+        position: How many records are folded into :attr:`state` (1 .. :attr:`last`).
         wall: The replayed wall time: from the last folded record's time up to (not including)
             the next one's.
         state: The fold of the first ``position`` records.
@@ -152,16 +253,19 @@ class Replayer:
         playing: Whether :meth:`advance` moves the replay.
     """
 
-    def __init__(self, records: list[Record]) -> None:
-        if not records:
+    def __init__(self, records: Sequence[Record] | Records) -> None:
+        source: Records = RecordList(records) if isinstance(records, Sequence) else records
+        if source.count == 0:
             raise ValueError("a replay needs at least one record")
-        self.records = records
-        self._walls = [r.wall for r in records]
+        self.source = source
         self.state = State()
         self.position = 0
+        self._record = source.first
+        self._every = max(CHECKPOINT_EVERY, math.ceil(source.count / MAX_CHECKPOINTS))
         self._checkpoints: dict[int, State] = {0: State()}
+        self._fine: dict[int, State] = {}
         self._fold_to(1)
-        self.wall = records[0].wall
+        self.wall = source.first.wall
         self.speed = SPEEDS[0]
         self.playing = False
 
@@ -170,7 +274,7 @@ class Replayer:
     @property
     def last(self) -> int:
         """The last record's position."""
-        return len(self.records)
+        return self.source.count
 
     @property
     def at_end(self) -> bool:
@@ -180,19 +284,40 @@ class Replayer:
     @property
     def record(self) -> Record:
         """The last record folded in."""
-        return self.records[self.position - 1]
+        return self._record
+
+    @property
+    def first_wall(self) -> float:
+        """The first record's wall time."""
+        return self.source.first.wall
+
+    @property
+    def last_wall(self) -> float:
+        """The last record's wall time."""
+        return self.source.last.wall
 
     @property
     def t0(self) -> float | None:
         """T0 of the whole session (GO, or the incident's declaration), if it had one."""
-        for record in self.records:
+        for _, record in self.source.kept:
             if record.kind in (Kind.EXECUTION_STARTED, Kind.INCIDENT_DECLARED):
                 return record.wall
         return None
 
+    @property
+    def landmarks(self) -> list[tuple[int, Record]]:
+        """``(position, record)`` of the :data:`LANDMARKS`, in order."""
+        return self.source.kept
+
+    @property
+    def held(self) -> int:
+        """States this replay holds (the checkpoints and its own): bounded, whatever the
+        journal's length."""
+        return len(self._checkpoints) + len(self._fine) + 1
+
     def decisions(self) -> list[int]:
         """The positions of the decision records (see :data:`DECISIONS`)."""
-        return [n for n, r in enumerate(self.records, start=1) if r.kind in DECISIONS]
+        return [n for n, r in self.source.kept if r.kind in DECISIONS]
 
     # ------------------------------------------------------------ moving
 
@@ -204,7 +329,7 @@ class Replayer:
         """To record ``n`` (clamped to the journal), at its time."""
         n = max(1, min(self.last, n))
         self._fold_to(n)
-        self.wall = self.records[n - 1].wall
+        self.wall = self._record.wall
 
     def next_decision(self) -> bool:
         """To the next decision record after this one; False when there is none."""
@@ -221,14 +346,15 @@ class Replayer:
         Returns:
             The T+ reached, in seconds (after clamping).
         """
-        origin = self.t0 if self.t0 is not None else self._walls[0]
+        t0 = self.t0
+        origin = t0 if t0 is not None else self.first_wall
         self.go_to_wall(origin + seconds)
         return self.wall - origin
 
     def go_to_wall(self, wall: float) -> None:
         """To the wall time ``wall`` (clamped to the journal's first and last record)."""
-        wall = max(self._walls[0], min(self._walls[-1], wall))
-        n = max(1, _count_at_or_before(self._walls, wall))
+        wall = max(self.first_wall, min(self.last_wall, wall))
+        n = max(1, self.source.count_at_or_before(wall))
         self._fold_to(n)
         self.wall = wall
 
@@ -259,8 +385,8 @@ class Replayer:
             return 0
         before = self.position
         target = self.wall + real_seconds * self.speed
-        if target >= self._walls[-1]:
-            self.go_to_wall(self._walls[-1])
+        if target >= self.last_wall:
+            self.go_to_wall(self.last_wall)
             self.go_to_record(self.last)
             self.playing = False
         else:
@@ -271,18 +397,37 @@ class Replayer:
 
     def _fold_to(self, n: int) -> None:
         """Make :attr:`state` the fold of the first ``n`` records, in place (the session and
-        its screen hold this one ``State``)."""
+        its screen hold this one ``State``).
+
+        Raises:
+            JournalError: the journal cannot be read again as it verified; the state is then
+                the fold of the records read before (``position`` says how many).
+        """
+        fine: set[int] = set()
         if n < self.position:
-            base = max(k for k in self._checkpoints if k <= n)
-            _become(self.state, _copy(self._checkpoints[base]))
+            base = max(k for k in (*self._checkpoints, *self._fine) if k <= n)
+            _become(self.state, _copy(self._checkpoints.get(base) or self._fine[base]))
             self.position = base
-        for index in range(self.position, n):
-            for event in events_from_records([self.records[index]]):
-                apply(self.state, event)
-            done = index + 1
-            if done % CHECKPOINT_EVERY == 0 and done not in self._checkpoints:
-                self._checkpoints[done] = _copy(self.state)
-        self.position = n
+            # The checkpoints keep states, not records: the one at ``base`` is read again.
+            self._record = next(self.source.read(base - 1, base), self.source.first)
+            if base not in self._fine and n - base > CHECKPOINT_EVERY:
+                # Stepping back again comes this way: keep copies on the way down to it.
+                self._fine.clear()
+                gap = math.ceil((n - base) / FINE_CHECKPOINTS)
+                fine = set(range(base + gap, n, gap))
+        if n == self.position:
+            return
+        folding = Fold(self.state)
+        try:
+            for done, record in enumerate(self.source.read(self.position, n), self.position + 1):
+                folding.add(record)
+                self.position, self._record = done, record
+                if done % self._every == 0 and done not in self._checkpoints:
+                    self._checkpoints[done] = _copy(folding.state)
+                elif done in fine:
+                    self._fine[done] = _copy(folding.state)
+        finally:
+            folding.state  # noqa: B018  (builds the samples the state keeps)
 
 
 def fold(records: list[Record]) -> State:
@@ -291,12 +436,6 @@ def fold(records: list[Record]) -> State:
     for event in events_from_records(records):
         apply(state, event)
     return state
-
-
-def _count_at_or_before(walls: list[float], wall: float) -> int:
-    import bisect
-
-    return bisect.bisect_right(walls, wall)
 
 
 def _copy(state: State) -> State:
@@ -353,13 +492,14 @@ class ReplaySession(WatchedSession):
             JournalUnreadable: missing, not a file, not a journal, or no session in it.
         """
         path = Path(journal_path)
-        records, damage = read_replayable(path)
-        if records[0].kind != Kind.SESSION_STARTED:
+        index, damage = read_indexed(path)
+        first = index.first
+        if first.kind != Kind.SESSION_STARTED:
             raise JournalUnreadable(path, "not a session journal (no session.started record)")
-        replayer = Replayer(records)
+        replayer = Replayer(index)
         start = Replay()
-        start.add(records[0])  # the session as it opened; the replayer moves it on
-        last = records[-1]  # the last record that verifies; none after damage
+        start.add(first)  # the session as it opened; the replayer moves it on
+        last = index.last  # the last record that verifies; none after damage
         session = cls.from_replay(path, start, last.seq, last.hash, clock=ReplayClock(replayer))
         assert isinstance(session, ReplaySession)
         session.replayer = replayer
@@ -367,8 +507,8 @@ class ReplaySession(WatchedSession):
         replayer.state = session.state  # one State: the session's, which the screen reads
         session.damage = damage
         session.read_only_reason = "this is a replay of the journal; nothing here acts"
-        first, end = replay_range(session.profile, records[0].wall, last.wall)
-        session.history = pending(session.profile, first, end, wanted=prometheus)
+        since, end = replay_range(session.profile, first.wall, last.wall)
+        session.history = pending(session.profile, since, end, wanted=prometheus)
         return session
 
     @property
@@ -411,5 +551,6 @@ __all__ = [
     "TimeError",
     "fold",
     "parse_t_plus",
+    "read_indexed",
     "read_replayable",
 ]

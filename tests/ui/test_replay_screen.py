@@ -157,3 +157,22 @@ async def test_a_damaged_journal_is_replayed_up_to_the_damage_and_says_so(
         assert "the replay stops at record 24" in notice
         assert "✘" in text_of(app, "#timeline")
         assert session.state == fold(read_journal(journal)[:24])
+
+
+async def test_a_journal_changed_during_the_replay_stops_it_and_says_so(
+    journal: Path, tmp_path: Path
+) -> None:
+    copied = tmp_path / "changed.jsonl"
+    copied.write_bytes(journal.read_bytes())
+    records = read_journal(copied)
+    app, session, _ = _replay(copied)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("right")
+        change_a_byte(copied, len(records) - 1)  # after the replay verified it
+        await pilot.press("g")
+        await pilot.press(*"9:00", "enter")  # past the end: reads the changed record
+        notice = text_of(app, "#notice")
+        assert "changed after the replay verified it" in notice, notice
+        position = session.replayer.position
+        assert position < len(records) - 1
+        assert session.state == fold(records[:position])

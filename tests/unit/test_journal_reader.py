@@ -87,7 +87,7 @@ def scan(data: bytes, anchors: bytes | None = None, head: tuple[int, str] | None
         reading = _records(path, expected_head=head)
         while True:
             try:
-                records.append(next(reading))
+                records.append(next(reading)[1])  # (offset, record)
             except StopIteration as end:
                 return Scanned(end.value, records)
 

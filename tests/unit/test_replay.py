@@ -13,7 +13,7 @@ import pytest
 
 from cockpit.engine import Phase, State
 from cockpit.engine.kinds import Kind
-from cockpit.journal import JournalUnreadable, read_journal
+from cockpit.journal import JournalDamaged, JournalUnreadable, read_journal
 from cockpit.replay import (
     DECISIONS,
     Replayer,
@@ -21,6 +21,7 @@ from cockpit.replay import (
     TimeError,
     fold,
     parse_t_plus,
+    read_indexed,
     read_replayable,
 )
 from tests.support.replay import change_a_byte, recorded_journal
@@ -231,3 +232,57 @@ def test_the_first_record_damaged_leaves_nothing_to_replay(
     change_a_byte(path, 1)
     with pytest.raises(JournalUnreadable, match="nothing to replay: journal damaged at record 1"):
         ReplaySession.open(path)
+
+
+@pytest.mark.parametrize("scene", SCENES)
+def test_a_replay_read_again_from_the_file_is_the_fold_at_every_record(
+    scene: str, journals: dict[str, tuple[Path, State]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small blocks and few checkpoints, so that a short journal crosses every boundary: the
+    # index halves itself twice, stepping back builds the fine ladder.
+    monkeypatch.setattr("cockpit.journal.index.FIRST_BLOCK", 2)
+    monkeypatch.setattr("cockpit.journal.index.MAX_BLOCKS", 8)
+    monkeypatch.setattr("cockpit.replay.CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr("cockpit.replay.MAX_CHECKPOINTS", 4)
+    path, live_end = journals[scene]
+    records = read_journal(path)
+    index, damage = read_indexed(path)
+    assert damage is None and index.count == len(records) and index.blocks <= 8
+    assert index.block > 2  # halved
+    assert index.kept == [
+        (n, r)
+        for n, r in enumerate(records, 1)
+        if r.kind in DECISIONS
+        or r.kind in (Kind.EXECUTION_STARTED, Kind.PROCESS_STARTED, Kind.ROLLBACK_COMMAND_FINISHED)
+    ]
+    replayer, listed = Replayer(index), Replayer(records)
+    assert replayer.t0 == listed.t0 and replayer.decisions() == listed.decisions()
+    replayer.go_to_record(len(records))
+    assert replayer.state == live_end and replayer.record == records[-1]
+    for n in range(len(records) - 1, 0, -1):
+        replayer.step(-1)
+        assert replayer.state == fold(records[:n]), f"back to record {n}"
+        assert (replayer.record, replayer.wall) == (records[n - 1], records[n - 1].wall)
+    assert replayer.held <= 4 + 1 + 16 + 1
+    for record in records:  # by time: the same record reached as with the whole list
+        replayer.go_to_wall(record.wall)
+        listed.go_to_wall(record.wall)
+        assert (replayer.position, replayer.wall) == (listed.position, listed.wall)
+        assert replayer.state == listed.state
+
+
+def test_a_journal_changed_after_it_was_read_is_not_replayed_further(
+    journals: dict[str, tuple[Path, State]], tmp_path: Path
+) -> None:
+    path = tmp_path / "changed.jsonl"
+    path.write_bytes(journals["rolled-back"][0].read_bytes())
+    records = read_journal(path)
+    session = ReplaySession.open(path, prometheus=False)
+    replayer = session.replayer
+    replayer.go_to_record(len(records) // 2)
+    change_a_byte(path, len(records) - 2)  # after the replay verified the journal
+    with pytest.raises(JournalDamaged, match="changed after the replay verified it"):
+        replayer.go_to_record(len(records))
+    # Nothing from the changed block was folded in: the state is still a fold of the records.
+    assert replayer.position < len(records) - 2
+    assert session.state == fold(records[: replayer.position])

@@ -23,7 +23,7 @@ from cockpit.engine.verdict import (
 )
 from cockpit.journal.records import Record
 from cockpit.profile.models import Metric, Profile, Step
-from cockpit.sample import Sample, Status, status_of
+from cockpit.sample import STATUSES, Sample, Status, status_of
 
 HISTORY = 120
 """Samples kept per metric for the sparkline."""
@@ -589,8 +589,9 @@ class Fold:
     :meth:`_count` must do what it does.
     """
 
-    def __init__(self) -> None:
-        self._state = State()
+    def __init__(self, state: State | None = None) -> None:
+        """Fold on from ``state`` (changed in place; default: a new session's)."""
+        self._state = State() if state is None else state
         self._history: dict[str, deque[Mapping[str, Any]]] = {}
         """Per metric, the samples not built yet that its history will hold."""
         self._last: dict[int, tuple[MetricWindow, Mapping[str, Any], bool]] = {}
@@ -622,25 +623,33 @@ class Fold:
         verifying: dict[str, MetricWindow] = {}
         if rb is not None and rb.verify_started is not None and rb.verdict is None:
             verifying = rb.counters
+        metrics, history, last = state.metrics, self._history, self._last
         for items in record.body.values():
             for item in items:
                 state.event_count += 1
                 metric_id = str(item["id"])
-                status = status_of(item)
+                # status_of, without a call for each of a day's 1.4 million samples
+                status = STATUSES.get(item["status"]) or status_of(item)
+                if status is Status.PASS:
+                    value = item.get("value")
+                    if value is not None and not math.isfinite(float(value)):
+                        status = Status.ERROR
                 at = float(item["at"])
-                ms = state.metrics.get(metric_id)
+                ms = metrics.get(metric_id)
                 if ms is None or profile is None:
                     continue
-                pending = self._history.get(metric_id)
+                pending = history.get(metric_id)
                 if pending is None:
-                    pending = self._history[metric_id] = deque(maxlen=ms.history.maxlen)
+                    pending = history[metric_id] = deque(maxlen=ms.history.maxlen)
                 pending.append(item)
                 counted = judged.get(metric_id)
                 if counted is not None and at >= started:
                     # The window's judge is counted again once, when the samples are built.
                     counted.count(status, profile.metric(metric_id))
-                    self._last[id(counted)] = (counted, item, False)
+                    last[id(counted)] = (counted, item, False)
                     self._judge_again = True
+                if not verifying:
+                    continue
                 counter = verifying.get(metric_id)
                 if counter is not None and rb is not None and at >= (rb.verify_started or 0.0):
                     metric = profile.metric(metric_id)

@@ -19,7 +19,7 @@ from cockpit.engine import Fold, State
 from cockpit.engine.kinds import Kind
 from cockpit.journal import Actor, Record
 from cockpit.profile.models import Profile
-from cockpit.sample import Sample, Status, status_of
+from cockpit.sample import STATUSES, Sample, Status, status_of
 
 
 class NotASession(ValueError):
@@ -94,19 +94,25 @@ class MetricSummary:
 
     def add(self, sample: Seen) -> None:
         """Count one sample in."""
+        self.count_in(sample.status, sample.value, sample.measured_at, sample.item)
+
+    def count_in(
+        self, status: Status, value: float | None, measured_at: float, item: Mapping[str, Any]
+    ) -> None:
+        """Count one sample in, given as its parts (:func:`load_session` builds no
+        :class:`Seen` for the 1.4 million samples of a day)."""
         self.count += 1
-        self.statuses[sample.status] += 1
-        value = sample.value
+        self.statuses[status] += 1
         if value is not None:
             if self.low is None or value < self.low:
                 self.low = value
             if self.high is None or value > self.high:
                 self.high = value
-        self.last_item = sample.item
-        if sample.status is not Status.PASS and (
-            self.first_not_pass is None or sample.measured_at < self.first_not_pass
+        self.last_item = item
+        if status is not Status.PASS and (
+            self.first_not_pass is None or measured_at < self.first_not_pass
         ):
-            self.first_not_pass = sample.measured_at
+            self.first_not_pass = measured_at
 
 
 @dataclass
@@ -373,6 +379,58 @@ def compact(body: Any) -> str:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
 
 
+def _count_samples(
+    record: Record,
+    windows: list[JudgedWindow],
+    minutes: dict[tuple[int, str], MetricSummary],
+    live: dict[str, LiveSeries] | None,
+) -> None:
+    """Count a record's samples into the judged windows, the minutes of the health log and an
+    incident's live series: what :meth:`JudgedWindow.add`, :meth:`MetricSummary.add` and
+    :meth:`LiveSeries.add` do for each :class:`Seen`, without building one (a day of 16
+    metrics is 1.4 million samples: building each, and calling through each window, was
+    most of the cost of a report; measured, see BENCHMARKS.md)."""
+    spans = [
+        (w.samples, w.opened.wall, math.inf if w.closed is None else w.closed.wall) for w in windows
+    ]
+    items: Iterable[Mapping[str, Any]]
+    if record.kind == Kind.SAMPLE:
+        items = (record.body,)
+    else:
+        items = [item for batch in record.body.values() for item in batch]
+    minute_of: dict[float, int] = {}
+    isfinite, statuses, passed = math.isfinite, STATUSES, Status.PASS
+    for item in items:
+        # As _seen_item, in its order (a bad item fails the same way).
+        value = item.get("value")
+        if value is not None:
+            value = float(value)
+            if not isfinite(value):
+                value = None
+        metric_id = str(item["id"])
+        status = statuses.get(item["status"]) or status_of(item)
+        if status is passed and value is None and item.get("value") is not None:
+            status = Status.ERROR  # as status_of: a value that is not finite is never a PASS
+        at = float(item["at"])
+        for samples, opened, closed in spans:
+            summary = samples.get(metric_id)
+            if summary is not None and not at < opened and not at > closed:
+                summary.count_in(status, value, at, item)
+        start = minute_of.get(at)
+        if start is None:
+            start = minute_of[at] = int(at // 60) * 60
+        minute = (start, metric_id)
+        summary = minutes.get(minute)
+        if summary is None:
+            summary = minutes[minute] = MetricSummary()
+        summary.count_in(status, value, at, item)
+        if live is not None:
+            series = live.get(metric_id)
+            if series is None:
+                series = live[metric_id] = LiveSeries()
+            series.add(at, value)
+
+
 def load_session(records: Iterable[Record], journal_path: str | None = None) -> SessionRecord:
     """Fold verified records, as they are read, into a :class:`SessionRecord`.
 
@@ -385,7 +443,7 @@ def load_session(records: Iterable[Record], journal_path: str | None = None) -> 
     windows = _Windows()
     minutes: dict[tuple[int, str], MetricSummary] = {}
     live: dict[str, LiveSeries] | None = None  # only an incident's report draws its samples
-    recent: deque[list[Seen]] = deque(maxlen=RECENT_BATCHES)
+    recent: deque[Record] = deque(maxlen=RECENT_BATCHES)
     opened: JudgedWindow | None = None
     count = 0
     last_hash = ""
@@ -401,21 +459,8 @@ def load_session(records: Iterable[Record], journal_path: str | None = None) -> 
         try:
             fold.add(record)
             if record.kind in _SAMPLE_KINDS:
-                recent.append([])
-                for sample in _seen(record):
-                    recent[-1].append(sample)
-                    for window in windows.windows:
-                        window.add(sample)
-                    minute = (int(sample.measured_at // 60) * 60, sample.id)
-                    summary = minutes.get(minute)
-                    if summary is None:
-                        summary = minutes[minute] = MetricSummary()
-                    summary.add(sample)
-                    if live is not None:
-                        series = live.get(sample.id)
-                        if series is None:
-                            series = live[sample.id] = LiveSeries()
-                        series.add(sample.measured_at, sample.value)
+                recent.append(record)
+                _count_samples(record, windows.windows, minutes, live)
             else:
                 state = fold.state
                 if record.kind == Kind.SESSION_STARTED:
@@ -427,7 +472,7 @@ def load_session(records: Iterable[Record], journal_path: str | None = None) -> 
             ) from exc
         if opened is not None:  # samples recorded before it, measured after it opened
             for batch in recent:
-                for sample in batch:
+                for sample in _seen(batch):
                     opened.add(sample)
             opened = None
     if count == 0:

@@ -185,8 +185,9 @@ def _records(
     skip_all: bool = False,
     unanchored: bool = False,
     expected_head: tuple[int, str] | None = None,
-) -> Generator[Record, None, Scan]:
-    """Verify a journal as it is read: yield each record that verifies, return the scan.
+) -> Generator[tuple[int, Record], None, Scan]:
+    """Verify a journal as it is read: yield each record that verifies with the byte offset
+    of its line, return the scan.
 
     Args:
         path: The journal.
@@ -292,9 +293,10 @@ def _records(
             count = expected
             prev = digest
             last_line = line
+            offset = good_length
             good_length += len(line) + 1
             if record is not None:
-                yield record
+                yield offset, record
         else:
             remainder = journal_lines.remainder
             if remainder:
@@ -387,7 +389,7 @@ def scan_journal(
     records = _records(path, skip=skip, unanchored=unanchored)
     while True:
         try:
-            record = next(records)
+            _, record = next(records)
         except StopIteration as end:
             scan: Scan = end.value
             return scan
@@ -420,7 +422,14 @@ def iter_journal(
         JournalDamaged: the chain or its anchors do not verify, or the last line is torn.
         JournalUnreadable: the file is missing, not a regular file, not readable or not a journal.
     """
-    scan = yield from _records(path, skip=skip, expected_head=expected_head)
+    records = _records(path, skip=skip, expected_head=expected_head)
+    while True:
+        try:
+            _, record = next(records)
+        except StopIteration as end:
+            scan: Scan = end.value
+            break
+        yield record
     scan.raise_damage(path, allow_torn_tail=allow_torn_tail)
 
 
@@ -465,13 +474,29 @@ def read_verified_prefix(path: Path) -> tuple[list[Record], VerifyReport]:
     Raises:
         JournalUnreadable: the file is missing, not a regular file, not readable or not a journal.
     """
-    records = _records(path)
     verified: list[Record] = []
+    report, _ = scan_verified_prefix(path, lambda _, record: verified.append(record))
+    return verified, report
+
+
+def scan_verified_prefix(
+    path: Path, on_record: Callable[[int, Record], object]
+) -> tuple[VerifyReport, int]:
+    """Hand each record that verifies, up to the first bad one, to ``on_record`` with the
+    byte offset of its line; return the report of what is wrong after them and the bytes
+    those records take up. Never changes a file (a replay keeps offsets, not records: see
+    ``cockpit.journal.index``).
+
+    Raises:
+        JournalUnreadable: the file is missing, not a regular file, not readable or not a journal.
+    """
+    records = _records(path)
     while True:
         try:
-            verified.append(next(records))
+            offset, record = next(records)
         except StopIteration as end:
-            return verified, _report(end.value)
+            return _report(end.value), end.value.good_length
+        on_record(offset, record)
 
 
 def _report(scan: Scan) -> VerifyReport:

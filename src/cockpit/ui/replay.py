@@ -10,7 +10,7 @@ test moves it exactly (:meth:`ReplayScreen.play_tick` with a fake clock).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,7 +27,7 @@ from cockpit.engine import State
 from cockpit.engine.kinds import Kind
 from cockpit.engine.state import Past
 from cockpit.guide import Next
-from cockpit.journal import Record
+from cockpit.journal import JournalError, Record
 from cockpit.replay import DECISIONS, Replayer, ReplaySession, TimeError, parse_t_plus
 from cockpit.replay_history import Status, failed
 from cockpit.runner import OutputTail
@@ -118,23 +118,37 @@ class ReplayScreen(CockpitScreen):
 
     # ------------------------------------------------------------ keys
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A move reads the journal again; one that changed since it verified stops the
+        replay where it is, said on screen (the state is the fold of the records before)."""
+        try:
+            yield
+        except JournalError as exc:
+            self.replayer.playing = False
+            self._say(f"✘ {exc}")
+            self.app.bell()
+
     def action_toggle_play(self) -> None:
         """space: play from here at the current speed, or pause."""
-        self.replayer.toggle()
+        with self._reading():
+            self.replayer.toggle()
         self._last_real = self.real_clock.monotonic()
         self._moved()
 
     def action_step(self, by: int) -> None:
         """→ / ←: the next or previous record (pauses)."""
         self.replayer.playing = False
-        self.replayer.step(by)
+        with self._reading():
+            self.replayer.step(by)
         self._moved()
 
     def action_next_decision(self) -> None:
         """n: the next decision (GO, a step, the advice, R, a verdict); pauses."""
         self.replayer.playing = False
-        if not self.replayer.next_decision():
-            self._say("no decision after this record")
+        with self._reading():
+            if not self.replayer.next_decision():
+                self._say("no decision after this record")
         self._moved()
 
     def action_faster(self) -> None:
@@ -173,9 +187,10 @@ class ReplayScreen(CockpitScreen):
             return  # the input stays open to be corrected
         self.action_cancel_time()
         self.replayer.playing = False
-        reached = self.replayer.go_to_t_plus(seconds)
-        if abs(reached - seconds) >= 1:
-            self._say(f"the journal covers T+{_clock(reached)} at most there; shown from it")
+        with self._reading():
+            reached = self.replayer.go_to_t_plus(seconds)
+            if abs(reached - seconds) >= 1:
+                self._say(f"the journal covers T+{_clock(reached)} at most there; shown from it")
         self._moved()
 
     def action_quit(self) -> None:  # type: ignore[override]
@@ -189,7 +204,8 @@ class ReplayScreen(CockpitScreen):
         now = self.real_clock.monotonic()
         elapsed, self._last_real = now - self._last_real, now
         if self.replayer.playing:
-            self.replayer.advance(elapsed)
+            with self._reading():
+                self.replayer.advance(elapsed)
             self._moved()
 
     def _say(self, message: str) -> None:
@@ -230,7 +246,8 @@ class ReplayScreen(CockpitScreen):
         time the output, so it is shown whole when the process finished, never earlier)."""
         replayer = self.replayer
         shown: list[tuple[int, bool]] = []
-        records = replayer.records[: replayer.position]
+        # The processes and their ends are among the records the replay keeps (LANDMARKS).
+        records = [r for n, r in replayer.landmarks if n <= replayer.position]
         for n, record in enumerate(records):
             if record.kind == Kind.PROCESS_STARTED:
                 shown.append((n, _finished(records[n + 1 :], record.body)))
@@ -357,7 +374,7 @@ def timeline(replayer: Replayer, width: int, *, damaged: bool = False) -> Text:
     """One row: the journal from its first record to its last, a letter at each decision
     (see :data:`cockpit.replay.DECISIONS`), ``━`` for what was replayed and ``●`` where the
     replay is; an end that is not the session's end says ``✘`` (damage) or ``…``."""
-    first, last = replayer.records[0].wall, replayer.records[-1].wall
+    first, last = replayer.first_wall, replayer.last_wall
     t0 = replayer.t0
     end = f" T+{_clock(last - t0)}" if t0 is not None else f" {_clock(last - first)}"
     track = max(10, width - len(end) - 2)
@@ -369,7 +386,7 @@ def timeline(replayer: Replayer, width: int, *, damaged: bool = False) -> Text:
     here = column(replayer.wall)
     cells = ["━" if c < here else "─" for c in range(track)]
     rank = "IGNSFAVXR"
-    for record in replayer.records:
+    for _, record in replayer.landmarks:
         mark = DECISIONS.get(record.kind)
         if mark is None:
             continue
