@@ -605,6 +605,21 @@ class Fold:
         self._build()
         return self._state
 
+    @property
+    def verifying(self) -> bool:
+        """Whether a rollback is being verified: its samples are judged against the baseline."""
+        rb = self._state.rollback
+        return rb is not None and rb.verify_started is not None and rb.verdict is None
+
+    def pass_over(self, record: Record, samples: int) -> None:
+        """Fold a ``samples`` record in as counted only, neither judged in the open window nor
+        kept in each metric's history: for a reader that needs neither (the evidence, which
+        reads the window's and the history's samples itself; it checks its items as
+        :meth:`add` does, and more). Only while no rollback is being verified (those counters
+        are in the evidence): :meth:`add` then."""
+        assert record.kind == Kind.SAMPLES and not self.verifying
+        self._state.event_count += samples
+
     def add(self, record: Record) -> None:
         """Fold one record in."""
         if record.kind == Kind.SAMPLES:

@@ -457,6 +457,18 @@ def load_session(records: Iterable[Record], journal_path: str | None = None) -> 
         if record.kind not in _SAMPLE_KINDS:
             decisions.append(record)
         try:
+            if record.kind == Kind.SAMPLES and not fold.verifying:
+                # Counted once, here: the fold's judging of the open window and each
+                # metric's history are for the screen, which the evidence is not (it reads
+                # neither); the samples are checked here as the fold checks them, and more.
+                recent.append(record)
+                try:
+                    _count_samples(record, windows.windows, minutes, live)
+                except Exception:
+                    fold.add(record)  # what the fold finds wrong first is named, as before
+                    raise
+                fold.pass_over(record, sum(len(items) for items in record.body.values()))
+                continue
             fold.add(record)
             if record.kind in _SAMPLE_KINDS:
                 recent.append(record)
