@@ -96,6 +96,24 @@ class MetricSummary:
         """Count one sample in."""
         self.count_in(sample.status, sample.value, sample.measured_at, sample.item)
 
+    def merge(self, later: MetricSummary) -> None:
+        """Count in the samples of ``later``, all of them read after this one's: the same as
+        counting them in one by one after this one's (the order of ``statuses`` included)."""
+        if later.count == 0:
+            return
+        self.count += later.count
+        for status, count in later.statuses.items():
+            self.statuses[status] += count
+        if later.low is not None and (self.low is None or later.low < self.low):
+            self.low = later.low
+        if later.high is not None and (self.high is None or later.high > self.high):
+            self.high = later.high
+        self.last_item = later.last_item
+        if later.first_not_pass is not None and (
+            self.first_not_pass is None or later.first_not_pass < self.first_not_pass
+        ):
+            self.first_not_pass = later.first_not_pass
+
     def count_in(
         self, status: Status, value: float | None, measured_at: float, item: Mapping[str, Any]
     ) -> None:
@@ -389,7 +407,8 @@ def _count_samples(
     incident's live series: what :meth:`JudgedWindow.add`, :meth:`MetricSummary.add` and
     :meth:`LiveSeries.add` do for each :class:`Seen`, without building one (a day of 16
     metrics is 1.4 million samples: building each, and calling through each window, was
-    most of the cost of a report; measured, see BENCHMARKS.md)."""
+    most of the cost of a report; measured, see BENCHMARKS.md). :meth:`MetricSummary.count_in`
+    is written out here: two calls per sample were a third of this loop (measured)."""
     spans = [
         (w.samples, w.opened.wall, math.inf if w.closed is None else w.closed.wall) for w in windows
     ]
@@ -412,10 +431,6 @@ def _count_samples(
         if status is passed and value is None and item.get("value") is not None:
             status = Status.ERROR  # as status_of: a value that is not finite is never a PASS
         at = float(item["at"])
-        for samples, opened, closed in spans:
-            summary = samples.get(metric_id)
-            if summary is not None and not at < opened and not at > closed:
-                summary.count_in(status, value, at, item)
         start = minute_of.get(at)
         if start is None:
             start = minute_of[at] = int(at // 60) * 60
@@ -423,12 +438,125 @@ def _count_samples(
         summary = minutes.get(minute)
         if summary is None:
             summary = minutes[minute] = MetricSummary()
-        summary.count_in(status, value, at, item)
+        for samples, opened, closed in spans:
+            counted = samples.get(metric_id)
+            if counted is None or at < opened or at > closed:
+                continue
+            counted.count += 1  # MetricSummary.count_in, written out (as below)
+            counted.statuses[status] += 1
+            if value is not None:
+                if counted.low is None or value < counted.low:
+                    counted.low = value
+                if counted.high is None or value > counted.high:
+                    counted.high = value
+            counted.last_item = item
+            if status is not passed and (
+                counted.first_not_pass is None or at < counted.first_not_pass
+            ):
+                counted.first_not_pass = at
+        summary.count += 1
+        summary.statuses[status] += 1
+        if value is not None:
+            if summary.low is None or value < summary.low:
+                summary.low = value
+            if summary.high is None or value > summary.high:
+                summary.high = value
+        summary.last_item = item
+        if status is not passed and (summary.first_not_pass is None or at < summary.first_not_pass):
+            summary.first_not_pass = at
         if live is not None:
             series = live.get(metric_id)
             if series is None:
                 series = live[metric_id] = LiveSeries()
             series.add(at, value)
+
+
+class Loader:
+    """Folds verified records, as they are read, into a :class:`SessionRecord`.
+
+    ``add(record, counted=True)`` leaves a record's samples to someone else: the second half of
+    a long journal's samples is counted in another process (``cockpit.evidence.halves``),
+    which also fills the windows that open in that half with the batches recorded before
+    them; the fold here still judges a rollback's verification from them.
+    """
+
+    def __init__(self) -> None:
+        self.fold = Fold()
+        self.decisions: list[Record] = []
+        self.windows = _Windows()
+        self.minutes: dict[tuple[int, str], MetricSummary] = {}
+        self.live: dict[str, LiveSeries] | None = None  # only an incident's report draws them
+        self.recent: deque[Record] = deque(maxlen=RECENT_BATCHES)
+        self.count = 0
+        self.last_hash = ""
+
+    def add(self, record: Record, *, counted: bool = False) -> None:
+        """Fold one record in (``counted``: its samples are counted elsewhere).
+
+        Raises:
+            NotASession: the first record is not ``session.started``, or the record does not
+                replay (named by its sequence number).
+        """
+        if self.count == 0 and record.kind != Kind.SESSION_STARTED:
+            raise NotASession(
+                f"not a cockpit session: record 1 is {record.kind!r}, not 'session.started'"
+            )
+        fold, windows = self.fold, self.windows
+        self.count += 1
+        self.last_hash = record.hash
+        if record.kind not in _SAMPLE_KINDS:
+            self.decisions.append(record)
+        opened: JudgedWindow | None = None
+        try:
+            if record.kind == Kind.SAMPLES and not fold.verifying and not counted:
+                # Counted once, here: the fold's judging of the open window and each
+                # metric's history are for the screen, which the evidence is not (it reads
+                # neither); the samples are checked here as the fold checks them, and more.
+                self.recent.append(record)
+                try:
+                    _count_samples(record, windows.windows, self.minutes, self.live)
+                except Exception:
+                    fold.add(record)  # what the fold finds wrong first is named, as before
+                    raise
+                fold.pass_over(record, sum(map(len, record.body.values())))
+                return
+            fold.add(record)
+            if record.kind in _SAMPLE_KINDS:
+                if not counted:
+                    self.recent.append(record)
+                    _count_samples(record, windows.windows, self.minutes, self.live)
+            else:
+                state = fold.state
+                if record.kind == Kind.SESSION_STARTED:
+                    self.live = {} if state.is_incident else None
+                opened = windows.on_record(record, state)
+        except Exception as exc:  # a hash-valid record the engine cannot fold
+            raise NotASession(
+                f"record {record.seq} ({record.kind}) does not replay: {type(exc).__name__}: {exc}"
+            ) from exc
+        if opened is not None and not counted:  # recorded before it, measured after it opened
+            for batch in self.recent:
+                for sample in _seen(batch):
+                    opened.add(sample)
+
+    def session(self, journal_path: str | None = None) -> SessionRecord:
+        """The session folded so far.
+
+        Raises:
+            NotASession: no record was added.
+        """
+        if self.count == 0:
+            raise NotASession("the journal is empty: no session was recorded")
+        return SessionRecord(
+            decisions=self.decisions,
+            state=self.fold.state,
+            record_count=self.count,
+            last_hash=self.last_hash,
+            windows=self.windows.windows,
+            minutes=self.minutes,
+            live=self.live or {},
+            journal_path=journal_path,
+        )
 
 
 def load_session(records: Iterable[Record], journal_path: str | None = None) -> SessionRecord:
@@ -438,64 +566,7 @@ def load_session(records: Iterable[Record], journal_path: str | None = None) -> 
         NotASession: no records, the first is not ``session.started``, or a record does not
             replay (named by its sequence number).
     """
-    fold = Fold()
-    decisions: list[Record] = []
-    windows = _Windows()
-    minutes: dict[tuple[int, str], MetricSummary] = {}
-    live: dict[str, LiveSeries] | None = None  # only an incident's report draws its samples
-    recent: deque[Record] = deque(maxlen=RECENT_BATCHES)
-    opened: JudgedWindow | None = None
-    count = 0
-    last_hash = ""
+    loader = Loader()
     for record in records:
-        if count == 0 and record.kind != Kind.SESSION_STARTED:
-            raise NotASession(
-                f"not a cockpit session: record 1 is {record.kind!r}, not 'session.started'"
-            )
-        count += 1
-        last_hash = record.hash
-        if record.kind not in _SAMPLE_KINDS:
-            decisions.append(record)
-        try:
-            if record.kind == Kind.SAMPLES and not fold.verifying:
-                # Counted once, here: the fold's judging of the open window and each
-                # metric's history are for the screen, which the evidence is not (it reads
-                # neither); the samples are checked here as the fold checks them, and more.
-                recent.append(record)
-                try:
-                    _count_samples(record, windows.windows, minutes, live)
-                except Exception:
-                    fold.add(record)  # what the fold finds wrong first is named, as before
-                    raise
-                fold.pass_over(record, sum(len(items) for items in record.body.values()))
-                continue
-            fold.add(record)
-            if record.kind in _SAMPLE_KINDS:
-                recent.append(record)
-                _count_samples(record, windows.windows, minutes, live)
-            else:
-                state = fold.state
-                if record.kind == Kind.SESSION_STARTED:
-                    live = {} if state.is_incident else None
-                opened = windows.on_record(record, state)
-        except Exception as exc:  # a hash-valid record the engine cannot fold
-            raise NotASession(
-                f"record {record.seq} ({record.kind}) does not replay: {type(exc).__name__}: {exc}"
-            ) from exc
-        if opened is not None:  # samples recorded before it, measured after it opened
-            for batch in recent:
-                for sample in _seen(batch):
-                    opened.add(sample)
-            opened = None
-    if count == 0:
-        raise NotASession("the journal is empty: no session was recorded")
-    return SessionRecord(
-        decisions=decisions,
-        state=fold.state,
-        record_count=count,
-        last_hash=last_hash,
-        windows=windows.windows,
-        minutes=minutes,
-        live=live or {},
-        journal_path=journal_path,
-    )
+        loader.add(record)
+    return loader.session(journal_path)

@@ -12,11 +12,12 @@ from cockpit.evidence.documents import (
     readiness_checklist,
     release_manifest_json,
 )
-from cockpit.evidence.model import NotASession, SessionRecord, load_session
+from cockpit.evidence.halves import read_session
+from cockpit.evidence.model import NotASession, SessionRecord
 from cockpit.evidence.report import render_report
 from cockpit.files import fsync_directory, replace_file, secure_directory
 from cockpit.inert import inert
-from cockpit.journal import JournalUnreadable, iter_journal, session_directory
+from cockpit.journal import JournalUnreadable, session_directory
 
 REPORT = "DEPLOYMENT-REPORT.md"
 _DOCUMENTS: tuple[tuple[str, Callable[[SessionRecord], str]], ...] = (
@@ -80,7 +81,7 @@ def write_evidence(journal_path: Path, out_dir: Path | None = None) -> list[Path
     journal_path = Path(journal_path)
     try:
         # Folded as it is read: damage found at the end is raised before anything is written.
-        session = load_session(iter_journal(journal_path), str(journal_path))
+        session = read_session(journal_path)
     except NotASession as exc:
         raise JournalUnreadable(journal_path, str(exc)) from None
     files = render_evidence(session)

@@ -30,6 +30,7 @@ import errno
 import itertools
 import os
 from collections.abc import Callable, Generator, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -181,7 +182,8 @@ def _chained(line: bytes, seq: int, prev: str) -> tuple[str, str] | None:
 def _records(
     path: Path,
     *,
-    skip: frozenset[str] = frozenset(),
+    skip: AbstractSet[str] = frozenset(),
+    skip_from: int = 0,
     skip_all: bool = False,
     unanchored: bool = False,
     expected_head: tuple[int, str] | None = None,
@@ -193,7 +195,9 @@ def _records(
         path: The journal.
         expected_head: ``(seq, hash)`` of a record the caller saw before; it must still be there.
         skip: Kinds of record whose content nobody needs: their chain is verified from their
-            bytes, and they are not parsed or yielded.
+            bytes, and they are not parsed or yielded. Looked at for every line: a caller
+            may change it between records.
+        skip_from: Skip only lines that start at or after this byte offset.
         skip_all: Skip every kind (``cockpit verify``).
         unanchored: Collect anchor lines for the records after the last anchor (the writer
             catches up the anchor file with them).
@@ -227,7 +231,8 @@ def _records(
             chain_reason: str | None = None
             record: Record | None = None
             digest: str
-            quick = _chained(line, expected, prev) if skip or skip_all else None
+            skipping = (skip or skip_all) and good_length >= skip_from
+            quick = _chained(line, expected, prev) if skipping else None
             if quick is not None and (skip_all or quick[0] in skip):
                 digest = quick[1]
             else:
@@ -431,6 +436,21 @@ def iter_journal(
             break
         yield record
     scan.raise_damage(path, allow_torn_tail=allow_torn_tail)
+
+
+def verified_records(
+    path: Path, *, skip: AbstractSet[str], skip_from: int
+) -> Generator[tuple[int, Record], None, Scan]:
+    """The records of a journal with the byte offset of each line, verified as they are read,
+    and at the end (the generator's value) what the reading found; records of the kinds in
+    ``skip`` from byte ``skip_from`` on are verified from their bytes and not handed on (a
+    report that counts the second half of a journal's samples in another process). The
+    caller raises the damage (``Scan.raise_damage``) once the records are read.
+
+    Raises:
+        JournalUnreadable: the file is missing, not a regular file, not readable or not a journal.
+    """
+    return _records(path, skip=skip, skip_from=skip_from)
 
 
 def read_journal(
