@@ -39,8 +39,10 @@ SPLIT_BYTES = 32 << 20
 second process costs about 0.3 s of its core, and a journal of 16 MB is read in under 1 s on
 one."""
 
-SECOND_SHARE = 0.5
-"""Where the second process starts, as a share of the file."""
+SECOND_SHARE = 0.47
+"""Where the second process starts, as a share of the file: this one also hashes, and reads
+the anchors of, the part the other counts (on a day of 16 metrics, at 0.5 this process was
+last to finish, at 0.44 the second one; measured on a busy machine, so roughly)."""
 
 _RUN = (
     "import sys; sys.path.insert(0, sys.argv[1]);"
