@@ -74,7 +74,7 @@ def _seen_item(item: Mapping[str, Any]) -> Seen:
     return Seen(str(item["id"]), status_of(item), value, float(item["at"]), item)
 
 
-@dataclass
+@dataclass(slots=True)
 class MetricSummary:
     """One metric's samples over a span: how many, by status, the lowest, highest and last."""
 
