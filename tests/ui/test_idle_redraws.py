@@ -52,3 +52,48 @@ async def test_a_check_out_of_view_is_redrawn_when_it_comes_into_view(tmp_path: 
         await pilot.pause()
         assert [shown(label) for label in parts] == fresh
         await show.session.close()
+
+
+class Flood:
+    """An output source that floods, then goes quiet."""
+
+    path = Path("flood.out")
+
+    def __init__(self, batches: int) -> None:
+        self.batches = batches
+
+    def read_lines(self) -> list[str]:
+        if not self.batches:
+            return []
+        self.batches -= 1
+        return [f"flood line {n}" for n in range(1000)]
+
+    def catch_up(self, keep: int) -> int:
+        return 0
+
+    def flush_partial(self) -> list[str]:
+        return []
+
+
+async def test_memory_is_given_back_once_a_flood_of_output_is_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood's freed buffers go back to the system when the output goes quiet (see
+    cockpit.heap), once per flood, not on every read."""
+    released: list[bool] = []
+    monkeypatch.setattr(
+        "cockpit.ui.screens.cockpit.release_free_memory", lambda: released.append(True) or True
+    )
+    show = Showcase(tmp_path)
+    async with show.app.run_test(size=(120, 40)):
+        screen = show.app.screen
+        assert isinstance(screen, CockpitScreen)
+        screen._tail = Flood(batches=30)  # 30 reads of 1,000 lines, at most 8 a pass
+        for _ in range(40):
+            screen._read_output()
+        assert released == [True]
+        screen._tail = Flood(batches=1)  # a few lines more: not worth a pass over the heap
+        for _ in range(5):
+            screen._read_output()
+        assert released == [True]
+        await show.session.close()
