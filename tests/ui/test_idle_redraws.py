@@ -81,9 +81,12 @@ async def test_memory_is_given_back_once_a_flood_of_output_is_over(
     """A flood's freed buffers go back to the system when the output goes quiet (see
     cockpit.heap), once per flood, not on every read."""
     released: list[bool] = []
-    monkeypatch.setattr(
-        "cockpit.ui.screens.cockpit.release_free_memory", lambda: released.append(True) or True
-    )
+
+    def release() -> bool:
+        released.append(True)
+        return True
+
+    monkeypatch.setattr("cockpit.ui.screens.cockpit.release_free_memory", release)
     show = Showcase(tmp_path)
     async with show.app.run_test(size=(120, 40)):
         screen = show.app.screen
