@@ -32,3 +32,27 @@ async def test_a_full_log_keeps_showing_the_newest_lines(tmp_path: Path) -> None
         screen = html.unescape(app.export_screenshot()).replace("\xa0", " ")
         assert f"line {last}" in screen
         await session.close()
+
+
+async def test_a_batch_widens_the_log_at_once_and_keeps_no_copies(tmp_path: Path) -> None:
+    """The width of new lines is measured in the write (not in a thread worker per batch),
+    and rich's process-wide cache of measured strings does not keep the batch alive."""
+    from rich.cells import cached_cell_len
+
+    clock = FakeClock()
+    session = new_session(FAST_PROFILE, tmp_path, clock, {"COCKPIT_UI_DIR": str(tmp_path)})
+    app = make_app(session, clock=clock, run_loops=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.screen.query_one(OperatorPane)
+        log = app.screen.query_one("#output", OutputLog)
+        log.display = True
+        await pilot.pause()
+        workers = len(app.workers)
+        cached = cached_cell_len.cache_info().currsize
+        batch = [f"unique line {n:06d} " + "x" * (n % 150) for n in range(1000)]
+        batch.append("wide: 日本語 " + "y" * 200)  # not ASCII: measured in cells
+        pane.write_output(batch)
+        assert log.virtual_size.width == len("wide: ") + 6 + 1 + 200
+        assert len(app.workers) == workers
+        assert cached_cell_len.cache_info().currsize <= cached + 10
+        await session.close()

@@ -171,6 +171,31 @@ async def test_the_owner_joins_as_an_observer_and_folds_the_same_records(
     )
 
 
+async def test_with_nobody_joined_the_server_looks_at_the_journal_once_a_second(
+    served: tuple[Session, AttachServer],
+) -> None:
+    """An idle cockpit is not woken ten times a second, nor by every sample, for terminals
+    that are not there; one that joins is served at the pace it needs from then on."""
+    session, server = served
+    assert server.poll_interval() == attach_server.IDLE_POLL
+    clock = session.clock
+    session.on_sample(Sample("error-rate", Status.PASS, 0.1, "%", clock.wall(), "0.1 %"))
+    session.submit(i.Hold(session.crew.anyone(), clock.wall(), "pager"))
+    assert not server._poke.is_set()
+    joined = await asyncio.to_thread(
+        AttachedSession.join, server.path, owner_uid=os.geteuid(), role="observer"
+    )
+    follow = asyncio.get_running_loop().create_task(joined.run_clock())
+    try:
+        assert server.poll_interval() == attach_server.POLL
+        assert joined.state.hold is not None
+        session.submit(i.Resume(session.crew.anyone(), clock.wall()))
+        await wait_for(lambda: joined.state.hold is None, 10, "the resume to arrive")
+    finally:
+        follow.cancel()
+        await joined.stop()
+
+
 async def lines_of(joined: AttachedSession, path: Path) -> list[str]:
     """The output of ``path`` a joined terminal's screen reads, up to the step's last line."""
     source = joined.output_source(path)

@@ -1,6 +1,6 @@
 """The layers, as a contract: each part of cockpit imports only the parts below it.
 
-    foundations (sample, clock, durations, startup, first_frame, demo…)
+    foundations (sample, clock, durations, startup, first_frame, demo, heap…)
       → profile, journal, runner
         → engine, probes, lock
           → announce → session
@@ -38,6 +38,7 @@ LAYERS: list[set[str]] = [
         "cockpit.inert",
         "cockpit.files",
         "cockpit.sparkline",
+        "cockpit.heap",
     },
     {"cockpit.profile", "cockpit.journal", "cockpit.runner"},
     # The deploy lock reads the profile's [lock] and the files; the session takes it.

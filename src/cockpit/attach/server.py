@@ -52,6 +52,10 @@ log = logging.getLogger(__name__)
 
 POLL = 0.1
 """Seconds between looks at the journal's size (samples are flushed without a decision)."""
+IDLE_POLL = 1.0
+"""The same with nobody joined: the record index still keeps up with the journal (a terminal
+that joins reads only the last second), and samples do not wake the loop. Measured in the
+idle demo over 30 s: 30 passes instead of 340, and the event loop woke 877 times, not 1,407."""
 HELLO_TIMEOUT = 5.0
 """Seconds a new connection has to say hello."""
 DRAIN_TIMEOUT = 5.0
@@ -310,7 +314,7 @@ class AttachServer:
             self.ready.set()
             while True:
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(POLL):
+                    async with asyncio.timeout(self.poll_interval()):
                         await self._poke.wait()
                 self._poke.clear()
                 # New records, new output, or (the journal failed) events not on record.
@@ -350,8 +354,13 @@ class AttachServer:
                 self._output = OutputFeed(path, OutputTail(Path(path), secrets=secrets))
         return self._output is not None and self._output.pump()
 
+    def poll_interval(self) -> float:
+        """Seconds until the next look at the journal, if nothing pokes before."""
+        return POLL if self.clients else IDLE_POLL
+
     def _on_events(self, events: list[Event]) -> None:
-        self._poke.set()
+        if self.clients:  # nobody to tell: the next look at the journal will do
+            self._poke.set()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -392,6 +401,7 @@ class AttachServer:
             sent=self._catch_up_from(hello),
         )
         self.clients[client.id] = client
+        self._poke.set()  # look at the journal as often as a joined terminal needs
         writer.write(
             p.encode(
                 {

@@ -20,6 +20,7 @@ from cockpit.engine import Event, Phase, Refusal, State, confirm, decide
 from cockpit.engine import intents as i
 from cockpit.engine.kinds import Kind
 from cockpit.guide import KEYS, Next, keys_for, manual_pending, next_action
+from cockpit.heap import release_free_memory
 from cockpit.journal import Actor
 from cockpit.runner import OutputSource
 from cockpit.session import Session
@@ -42,6 +43,12 @@ CATCH_UP_KEEP = 256 * 1024
 """When further behind than this, the output pane skips ahead to the newest bytes."""
 TICK_AFTER = 0.002
 """The tick lands this long after the timer's next whole second (see _schedule_tick)."""
+TRIM_AFTER_START = 3.0
+"""Seconds after the loops start (their modules imported, the first probes and checks run)
+until the memory start-up freed is given back (see cockpit.heap)."""
+TRIM_AFTER_LINES = 20_000
+"""Output lines shown since the memory was last given back, after which a quiet moment of the
+output (a pump that finds nothing new) gives it back again: a flood's buffers are freed."""
 
 
 def _preload_loops() -> None:
@@ -98,6 +105,7 @@ class CockpitScreen(Screen[None]):
         self._redraw_pending = False
         self._loops_started = False
         self._preload: Preload | None = None
+        self._lines_since_trim = 0
         self._fitted: tuple[int, int] | None = None
         """The terminal size the layout's classes were last set for (see _fit)."""
         self._deployment = deployment_text(session.resolved)
@@ -160,6 +168,7 @@ class CockpitScreen(Screen[None]):
         self._preload = preload
         preload.release()
         await preload.done
+        self.set_timer(TRIM_AFTER_START, release_free_memory)
         self.run_worker(self.session.run_history(), group="history", exit_on_error=False)
         self.run_worker(self.session.run_probes(), group="probes", exit_on_error=False)
         self.run_worker(self.session.run_checklist(), group="checks", exit_on_error=False)
@@ -361,6 +370,10 @@ class CockpitScreen(Screen[None]):
             lines.extend(batch)
         if lines:
             self.query_one(OperatorPane).write_output(lines)
+            self._lines_since_trim += len(lines)
+        elif self._lines_since_trim >= TRIM_AFTER_LINES:
+            self._lines_since_trim = 0
+            release_free_memory()
 
     # ------------------------------------------------------------ intents
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -13,9 +14,36 @@ from cockpit.profile import Profile
 from cockpit.ui import incident, render
 from cockpit.ui.widgets.text import Label
 
+_PRINTABLE = bytes(range(0x20, 0x7F))
+"""ASCII that takes one cell each; a tab or another control character is measured as Log
+shows it."""
+
 
 class OutputLog(Log):
     """The live output of a process: keeps following its end when the pane is resized."""
+
+    def _update_size(self, updates: int, lines: list[str]) -> None:  # type: ignore[override]
+        """Widen the scrollable width to the widest new line, here and now.
+
+        Textual 8.2.8's Log does this in a thread worker per write, through rich's
+        ``cell_len``, whose process-wide cache then keeps the last 4,096 lines of a flood
+        alive, and the worker keeps its batch until it is collected: a 200k-line flood grew
+        the cockpit by 2.3-2.8 MB, by 0.8-0.9 MB with this (benchmarks/ui_log_flood.py).
+        Output lines are inert and mostly ASCII, where a line's width is its length (the
+        rest is measured as Textual does): 2,000 lines of a flood take 0.1 ms.
+        """
+        if not lines:
+            return
+        text = "".join(lines)
+        if text.isascii() and not text.encode("ascii").translate(None, _PRINTABLE):
+            widest = max(map(len, lines))  # one cell a character: shown as they are
+        else:
+            process = self._process_line
+            widest = 0
+            for line in lines:
+                shown = process(line)
+                widest = max(widest, len(shown) if shown.isascii() else cell_len(shown))
+        self._update_maximum_width(updates, widest)
 
     def on_resize(self) -> None:
         # Log follows its end only on writes; a banner that grows or shrinks after the last
@@ -36,6 +64,9 @@ class OperatorPane(Vertical):
         """Two parts per readiness check (its title; why, indented), then the GO lines (kept:
         the 1 s tick redraws them)."""
         self._ages_shown: tuple[str, ...] | None = None
+        self._parts: list[Text] = []
+        """The checklist's parts as last rendered; those in ``_unshown`` wait to be shown."""
+        self._unshown: set[int] = set()
         self._title = Text("OPERATOR")
 
     def compose(self) -> ComposeResult:
@@ -73,6 +104,7 @@ class OperatorPane(Vertical):
         self.set_class(sterile, "-sterile")
         self._ages_shown = None  # something happened: redraw the checklist, not only its ages
         self.tick(state, now, your_turn=your_turn)
+        self._show_parts(everywhere=True)  # the layout may change: what is in view, too
 
     def show_briefing(self, state: State, resolved: Profile) -> None:
         """The briefing: AIM-C for a deploy, what is RED and the way back for an incident."""
@@ -88,9 +120,9 @@ class OperatorPane(Vertical):
         ages = render.checklist_ages(state, now) if checklist.display else None
         if ages is not None and ages != self._ages_shown:
             self._ages_shown = ages
-            parts = render.checklist(state, now)
-            for label, part in zip(self.checklist_parts, parts, strict=True):
-                label.show(part)
+            self._parts = render.checklist(state, now)
+            self._unshown = set(range(len(self._parts)))
+        self._show_parts(everywhere=False)
         title = render.styled("OPERATOR · " + state.crew.get("operator", ""), "bold")
         if your_turn:
             title.append("  ◀ YOUR TURN", style="bold reverse")
@@ -99,11 +131,34 @@ class OperatorPane(Vertical):
         self._title = title
         self.show_position()
 
+    def _show_parts(self, *, everywhere: bool) -> None:
+        """Show the checklist's new parts: those in view, or ``everywhere``.
+
+        A part out of view waits: it is shown on a scroll, a resize or an event that redraws
+        the pane, or on the tick after it came into view another way. Textual redraws a
+        widget out of view by arranging the whole screen again: 2.2 ms of CPU a time, about
+        once a second in the briefing, where the checks' ages move below the fold (measured
+        in the demo at 120x40).
+        """
+        if not self._unshown:
+            return
+        view = self.query_one("#procedure", VerticalScroll).content_region
+        for n in sorted(self._unshown):
+            label = self.checklist_parts[n]
+            if everywhere or label.region.overlaps(view):
+                label.show(self._parts[n])
+                self._unshown.discard(n)
+
     def on_mount(self) -> None:
         procedure = self.query_one("#procedure", VerticalScroll)
-        self.watch(procedure, "scroll_y", lambda _: self.show_position(), init=False)
+        self.watch(procedure, "scroll_y", lambda _: self._scrolled(), init=False)
+
+    def _scrolled(self) -> None:
+        self._show_parts(everywhere=True)
+        self.show_position()
 
     def on_resize(self) -> None:
+        self._show_parts(everywhere=True)
         self.show_position()
 
     def show_position(self) -> None:
