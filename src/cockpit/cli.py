@@ -278,6 +278,10 @@ def _run(argv: Sequence[str] | None) -> int:
     if sys.stdout is None:  # started with standard output closed (`cockpit schema >&-`)
         print("error: standard output is closed; cockpit writes its results there", file=sys.stderr)
         return 2
+    if argv is None and args.target == "cockpit.ui.launch:incident_command":
+        from cockpit import standby  # stdlib only: R may come with the first frame
+
+        standby.start_early()
     if argv is None and _first_frame_cached(args):
         from cockpit import first_frame  # stdlib only: before anything heavy is imported
 

@@ -39,6 +39,7 @@ LAYERS: list[set[str]] = [
         "cockpit.files",
         "cockpit.sparkline",
         "cockpit.heap",
+        "cockpit.standby",
     },
     {"cockpit.profile", "cockpit.journal", "cockpit.runner"},
     # The deploy lock reads the profile's [lock] and the files; the session takes it.

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cockpit import cli, standby
 from cockpit.runner import ProcessSpec, StandbySupervisor, start_process
 from cockpit.runner.supervise import WARM_AFTER
 
@@ -121,3 +122,67 @@ def test_a_supervisor_whose_job_is_there_loads_nothing_first(job_waiting: bool) 
     else:
         assert out[:2] == ["True", "True"]
         assert float(out[2]) >= WARM_AFTER  # it waited for a job first
+
+
+async def test_the_supervisor_started_early_is_the_first_one_used(tmp_path: Path) -> None:
+    """``cockpit incident`` starts a supervisor before it imports anything heavy (cli): the
+    first that needs one, the standby kept for R or a rollback started before it, takes it."""
+    standby.start_early()
+    early = standby._Early.popen
+    assert early is not None
+    try:
+        kept = StandbySupervisor()
+        assert kept._popen is early
+        assert standby.take_early() is None  # taken once
+        handle = await start_process(
+            ProcessSpec(argv=("echo", "rolled back"), output_path=tmp_path / "o"),
+            standby=kept,
+        )
+        assert handle.supervisor_pid == early.pid
+        assert (await handle.wait()).ok
+    finally:
+        if standby._Early.popen is not None:
+            standby.take_early()
+
+
+async def test_a_rollback_with_no_standby_takes_the_early_supervisor(tmp_path: Path) -> None:
+    standby.start_early()
+    early = standby._Early.popen
+    assert early is not None
+    handle = await start_process(ProcessSpec(argv=("true",), output_path=tmp_path / "o"))
+    assert handle.supervisor_pid == early.pid
+    assert (await handle.wait()).ok
+
+
+def test_an_early_supervisor_left_unused_exits_with_the_cockpit() -> None:
+    """If the cockpit ends first (a bad profile, a held lock), the supervisor reads the end
+    of its input and exits, having run nothing."""
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from cockpit import standby;"
+        " standby.start_early(); print(standby._Early.popen.pid, flush=True)"
+    )
+    src = os.path.dirname(os.path.dirname(standby.__file__))
+    out = subprocess.run(
+        [sys.executable, "-c", probe, src], capture_output=True, text=True, check=True, timeout=30
+    )
+    pid = int(out.stdout.split()[0])
+    deadline = time.monotonic() + 15
+    while _alive(pid):
+        assert time.monotonic() < deadline, "the unused supervisor is still running"
+        time.sleep(0.02)
+
+
+def test_cockpit_incident_starts_the_supervisor_before_anything_heavy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command itself (argv from the process) starts one for an incident, and not for
+    a deploy, whose R comes after T0, long after the standby kept then."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("not = [valid", encoding="utf-8")
+    started: list[str] = []
+    monkeypatch.setattr(standby, "start_early", lambda: started.append("early"))
+    for command, expected in (("incident", ["early"]), ("run", [])):
+        started.clear()
+        monkeypatch.setattr(sys, "argv", ["cockpit", command, str(bad)])
+        assert cli._run(None) == 2
+        assert started == expected, command

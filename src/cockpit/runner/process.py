@@ -16,7 +16,6 @@ import secrets
 import signal
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,14 +25,8 @@ from typing import Any, Protocol
 from cockpit.files import FileRefused, secure_directory
 from cockpit.runner import proctree
 from cockpit.runner.redact import Redactor
+from cockpit.standby import BOOT, spawn, take_early
 
-SUPERVISOR = Path(__file__).with_name("supervise.py")
-#: How the supervisor is started: importing it (not running the file as a
-#: script) lets Python use the cached bytecode, ~6 ms faster per start.
-_BOOT = (
-    f"import sys; sys.path.append({str(SUPERVISOR.parent)!r}); "
-    "import supervise; sys.exit(supervise.main())"
-)
 #: How long the supervisor may take to report that the command started.
 STARTUP_TIMEOUT = 10.0
 #: Extra time past the grace period before the cockpit kills a step itself
@@ -379,17 +372,11 @@ def _spawn_supervisor() -> subprocess.Popen[bytes]:
     Raises:
         SpawnError: the interpreter could not be started.
     """
+    early = take_early()  # one `cockpit incident` started before its first frame
+    if early is not None:
+        return early
     try:
-        # env={}: the supervisor needs nothing from the environment, and the
-        # command's environment (secrets included) travels on the stdin pipe.
-        return subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _BOOT],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            env={},
-        )
+        return spawn()
     except OSError as exc:
         raise SpawnError(f"cannot start the step supervisor: {exc.strerror}") from None
 
@@ -615,7 +602,7 @@ def reattach(
 def _is_supervisor_of(supervisor_pid: int, output: Path) -> bool:
     try:
         cmdline = Path(f"/proc/{supervisor_pid}/cmdline").read_bytes()
-        if _BOOT.encode() not in cmdline.split(b"\0"):
+        if BOOT.encode() not in cmdline.split(b"\0"):
             return False
         fd_dir = f"/proc/{supervisor_pid}/fd"
         return any(os.readlink(f"{fd_dir}/{fd}") == str(output) for fd in os.listdir(fd_dir))
