@@ -140,9 +140,9 @@ EXPLAINED: dict[str, tuple[str, str]] = {
     "incident: R on the first frame": (
         "R is pressed by the harness the moment the incident's first frame shows (a person"
         " reacts in 0.2 s or more): traced with faulthandler dumps, R then waits for Textual's"
-        " first layout and drawing after that frame, and the standby supervisor started as"
-        " the frame goes out may still be starting its Python; two causes of the wait were"
-        " fixed this way (a thread started on the event loop, a pane drawn twice: CHANGELOG)",
+        " first layout and drawing after that frame; three causes of the wait were fixed"
+        " (a thread started on the event loop, a pane drawn twice, the rollback's supervisor"
+        " still starting: CHANGELOG)",
         "handling R ahead of Textual's first layout (on the input thread, with the journal's"
         " write-ahead record made safe from two threads), and a core to spare",
     ),
@@ -169,11 +169,14 @@ EXPLAINED: dict[str, tuple[str, str]] = {
         " made smaller per frame",
     ),
     "cockpit resident memory after the flood": (
-        "the output pane keeps its last 2000 lines and Textual its render caches; the figure"
-        " sat just under the target before (59.5 MB, docs/PERFORMANCE-RESULTS.md) and the"
-        " cockpit has grown since (58 MB idle in ui_scale at 8 metrics); not profiled in this run",
-        "a tracemalloc snapshot after the flood to find what grew; a smaller window of lines"
-        " on screen (the file keeps them all) would cut the pane's share",
+        "profiled with tracemalloc and smaps: the flood itself now adds 0.8-0.9 MB (it added"
+        " 2.3-2.8 MB: a thread per batch whose lines rich's width cache kept; freed memory is"
+        " given back with malloc_trim); what remains over the idle cockpit is driving it to"
+        " the step (2.4 MB of Python's small-object arenas, which cannot be given back), httpx"
+        " (1.7 MB, imported by every probe) and pydantic's plugin lookup (importlib.metadata,"
+        " 1.3 MB)",
+        "probes without httpx on the plain-HTTP path (their own client and errors) and"
+        " pydantic without its plugin lookup: about 3 MB together",
     ),
     "T+ turns over": (
         "each terminal redraws its own clock from its own timer; the panes are read with"
