@@ -72,7 +72,7 @@ PLAN = (
     Bench("cli_start"),
     Bench("ui_idle_cpu", ("--seconds", "15", "--settle", "4"), ("--seconds", "2", "--settle", "1")),
     Bench("ui_rollback_latency", ("--runs", "6"), ("--runs", "1")),
-    Bench("incident", ("--runs", "3"), ("--runs", "1")),
+    Bench("incident", ("--runs", "5"), ("--runs", "1")),
     Bench("ui_log_flood", (), ("--lines", "20000")),
     Bench("attach_sync", ("--seconds", "10"), ("--seconds", "3")),
     Bench(
@@ -154,7 +154,7 @@ EXPLAINED: dict[str, tuple[str, str]] = {
         "the same stages as R in a deploy (about 2 ms of them the cockpit's own, the rest tmux,"
         " the spawn and the child's start); 3 presses a run, so the median moves by a few ms"
         " between runs",
-        "the same as for R in a deploy; more presses per run for a steadier median",
+        "the same as for R in a deploy; 5 runs a bench for a steadier median",
     ),
     "history hanging: R on the first frame": (
         "as for the incident's R: pressed on the first frame, behind the start-up work; the"
