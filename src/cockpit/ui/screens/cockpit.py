@@ -37,6 +37,8 @@ NARROW = 220
 """Below this width the panes stack, each the full width: side by side, the Monitor's metric
 rows would have under 120 columns (sparklines of under 60 samples, titles cut) and the
 Operator's commands would be cut."""
+SHORT = 30
+"""Below this height the Monitor's verdict takes one line, not one per metric."""
 OUTPUT_POLL = 0.1
 """Seconds between reads of the running process's output file."""
 CATCH_UP_KEEP = 256 * 1024
@@ -118,7 +120,10 @@ class CockpitScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         profile = self.session.profile
-        yield TopBar(id="topbar")
+        # The size classes go on before the panes are styled: added in on_mount (as _fit does
+        # on a resize) they restyled every widget once more before the first frame.
+        self._size_classes(self.app.size.width, self.app.size.height, update=False)
+        yield TopBar(id="topbar", classes="-production" if profile.is_production() else "")
         yield Label(id="banner")
         with Body(id="body"):
             yield OperatorPane(len(profile.checks), id="operator")
@@ -196,12 +201,12 @@ class CockpitScreen(Screen[None]):
 
     def _fit(self, width: int, height: int) -> None:
         """The layout's classes for a terminal of this size: set once before the first frame
-        (from the app's size, in ``on_mount``) and again on every resize. Set only on a resize,
+        (from the app's size: the classes in ``compose``, the rest in ``on_mount``) and again
+        on every resize. Set only on a resize,
         the first frame was laid out for no size class and laid out again right after it, and
         an R pressed on that first frame waited for the second layout."""
         self._fitted = (width, height)
-        tiny = width < MIN_WIDTH or height < MIN_HEIGHT
-        self.set_class(tiny, "-tiny")
+        tiny = self._size_classes(width, height)
         # R first: on the smallest screen the one thing that must survive the cut is that R
         # still rolls back.
         self.query_one("#too-small", Label).show(
@@ -210,10 +215,15 @@ class CockpitScreen(Screen[None]):
             if tiny
             else ""
         )
-        self.set_class(width < NARROW, "-narrow")
-        short = height < 30
-        self.set_class(short, "-short")
-        self.query_one(MonitorPane).detailed = not short
+        self.query_one(MonitorPane).detailed = height >= SHORT
+
+    def _size_classes(self, width: int, height: int, *, update: bool = True) -> bool:
+        """Set the layout's size classes; returns whether the terminal is too small."""
+        tiny = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.set_class(tiny, "-tiny", update=update)
+        self.set_class(width < NARROW, "-narrow", update=update)
+        self.set_class(height < SHORT, "-short", update=update)
+        return tiny
 
     # ------------------------------------------------------------ rendering
 
