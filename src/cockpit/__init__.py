@@ -2,9 +2,4 @@
 
 from __future__ import annotations
 
-from cockpit import pydantic_plugins
-
 __version__ = "0.1.0"
-
-# First, before any part of the cockpit imports pydantic (see cockpit.pydantic_plugins).
-pydantic_plugins.skip_lookup()

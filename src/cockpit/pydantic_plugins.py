@@ -9,14 +9,16 @@ lookup): 0.8-1.0 MB more resident memory, to find nothing. A plugin found there 
 every profile and attach message the cockpit validates, and run inside the process that must
 answer R.
 
-Pydantic's documented switch, ``PYDANTIC_DISABLE_PLUGINS``, does not help here: it is read
-from the environment at each validator pydantic builds, so it would have to stay set, and every
+Pydantic's documented switch, ``PYDANTIC_DISABLE_PLUGINS``, does not help here: it is read from
+the environment at each validator pydantic builds, so it would have to stay set, and every
 step, rollback and check the cockpit starts inherits that environment; and it is read inside
-the loader, whose import is most of the cost. So the loader's module is stood in for, before
-pydantic is imported, by one whose ``get_plugins()`` answers what the loader answers when
-plugins are disabled: none. Pydantic 2 imports ``get_plugins`` from that module each time it
-builds a validator (2.14 here, and the earlier 2.x sources read); should a release look
-elsewhere, or no longer look, ``tests/unit/test_lean_imports.py`` says so.
+the loader, whose import is most of the cost. So the loader's module is stood in for by one
+whose ``get_plugins()`` answers what the loader answers when plugins are disabled: none. Each
+module that makes pydantic models calls :func:`skip_lookup` before its first one, so a process
+of the cockpit that never uses pydantic (the runner, the journal) holds no such stand-in.
+Pydantic 2 imports ``get_plugins`` from that module each time it builds a validator (2.14 here,
+and the earlier 2.x sources read); should a release look elsewhere, or no longer look,
+``tests/unit/test_lean_imports.py`` says so.
 """
 
 from __future__ import annotations

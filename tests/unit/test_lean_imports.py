@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,12 +64,37 @@ def test_building_and_validating_a_profile_never_looks_for_pydantic_plugins() ->
 def test_pydantic_still_looks_for_plugins_unless_the_cockpit_stands_in() -> None:
     # The guard itself: without the stand-in, this pydantic imports importlib.metadata for
     # the same work. Should this fail, pydantic no longer looks: cockpit.pydantic_plugins can go.
-    prelude = (
-        "import cockpit, cockpit.pydantic_plugins as p; del sys.modules[p.LOADER]"
-        "; sys.modules.pop('importlib.metadata', None)"
-    )
+    prelude = "import cockpit.pydantic_plugins as p; p.skip_lookup = lambda: None"
     found = run_fresh(PROFILE_MODELS.format(prelude=prelude))
     assert found == {"metadata": True, "variable": False}
+
+
+_PYDANTIC_IMPORT = re.compile(r"^\s*(?:from|import)\s+pydantic\b", re.M)
+
+
+def modules_using_pydantic() -> list[str]:
+    """Every cockpit module that imports pydantic, found on disk."""
+    src = REPO / "src"
+    return sorted(
+        ".".join(path.relative_to(src).with_suffix("").parts)
+        for path in (src / "cockpit").rglob("*.py")
+        if _PYDANTIC_IMPORT.search(path.read_text(encoding="utf-8"))
+    )
+
+
+@pytest.mark.parametrize("module", modules_using_pydantic())
+def test_no_module_that_uses_pydantic_looks_for_its_plugins(module: str) -> None:
+    # Imported first and alone: a module that makes models before the stand-in is in place
+    # (it does not call pydantic_plugins.skip_lookup()) has pydantic look them up.
+    script = f"import json, sys, {module}; print(json.dumps('importlib.metadata' in sys.modules))"
+    assert run_fresh(script) is False
+
+
+def test_the_runner_holds_no_stand_in() -> None:
+    script = (
+        "import json, sys, cockpit.runner, cockpit.journal; print(json.dumps(sorted(sys.modules)))"
+    )
+    assert not [m for m in run_fresh(script) if m.split(".")[0] == "pydantic"]
 
 
 SESSION = """
