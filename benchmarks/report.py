@@ -179,7 +179,7 @@ EXPLAINED: dict[str, tuple[str, str]] = {
         " 2.3-2.8 MB: a thread per batch whose lines rich's width cache kept; freed memory is"
         " given back with malloc_trim); what remains over the idle cockpit is driving it to"
         " the step (2.4 MB of Python's small-object arenas, which cannot be given back). No"
-        " longer loaded, side by side in the same runs 61.1-61.3 MB before and 58.9-59.1 MB"
+        " longer loaded, side by side in the same runs 61.1-61.4 MB before and 58.9-59.2 MB"
         " after: httpx while every probe takes the plain-HTTP path (1.5-1.7 MB) and pydantic's"
         " plugin lookup (importlib.metadata, csv, zipfile: 0.8-1.0 MB)",
         "fewer long-lived objects made on the way to the step (the arenas; not profiled further)",
