@@ -147,14 +147,14 @@ async def test_a_red_stabilization_is_not_mitigated_and_says_why(crew: Crew) -> 
 async def test_r_is_handled_while_the_loops_modules_are_still_importing(
     crew: Crew, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The loops start after the first frame by importing the probes (httpx among them,
-    about 0.04 s); an R pressed on the first frame waited behind those imports (63 ms, in
-    benchmarks/incident.py). They are imported on a thread now: here that import does not end
-    until R has rolled back."""
+    """The loops start after the first frame by importing the probes (and httpx when a
+    source needs it, about 0.04 s); an R pressed on the first frame waited behind those
+    imports (63 ms, in benchmarks/incident.py). They are imported on a thread now: here that
+    import does not end until R has rolled back."""
     importing = threading.Event()
     release = threading.Event()
 
-    def slow_preload() -> None:
+    def slow_preload(_profile: object) -> None:
         importing.set()
         release.wait(30)
 
@@ -236,7 +236,7 @@ async def test_the_loops_imports_thread_is_started_before_the_first_frame(
 
     monkeypatch.setattr(type(crew.app), "on_ready", on_ready)
     monkeypatch.setattr(asyncio, "to_thread", no_to_thread)
-    monkeypatch.setattr(screen_module, "preload_loops", lambda: None)
+    monkeypatch.setattr(screen_module, "preload_loops", lambda _profile: None)
     for name in ("run_history", "run_probes", "run_checklist", "run_clock"):
         monkeypatch.setattr(crew.session, name, functools.partial(loop, name))
     crew.app.run_loops = True

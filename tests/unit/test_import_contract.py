@@ -40,6 +40,7 @@ LAYERS: list[set[str]] = [
         "cockpit.sparkline",
         "cockpit.heap",
         "cockpit.standby",
+        "cockpit.pydantic_plugins",
     },
     {"cockpit.profile", "cockpit.journal", "cockpit.runner"},
     # The deploy lock reads the profile's [lock] and the files; the session takes it.

@@ -29,9 +29,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cockpit import pydantic_plugins
 from cockpit.files import FileRefused, fsync_directory, secure_directory, shared_directory
 from cockpit.lock import host_directory
 from cockpit.lock.process import start_time, user_name
+
+pydantic_plugins.skip_lookup()  # before the first model here (see cockpit.pydantic_plugins)
 
 DIRECTORY_MODE = 0o711
 INDEX = "sessions.json"

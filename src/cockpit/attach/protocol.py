@@ -18,6 +18,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from cockpit import pydantic_plugins
+
+pydantic_plugins.skip_lookup()  # before the first model here (see cockpit.pydantic_plugins)
+
 VERSION = 1
 CLIENT_LINE_LIMIT = 4096
 """The longest line a client may send (a reason of 500 characters fits many times)."""

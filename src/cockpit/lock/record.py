@@ -14,6 +14,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cockpit import pydantic_plugins
+
+pydantic_plugins.skip_lookup()  # before the first model here (see cockpit.pydantic_plugins)
+
 RECORD_LIMIT = 64 * 1024
 """The largest lock record read (a real one is a few hundred bytes)."""
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-
-import httpx
+from typing import TYPE_CHECKING
 
 from cockpit.clock import Clock
 from cockpit.inert import inert
@@ -18,6 +17,9 @@ from cockpit.probes.plainhttp import PlainHttpPool
 from cockpit.profile.models import Threshold
 from cockpit.runner.redact import Redactor
 from cockpit.sample import Sample, Status
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_DETAIL = 240
 """Longest detail kept: a detail is one line on screen and in the journal."""
@@ -91,6 +93,8 @@ def new_http_client(*, verify: bool = True, pool_size: int = 16) -> httpx.AsyncC
     Proxy variables are honoured (as curl does), except for loopback addresses: a probe of
     127.0.0.1 through a corporate proxy measures the proxy, not the service.
     """
+    import httpx  # only for a source off the plain path (see cockpit.probes.plainhttp)
+
     no_proxy: dict[str, httpx.AsyncBaseTransport | None] = {
         "all://127.0.0.1": None,
         "all://localhost": None,

@@ -19,11 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from cockpit.clock import Clock
 from cockpit.probes.base import HttpClients, ProbeContext
-from cockpit.probes.http import BodyTooLarge, describe_http_error, fetch
+from cockpit.probes.http import BodyTooLarge, RequestFailed, fetch
 from cockpit.profile.models import MAX_HISTORY_POINTS, Metric, PrometheusSource
 
 KEEP_POINTS = 600
@@ -168,8 +166,8 @@ async def _ask(
         )
     except BodyTooLarge as exc:
         return [], f"Prometheus: {exc}", False
-    except httpx.HTTPError as exc:
-        return [], f"Prometheus at {source.url}: {describe_http_error(exc)}", True
+    except RequestFailed as exc:
+        return [], f"Prometheus at {source.url}: {exc}", True
     try:
         doc = json.loads(body)
     except ValueError:

@@ -16,17 +16,22 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from typing import Any
 
-import httpx
-
+from cockpit.probes import plainhttp
 from cockpit.probes.base import MAX_BODY, HttpClients, ProbeContext, format_value
-from cockpit.profile.models import HttpSource
+from cockpit.profile.models import HttpSource, PrometheusSource, Source
 from cockpit.sample import Sample
 
 
 class BodyTooLarge(Exception):
     """The endpoint answered more than :data:`MAX_BODY` bytes."""
+
+
+class RequestFailed(Exception):
+    """The request failed: refused, timed out, not HTTP, a bad URL. The message says how, in
+    one line (:func:`describe_http_error`), whichever client sent it."""
 
 
 async def fetch(
@@ -41,10 +46,10 @@ async def fetch(
     """Send one request; the status code and at most :data:`MAX_BODY` bytes of the body.
 
     Plain ``http://`` URLs that no proxy applies to take the light keep-alive client; the
-    rest go through httpx.
+    rest go through httpx, which is imported only then (see ``plainhttp``).
 
     Raises:
-        httpx.HTTPError: the request failed.
+        RequestFailed: the request failed.
         BodyTooLarge: the body was larger than the limit.
     """
     if clients.plain.usable(url):
@@ -52,21 +57,46 @@ async def fetch(
             answer = await clients.plain.request(method, url, headers=headers, params=params)
         except ValueError as exc:
             raise BodyTooLarge(str(exc)) from None
+        except plainhttp.PlainHttpError as exc:
+            raise RequestFailed(describe_http_error(exc)) from exc
         return answer.status_code, answer.body
-    client = clients.get(verify=verify)
-    async with client.stream(method, url, headers=headers, params=params) as response:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > MAX_BODY:
-                raise BodyTooLarge(f"body larger than {MAX_BODY} bytes")
-            chunks.append(chunk)
-        return response.status_code, b"".join(chunks)
+    import httpx
+
+    try:
+        client = clients.get(verify=verify)
+        async with client.stream(method, url, headers=headers, params=params) as response:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise BodyTooLarge(f"body larger than {MAX_BODY} bytes")
+                chunks.append(chunk)
+            return response.status_code, b"".join(chunks)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError
+        raise RequestFailed(describe_http_error(exc)) from exc
+
+
+def needs_httpx(sources: Iterable[Source | None]) -> bool:
+    """Whether any of ``sources`` is asked through httpx: an HTTP or Prometheus source off
+    the plain path (https, a proxy, credentials in the URL)."""
+    return any(
+        isinstance(source, HttpSource | PrometheusSource) and not plainhttp.usable(source.url)
+        for source in sources
+    )
 
 
 def describe_http_error(exc: Exception) -> str:
-    """One line for a failed request: what went wrong, without a traceback."""
+    """One line for a failed request (an error of either client): what went wrong, without a
+    traceback."""
+    if isinstance(exc, plainhttp.PlainHttpError):
+        if isinstance(exc, plainhttp.ConnectError):
+            return f"cannot connect: {exc or 'connection failed'}"
+        if isinstance(exc, plainhttp.RemoteProtocolError | plainhttp.LocalProtocolError):
+            return f"not a valid HTTP answer: {exc}"
+        return f"{type(exc).__name__}: {exc}"
+    import httpx  # not an error of the plain client: then httpx, imported already, raised it
+
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect: {exc or 'connection failed'}"
     if isinstance(exc, httpx.TimeoutException):
@@ -133,8 +163,8 @@ async def probe_http(source: HttpSource, ctx: ProbeContext) -> Sample:
         )
     except BodyTooLarge as exc:
         return ctx.error(str(exc))
-    except httpx.HTTPError as exc:
-        return ctx.error(describe_http_error(exc))
+    except RequestFailed as exc:
+        return ctx.error(str(exc))
     latency_ms = (ctx.clock.monotonic() - started) * 1000.0
     carrier = source.json_path is not None
     if code not in source.expect_status:

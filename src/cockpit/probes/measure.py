@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-
-import httpx
+from typing import TYPE_CHECKING
 
 from cockpit.clock import Clock
 from cockpit.probes.artifact import probe_artifact
@@ -33,6 +32,9 @@ from cockpit.profile.models import (
     Threshold,
 )
 from cockpit.sample import Sample, Status
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def default_unit(source: Source) -> str:

@@ -5,7 +5,10 @@ each request here (measured by ``benchmarks/probes_cpu.py``): 200 probes at 1 Hz
 half a core. This client does one thing — GET/HEAD/POST without a body over a kept-alive
 connection — at a fraction of that. TLS, proxies and anything unusual stay with httpx.
 
-Errors are raised as httpx exceptions so that callers describe them the same way.
+Its errors are its own, named as httpx names the same failures, so that a detail reads the
+same whichever client asked; it does not import httpx, so that a cockpit whose probes all take
+this path never loads httpx (1.5-1.7 MB of resident memory after ``benchmarks/ui_log_flood.py``,
+measured with and without it).
 """
 
 from __future__ import annotations
@@ -15,11 +18,29 @@ import contextlib
 import urllib.request
 from urllib.parse import urlencode, urlsplit
 
-import httpx
-
 MAX_LINE = 16384
 """Longest status or header line accepted."""
 MAX_HEADERS = 100
+
+
+class PlainHttpError(Exception):
+    """A request through this client failed."""
+
+
+class ConnectError(PlainHttpError):
+    """No connection to the host."""
+
+
+class ReadError(PlainHttpError):
+    """The connection failed while the answer was read."""
+
+
+class RemoteProtocolError(PlainHttpError):
+    """The answer is not valid HTTP."""
+
+
+class LocalProtocolError(PlainHttpError):
+    """The request could not be written as valid HTTP (e.g. a line break in a header)."""
 
 
 class Answer:
@@ -34,7 +55,10 @@ class Answer:
 
 def usable(url: str) -> bool:
     """Whether ``url`` can take the fast path: plain http, no proxy for its host."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket: httpx says what is wrong with it
+        return False
     if parts.scheme != "http" or not parts.hostname or parts.username or parts.password:
         return False
     proxies = urllib.request.getproxies()
@@ -76,8 +100,8 @@ class PlainHttpPool:
         """Send one request and read the whole answer.
 
         Raises:
-            httpx.ConnectError, httpx.RemoteProtocolError, httpx.LocalProtocolError,
-            httpx.ReadError: as httpx would for the same failure.
+            ConnectError, RemoteProtocolError, LocalProtocolError, ReadError: where httpx
+                raises its errors of these names.
             ValueError: the body is larger than ``max_body`` (the caller reports it).
         """
         parts = urlsplit(url)
@@ -95,13 +119,13 @@ class PlainHttpPool:
             connection, reused = await self._acquire(key)
             try:
                 answer, keep = await self._exchange(connection, head, method)
-            except (httpx.RemoteProtocolError, httpx.ReadError, ConnectionError) as exc:
+            except (RemoteProtocolError, ReadError, ConnectionError) as exc:
                 _close(connection)
                 if reused and attempt == 0:
                     continue
-                if isinstance(exc, httpx.HTTPError):
+                if isinstance(exc, PlainHttpError):
                     raise
-                raise httpx.ReadError(str(exc) or type(exc).__name__) from None
+                raise ReadError(str(exc) or type(exc).__name__) from None
             except BaseException:
                 _close(connection)  # cancelled mid-request: the connection is in an unknown state
                 raise
@@ -110,7 +134,7 @@ class PlainHttpPool:
             else:
                 _close(connection)
             return answer
-        raise httpx.ReadError("the connection was closed")  # pragma: no cover - loop returns
+        raise ReadError("the connection was closed")  # pragma: no cover - loop returns
 
     async def _acquire(self, key: tuple[str, int]) -> tuple[_Connection, bool]:
         idle = self._idle.get(key)
@@ -122,7 +146,7 @@ class PlainHttpPool:
         try:
             reader, writer = await asyncio.open_connection(key[0], key[1], limit=MAX_LINE)
         except OSError as exc:
-            raise httpx.ConnectError(exc.strerror or str(exc)) from None
+            raise ConnectError(exc.strerror or str(exc)) from None
         return (reader, writer), False
 
     async def _exchange(
@@ -134,11 +158,11 @@ class PlainHttpPool:
         try:
             status_line = await reader.readuntil(b"\r\n")
         except asyncio.IncompleteReadError:
-            raise httpx.RemoteProtocolError(
+            raise RemoteProtocolError(
                 "the server closed the connection without answering"
             ) from None
         except asyncio.LimitOverrunError:
-            raise httpx.RemoteProtocolError("status line too long") from None
+            raise RemoteProtocolError("status line too long") from None
         version, code = _parse_status(status_line)
         headers = await _read_headers(reader)
         keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
@@ -150,9 +174,9 @@ class PlainHttpPool:
             try:
                 length = int(headers["content-length"])
             except ValueError:
-                raise httpx.RemoteProtocolError("bad Content-Length") from None
+                raise RemoteProtocolError("bad Content-Length") from None
             if length < 0:
-                raise httpx.RemoteProtocolError("bad Content-Length")
+                raise RemoteProtocolError("bad Content-Length")
             if length > self.max_body:
                 raise ValueError(f"body larger than {self.max_body} bytes")
             body = await _exactly(reader, length)
@@ -175,7 +199,7 @@ class PlainHttpPool:
             try:
                 length = int(line.split(b";", 1)[0].strip(), 16)
             except ValueError:
-                raise httpx.RemoteProtocolError("bad chunk size") from None
+                raise RemoteProtocolError("bad chunk size") from None
             if length == 0:
                 while (await _line(reader)).strip():
                     pass  # trailers
@@ -201,7 +225,7 @@ def _request_head(method: str, target: str, host: str, port: int, headers: dict[
     lines += [f"{k.title()}: {v}" for k, v in defaults.items() if k not in given]
     for name, value in headers.items():
         if any(c in name + value for c in "\r\n\0") or not name.strip():
-            raise httpx.LocalProtocolError(f"header {name!r} holds a line break or is empty")
+            raise LocalProtocolError(f"header {name!r} holds a line break or is empty")
         lines.append(f"{name}: {value}")
     if method == "POST":
         lines.append("Content-Length: 0")
@@ -212,7 +236,7 @@ def _parse_status(line: bytes) -> tuple[str, int]:
     parts = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
         # Whole and decoded as it came: the probe's detail redacts before it cuts.
-        raise httpx.RemoteProtocolError(f"not an HTTP answer: {_decoded(line)}")
+        raise RemoteProtocolError(f"not an HTTP answer: {_decoded(line)}")
     return parts[0], int(parts[1])
 
 
@@ -224,9 +248,9 @@ async def _line(reader: asyncio.StreamReader) -> bytes:
     try:
         return await reader.readuntil(b"\r\n")
     except asyncio.IncompleteReadError:
-        raise httpx.RemoteProtocolError("the answer ended early") from None
+        raise RemoteProtocolError("the answer ended early") from None
     except asyncio.LimitOverrunError:
-        raise httpx.RemoteProtocolError("line too long") from None
+        raise RemoteProtocolError("line too long") from None
 
 
 async def _read_headers(reader: asyncio.StreamReader) -> dict[str, str]:
@@ -237,16 +261,16 @@ async def _read_headers(reader: asyncio.StreamReader) -> dict[str, str]:
             return headers
         name, sep, value = line.decode("latin-1").partition(":")
         if not sep:
-            raise httpx.RemoteProtocolError(f"bad header line {_decoded(line)}")
+            raise RemoteProtocolError(f"bad header line {_decoded(line)}")
         headers[name.strip().lower()] = value.strip()
-    raise httpx.RemoteProtocolError("too many headers")
+    raise RemoteProtocolError("too many headers")
 
 
 async def _exactly(reader: asyncio.StreamReader, count: int) -> bytes:
     try:
         return await reader.readexactly(count)
     except asyncio.IncompleteReadError:
-        raise httpx.RemoteProtocolError("the answer ended early") from None
+        raise RemoteProtocolError("the answer ended early") from None
 
 
 def _close(connection: _Connection) -> None:

@@ -27,10 +27,8 @@ import json
 import math
 from typing import Any
 
-import httpx
-
 from cockpit.probes.base import ProbeContext, format_value
-from cockpit.probes.http import BodyTooLarge, describe_http_error, fetch
+from cockpit.probes.http import BodyTooLarge, RequestFailed, fetch
 from cockpit.profile.models import PrometheusSource
 from cockpit.sample import Sample
 
@@ -103,8 +101,8 @@ async def probe_prometheus(source: PrometheusSource, ctx: ProbeContext) -> Sampl
         )
     except BodyTooLarge as exc:
         return ctx.error(f"Prometheus: {exc}")
-    except httpx.HTTPError as exc:
-        return ctx.error(f"Prometheus at {source.url}: {describe_http_error(exc)}")
+    except RequestFailed as exc:
+        return ctx.error(f"Prometheus at {source.url}: {exc}")
     try:
         doc = json.loads(body)
     except ValueError:

@@ -33,7 +33,10 @@ from pydantic import (
     model_validator,
 )
 
+from cockpit import pydantic_plugins
 from cockpit.durations import DurationError, format_duration, parse_duration
+
+pydantic_plugins.skip_lookup()  # before the first model here (see cockpit.pydantic_plugins)
 
 PROFILE_VERSION = 1
 

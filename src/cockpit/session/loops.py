@@ -27,7 +27,7 @@ from cockpit.clock import Clock
 from cockpit.engine import SYSTEM, Phase, State
 from cockpit.engine import intents as i
 from cockpit.journal import JournalFailed
-from cockpit.profile import Check, Metric, ResolvedProfile
+from cockpit.profile import Check, Metric, Profile, ResolvedProfile
 from cockpit.runner import Redactor
 from cockpit.sample import Sample, Status
 
@@ -37,12 +37,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def preload() -> None:
-    """Import what the loops import when they start (the probes, httpx): called on a thread
-    by the screen, so that the event loop stays free for R meanwhile."""
+def preload(profile: Profile) -> None:
+    """Import what the loops import when they start (the probes, and httpx when a source of
+    ``profile`` is asked through it): called on a thread by the screen, so that the event
+    loop stays free for R meanwhile."""
     import cockpit.probes
     import cockpit.probes.base
     import cockpit.probes.history  # noqa: F401
+    from cockpit.probes.http import needs_httpx
+
+    sources = [*(c.source for c in profile.checks), *(m.source for m in profile.metrics)]
+    if needs_httpx(sources):
+        # Imported by the first such request otherwise, on the event loop (0.04-0.1 s).
+        import httpx  # noqa: F401
 
 
 class Preload:

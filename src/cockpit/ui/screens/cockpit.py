@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,6 +23,7 @@ from cockpit.engine.kinds import Kind
 from cockpit.guide import KEYS, Next, keys_for, manual_pending, next_action
 from cockpit.heap import release_free_memory
 from cockpit.journal import Actor
+from cockpit.profile import Profile
 from cockpit.runner import OutputSource
 from cockpit.session import Session
 from cockpit.session.loops import Preload
@@ -53,8 +55,8 @@ TRIM_AFTER_LINES = 20_000
 output (a pump that finds nothing new) gives it back again: a flood's buffers are freed."""
 
 
-def _preload_loops() -> None:
-    preload_loops()  # looked up when called: a test may replace it
+def _preload_loops(profile: Profile) -> None:
+    preload_loops(profile)  # looked up when called: a test may replace it
 
 
 class Body(Horizontal):
@@ -149,7 +151,7 @@ class CockpitScreen(Screen[None]):
         if getattr(self.app, "ready", True):
             self.call_after_refresh(self.start_loops)
         elif self.run_loops:  # its thread starts now, before the first frame (see Preload)
-            self._preload = Preload(_preload_loops)
+            self._preload = Preload(partial(_preload_loops, self.session.profile))
 
     def start_clock(self) -> None:
         """Show the time: from the frame after the first one on (see TopBar)."""
@@ -167,9 +169,10 @@ class CockpitScreen(Screen[None]):
             self.run_worker(self._run_loops(), group="loops", exit_on_error=False)
 
     async def _run_loops(self) -> None:
-        # The probes' modules (httpx among them: about 0.04 s) are imported on a thread, so
-        # that an R pressed on the first frame is handled at once, not after the imports.
-        preload = self._preload or Preload(_preload_loops)
+        # The probes' modules (and httpx when a source needs it: about 0.04 s) are imported
+        # on a thread, so that an R pressed on the first frame is handled at once, not after
+        # the imports.
+        preload = self._preload or Preload(partial(_preload_loops, self.session.profile))
         self._preload = preload
         preload.release()
         await preload.done
