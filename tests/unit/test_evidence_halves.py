@@ -151,3 +151,21 @@ def test_an_incident_is_read_on_one_core(tmp_path: Path) -> None:
     incident_session(path)
     assert halves._in_two(path, path.stat().st_size // 2) is None
     assert render_evidence(halves.read_session(path, split_bytes=0)) == _one_core(path)
+
+
+def test_a_reading_given_up_half_way_leaves_no_file_or_pipe_open(rolled_back: Path) -> None:
+    """Whatever stops the reading in two (a sample on its own, a damaged record), the journal
+    and the second process's pipe are closed then, not left for the garbage collector."""
+    import gc
+    import warnings
+
+    sample = {"id": "p99", "status": "PASS", "value": 1.0, "at": T + 998, "unit": "ms"}
+    _append_raw(rolled_back, "sample", sample)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for offset in _offsets(rolled_back, 4):
+            assert halves._in_two(rolled_back, offset) is None
+        flip_byte(rolled_back, len(rolled_back.read_bytes().splitlines()) - 3)
+        assert halves._in_two(rolled_back, rolled_back.stat().st_size // 2) is None
+        gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []

@@ -90,9 +90,9 @@ def _in_two(path: Path, offset: int) -> SessionRecord | None:
     """The session, its second half's samples counted in a second process; None when that
     cannot be done or its counts cannot be taken (the caller reads on one core)."""
     worker: subprocess.Popen[bytes] | None = None
+    skip: set[str] = {Kind.SAMPLES}
+    records = verified_records(path, skip=skip, skip_from=offset)
     try:
-        skip: set[str] = {Kind.SAMPLES}
-        records = verified_records(path, skip=skip, skip_from=offset)
         loader = Loader()
         boundary: tuple[int, str] | None = None  # the last record before the second half
         before: deque[tuple[int, str]] = deque(maxlen=RECENT_BATCHES)
@@ -128,10 +128,14 @@ def _in_two(path: Path, offset: int) -> SessionRecord | None:
     except Exception:  # whatever it was, one core says it as before
         return None
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.kill()
-            with contextlib.suppress(Exception):
-                worker.wait()
+        records.close()  # a reading given up half-way leaves no journal open
+        if worker is not None:
+            if worker.poll() is None:
+                worker.kill()
+                with contextlib.suppress(Exception):
+                    worker.wait()
+            if worker.stdout is not None:
+                worker.stdout.close()
     if not isinstance(half, Half) or not _same_records(half, loader, boundary, before, scan):
         return None
     if not _merge(half, loader):
