@@ -32,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real services answer
+    disable_nagle_algorithm = True  # as they do (nginx's tcp_nodelay is on by default)
 
     def do_GET(self):
         body = b'{"window": {"p99_ms": 12.5}}'

@@ -239,3 +239,37 @@ def test_demo_imports_only_the_standard_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_answers_go_out_without_waiting_for_the_clients_ack(tmp_path: Path) -> None:
+    """The head and the body are written apart: on a kept-alive connection Nagle's algorithm
+    held the body until the client's delayed ACK (40 ms an answer, which the demo's readiness
+    latency then showed). The connections the service accepts have TCP_NODELAY."""
+    import http.client
+    import socket
+    import threading
+
+    from cockpit.demo.service import DemoService, _Server
+
+    accepted: list[socket.socket] = []
+
+    class Recording(_Server):
+        def get_request(self) -> tuple[socket.socket, object]:
+            sock, address = super().get_request()
+            accepted.append(sock)
+            return sock, address
+
+    server = Recording(0, DemoService(tmp_path, "v1", warmup=0))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        for _ in range(2):  # the second on the same connection: kept alive
+            connection.request("GET", "/readyz")
+            assert connection.getresponse().read()
+        assert len(accepted) == 1  # still open: the connection is kept alive
+        assert accepted[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        connection.close()
+    finally:
+        server.shutdown()
+        server.server_close()
