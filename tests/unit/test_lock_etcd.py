@@ -189,3 +189,24 @@ async def test_etcd_stopped_mid_session_blocks_the_next_step_never_the_rollback(
 
 def _kinds(session: Session) -> list[str]:
     return [r.kind for r in read_journal(session.journal_path)]
+
+
+def test_a_cockpit_refused_the_lock_leaves_no_connection_to_etcd_open(profile: Path) -> None:
+    """The refused start closes its client to etcd, not the garbage collector (a socket a
+    refusal, with a ResourceWarning)."""
+    import gc
+    import warnings
+
+    sessions = profile.parent / "sessions"
+    first = Session.create(profile, sessions_dir=sessions, environ={})
+    try:
+        gc.collect()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            for _ in range(3):
+                with pytest.raises(LockHeld):
+                    Session.create(profile, sessions_dir=sessions, environ={})
+            gc.collect()
+        assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
+    finally:
+        asyncio.run(first.close())

@@ -184,6 +184,10 @@ class EtcdLocks:
         self.description = f"etcd at {', '.join(config.endpoints)}"
         self.problems: list[str] = []
 
+    def close(self) -> None:
+        """Close the connections to etcd (a session that was refused the lock)."""
+        self.etcd.close()
+
     def _keys(self, key: LockKey) -> tuple[str, str]:
         lock = f"{self.config.prefix}{key.name}"
         return lock, f"{lock}/state"

@@ -56,6 +56,9 @@ class FileLocks:
         self.problems: list[str] = []
         """Files that are not lock records, found by the last read (for listing)."""
 
+    def close(self) -> None:
+        """Nothing to let go of: each lock file is opened and closed where it is used."""
+
     def _checked(self, *, create: bool = True) -> None:
         try:
             if self.shared:

@@ -75,6 +75,11 @@ class LockStore(Protocol):
         """
         ...
 
+    def close(self) -> None:
+        """Let go of the store's connection (etcd's). Only once nothing taken from it is held:
+        held locks renew and release through it. A session refused the lock calls it."""
+        ...
+
     def records(self) -> list[LockRecord]:
         """Every lock's newest record (for listing)."""
         ...

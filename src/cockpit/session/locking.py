@@ -74,7 +74,11 @@ class SessionLock:
         """
         store = open_store(profile.lock, journal_path.parent, environ)
         holder = this_process(str(journal_path))
-        held = store.acquire(lock_keys(profile), holder, why, take_over=take_over, wall=wall)
+        try:
+            held = store.acquire(lock_keys(profile), holder, why, take_over=take_over, wall=wall)
+        except BaseException:
+            store.close()  # refused: its connection to etcd is not left to the collector
+            raise
         return cls(store, held)
 
     def details(self, *, again: bool = False) -> dict[str, Any]:
