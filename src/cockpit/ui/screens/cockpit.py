@@ -125,7 +125,7 @@ class CockpitScreen(Screen[None]):
         # The size classes go on before the panes are styled: added in on_mount (as _fit does
         # on a resize) they restyled every widget once more before the first frame.
         self._size_classes(self.app.size.width, self.app.size.height, update=False)
-        yield TopBar(id="topbar", classes="-production" if profile.is_production() else "")
+        yield TopBar(production=profile.is_production(), id="topbar")
         yield Label(id="banner")
         with Body(id="body"):
             yield OperatorPane(len(profile.checks), id="operator")

@@ -27,6 +27,11 @@ class TopBar(Horizontal):
 
     clock_started = False
 
+    def __init__(self, *, production: bool, id: str | None = None) -> None:
+        # The production mark is a class from the start: set on the first show, it made
+        # Textual restyle the bar before the first frame.
+        super().__init__(id=id, classes="-production" if production else "")
+
     def compose(self) -> ComposeResult:
         with Vertical(id="identity"):
             yield Label(id="environment")
@@ -39,13 +44,11 @@ class TopBar(Horizontal):
     def show(self, state: State, now: float, deployment: str) -> None:
         """Update everything but the clock (phase changes, holds). ``deployment``: its name,
         service and owner as the profile resolved them (see :func:`deployment_text`)."""
-        assert state.profile is not None
         self.query_one("#environment", Label).show(render.environment_text(state))
         # A loop that stopped, or a lost lock, outranks the deployment's name.
         alarm = render.loop_alarm(state) or render.lock_alarm(state)
         self.query_one("#deployment", Label).show(alarm or deployment)
         self.query_one("#phase", Label).show(render.phase_text(state))
-        self.set_class(state.profile.is_production(), "-production")
         self.query_one("#t-label", Label).show("UTC" if state.t0 is None else "T")
         self.tick(state, now)
 
